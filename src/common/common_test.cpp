@@ -1,0 +1,100 @@
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/json.h"
+#include "common/money.h"
+
+namespace hutong {
+namespace {
+
+TEST(Ids, PrefixedSortedAndUnique) {
+  std::string prev;
+  std::set<std::string> seen;
+  for (int i = 0; i < 5000; ++i) {
+    std::string id = NewId("deal");
+    ASSERT_TRUE(IsWellFormedId(id, "deal")) << id;
+    ASSERT_LT(prev, id);
+    ASSERT_TRUE(seen.insert(id).second);
+    prev = id;
+  }
+  EXPECT_FALSE(IsWellFormedId(prev, "ord"));
+  EXPECT_FALSE(IsWellFormedId("deal_xyz", "deal"));
+  EXPECT_FALSE(IsWellFormedId("deal_0000000000000000000000000!", "deal"));
+}
+
+TEST(Ids, MonotonicWhenClockStandsStill) {
+  ManualClockForTest clock(1'700'000'000'000);
+  std::string a = NewId("ord", clock), b = NewId("ord", clock);
+  EXPECT_LT(a, b);
+  // Time prefix encodes the clock: a later clock sorts later.
+  clock.Advance(1);
+  EXPECT_LT(b, NewId("ord", clock));
+}
+
+TEST(Ids, UniqueAcrossThreads) {
+  std::vector<std::vector<std::string>> out(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) out[static_cast<size_t>(t)].push_back(NewId("x"));
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> all;
+  for (auto& v : out) all.insert(v.begin(), v.end());
+  EXPECT_EQ(all.size(), 8000u);
+}
+
+TEST(Money, BasisPointsRoundHalfUp) {
+  EXPECT_EQ(ApplyBasisPoints(10000, 500), 500);
+  EXPECT_EQ(ApplyBasisPoints(9999, 500), 500);   // 499.95 → 500
+  EXPECT_EQ(ApplyBasisPoints(9989, 500), 499);   // 499.45 → 499
+  EXPECT_EQ(ApplyBasisPoints(0, 800), 0);
+  EXPECT_FALSE(ApplyBasisPoints(-1, 800).has_value());
+  EXPECT_FALSE(AddFen(INT64_MAX, 1).has_value());
+  EXPECT_FALSE(MulFen(INT64_MAX / 2 + 1, 2).has_value());
+  EXPECT_EQ(FormatYuan(12345), "¥123.45");
+  EXPECT_EQ(FormatYuan(-5), "-¥0.05");
+}
+
+TEST(Time, FormatAndParseRoundTrip) {
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339(1735920000123), "2025-01-03T16:00:00.123Z");
+  EXPECT_EQ(ParseRfc3339("2025-01-03T16:00:00.123Z"), 1735920000123);
+  EXPECT_EQ(ParseRfc3339("2025-01-04T00:00:00+08:00"), 1735920000000);
+  EXPECT_EQ(ParseRfc3339("2024-02-29T00:00:00Z").has_value(), true);
+  EXPECT_FALSE(ParseRfc3339("2023-02-29T00:00:00Z").has_value());
+  EXPECT_FALSE(ParseRfc3339("2025-01-03 16:00").has_value());
+  EXPECT_FALSE(ParseRfc3339("2025-13-03T16:00:00Z").has_value());
+  EXPECT_FALSE(ParseRfc3339("2025-01-03T16:00:00Zjunk").has_value());
+  EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59.999Z");
+}
+
+TEST(Json, TypedFieldsWithClearErrors) {
+  auto bad = ParseJsonObject("{\"a\":");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidJson);
+  EXPECT_FALSE(ParseJsonObject("[1,2]").ok());
+  auto o = ParseJsonObject(R"({"name":"湊湊","n":3,"f":1.5,"big":1e30,"s":"x"})");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(*RequireString(*o, "name"), "湊湊");
+  EXPECT_EQ(*RequireInt(*o, "n", 1, 10), 3);
+  auto wrong = RequireInt(*o, "name", 0, 10);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, ErrorCode::kValidationFailed);
+  EXPECT_NE(wrong.error().detail.find("'name'"), std::string::npos);
+  EXPECT_FALSE(RequireInt(*o, "f", 0, 10).ok());
+  EXPECT_FALSE(RequireInt(*o, "big", 0, INT64_MAX).ok());
+  EXPECT_FALSE(RequireInt(*o, "n", 5, 10).ok());
+  EXPECT_FALSE(RequireString(*o, "missing").ok());
+  EXPECT_FALSE(RequireString(*o, "s", 0).ok());
+  std::string deep(100, '[');
+  EXPECT_FALSE(ParseJsonObject("{\"a\":" + deep).ok());
+}
+
+}  // namespace
+}  // namespace hutong

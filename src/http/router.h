@@ -1,0 +1,55 @@
+// Method + path-pattern routing with `{param}` segments. Routes are registered at start-up
+// (single thread) and only read afterwards, so lookups need no lock.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "http/message.h"
+
+namespace hutong::http {
+
+using Handler = std::function<Result<Response>(Request&)>;
+
+// Where a handler runs. kBlocking handlers (anything touching a database or sleeping) run
+// on the bounded worker pool; kInline ones run on the I/O thread and must never block.
+enum class Exec { kBlocking, kInline };
+
+struct Route {
+  Method method;
+  std::string pattern;  // e.g. /mp/v1/deals/{id}; also the metrics label
+  Exec exec;
+  Handler handler;
+  std::vector<std::string> segments;  // pattern split on '/'
+};
+
+class Router {
+ public:
+  void Add(Method method, std::string pattern, Handler handler, Exec exec = Exec::kBlocking);
+  void Get(std::string pattern, Handler h, Exec exec = Exec::kBlocking) {
+    Add(Method::kGet, std::move(pattern), std::move(h), exec);
+  }
+  void Post(std::string pattern, Handler h, Exec exec = Exec::kBlocking) {
+    Add(Method::kPost, std::move(pattern), std::move(h), exec);
+  }
+
+  struct Match {
+    const Route* route = nullptr;     // null when nothing matched
+    bool path_matched_other_method = false;  // → 405 rather than 404
+    std::vector<std::pair<std::string, std::string>> params;
+    bool bad_escape = false;          // a path segment had a malformed %-escape → 400
+  };
+  // HEAD falls back to the GET route.
+  Match Find(Method method, std::string_view path) const;
+
+  const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
+
+ private:
+  std::vector<std::unique_ptr<Route>> routes_;
+};
+
+}  // namespace hutong::http
