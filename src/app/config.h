@@ -1,0 +1,39 @@
+// Configuration: command-line flags over HUTONG_* environment variables over defaults.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hutong::app {
+
+enum class Roles { kBoth, kHost, kProvider };
+
+struct Config {
+  std::string command;  // serve | migrate | seed-demo | help | version
+  Roles roles = Roles::kBoth;
+  std::string data_dir = "./data";
+  std::string host_db;      // default <data_dir>/host.db
+  std::string provider_db;  // default <data_dir>/provider.db
+  std::string host_listen = "127.0.0.1:8080";
+  std::string provider_listen = "127.0.0.1:8081";
+  // How browsers and hosts reach the provider (for links in the demo); default from
+  // provider_listen.
+  std::string provider_public_url;
+  std::string admin_token = "demo-admin-token";
+  bool admin_token_is_default = true;
+  std::string log_level = "info";
+  bool access_log = true;
+  size_t io_threads = 0;   // 0 = one per core
+  size_t workers = 16;     // blocking pool for database work
+  size_t db_pool = 8;      // connections per database
+  bool sqlite_sync_full = true;
+};
+
+// Parses argv and the environment. On --help/--version sets command accordingly and
+// fills `help_text`. Bad flags → kValidationFailed with a message for stderr.
+Result<Config> ParseConfig(int argc, const char* const* argv, std::string* help_text);
+
+}  // namespace hutong::app

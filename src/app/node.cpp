@@ -1,0 +1,127 @@
+#include "app/node.h"
+
+#include <thread>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/password.h"
+#include "host/host.h"
+#include "http/ops_routes.h"
+#include "http/server.h"
+#include "provider/provider.h"
+
+namespace hutong::app {
+
+namespace {
+
+bool ServesHost(const Config& c) { return c.roles != Roles::kProvider; }
+bool ServesProvider(const Config& c) { return c.roles != Roles::kHost; }
+
+Result<std::unique_ptr<storage::Db>> OpenAndMigrate(const Config& c, const std::string& target,
+                                                    const std::string& role,
+                                                    const std::vector<storage::Migration>& migrations) {
+  storage::DbOptions options;
+  options.default_schema = role;
+  options.pool_size = c.db_pool;
+  options.sqlite_synchronous_full = c.sqlite_sync_full;
+  ASSIGN_OR_RETURN(auto db, storage::OpenDb(target, options));
+  ASSIGN_OR_RETURN(int applied, storage::Migrate(*db, migrations));
+  LogInfo("database ready", {{"role", std::string_view(role)},
+                             {"db", std::string_view(db->Describe())},
+                             {"migrations_applied", static_cast<int64_t>(applied)}});
+  return db;
+}
+
+}  // namespace
+
+struct Node::State {
+  Config config;
+  std::unique_ptr<storage::Db> host_db;
+  std::unique_ptr<storage::Db> provider_db;
+  http::Metrics metrics;
+  http::Router host_router;
+  http::Router provider_router;
+  std::unique_ptr<http::Runtime> runtime;
+  std::unique_ptr<http::Server> host_server;
+  std::unique_ptr<http::Server> provider_server;
+  bool stopped = false;
+};
+
+Node::Node(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Node::~Node() {
+  if (state_ && state_->runtime && !state_->stopped) state_->runtime->Stop();
+}
+
+Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
+  InitCrypto();
+  auto s = std::make_unique<State>();
+  s->config = config;
+  const Clock& clock = SystemClock::Instance();
+  if (ServesHost(config)) {
+    ASSIGN_OR_RETURN(s->host_db, OpenAndMigrate(config, config.host_db, "host", host::HostMigrations()));
+    if (config.admin_token_is_default) {
+      LogWarn("using the demo admin token; set --admin-token or HUTONG_ADMIN_TOKEN outside the demo");
+    }
+    host::RegisterHostRoutes(s->host_router, host::HostDeps{*s->host_db, clock, config.admin_token});
+    storage::Db* db = s->host_db.get();
+    http::AddOpsRoutes(s->host_router, s->metrics, [db] { return db->Ping(); });
+  }
+  if (ServesProvider(config)) {
+    ASSIGN_OR_RETURN(s->provider_db,
+                     OpenAndMigrate(config, config.provider_db, "provider", provider::ProviderMigrations()));
+    provider::RegisterProviderRoutes(s->provider_router, provider::ProviderDeps{*s->provider_db, clock});
+    storage::Db* db = s->provider_db.get();
+    http::AddOpsRoutes(s->provider_router, s->metrics, [db] { return db->Ping(); });
+  }
+
+  s->runtime = std::make_unique<http::Runtime>(config.io_threads, config.workers);
+  auto make_server = [&](const http::Router& router, const std::string& role,
+                         const std::string& listen) -> Result<std::unique_ptr<http::Server>> {
+    http::ServerOptions o;
+    o.role = role;
+    o.listen = listen;
+    o.access_log = config.access_log;
+    auto server = std::make_unique<http::Server>(*s->runtime, router, s->metrics, o);
+    RETURN_IF_ERROR(server->Listen());
+    LogInfo("listening", {{"role", std::string_view(role)},
+                          {"address", std::string_view(listen)},
+                          {"port", static_cast<int64_t>(server->port())}});
+    return server;
+  };
+  if (ServesHost(config)) {
+    ASSIGN_OR_RETURN(s->host_server, make_server(s->host_router, "host", config.host_listen));
+  }
+  if (ServesProvider(config)) {
+    ASSIGN_OR_RETURN(s->provider_server, make_server(s->provider_router, "provider", config.provider_listen));
+  }
+  s->runtime->Start();
+  return std::unique_ptr<Node>(new Node(std::move(s)));
+}
+
+bool Node::WaitForSignal() {
+  bool clean = state_->runtime->RunUntilSignal(std::chrono::seconds(10));
+  state_->stopped = true;
+  LogInfo("stopped", {{"clean", clean}});
+  return clean;
+}
+
+bool Node::StopForTest() {
+  std::thread stopper([this] { state_->runtime->RequestStopForTest(); });
+  bool clean = WaitForSignal();
+  stopper.join();
+  return clean;
+}
+
+uint16_t Node::host_port() const { return state_->host_server ? state_->host_server->port() : 0; }
+uint16_t Node::provider_port() const { return state_->provider_server ? state_->provider_server->port() : 0; }
+
+Status RunMigrate(const Config& config) {
+  if (ServesHost(config)) RETURN_IF_ERROR(OpenAndMigrate(config, config.host_db, "host", host::HostMigrations()));
+  if (ServesProvider(config)) {
+    RETURN_IF_ERROR(OpenAndMigrate(config, config.provider_db, "provider", provider::ProviderMigrations()));
+  }
+  return Ok();
+}
+
+}  // namespace hutong::app

@@ -1,0 +1,39 @@
+// One hutong process: the roles it serves, their databases, routers and servers, wired
+// together. main() and the integration tests both start the server through this.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "app/config.h"
+#include "common/result.h"
+
+namespace hutong::app {
+
+class Node {
+ public:
+  // Opens the databases of the configured roles, migrates them, binds the listeners and
+  // starts the threads. Returns once everything is serving.
+  static Result<std::unique_ptr<Node>> Start(const Config& config);
+  ~Node();
+
+  // Blocks until SIGTERM/SIGINT, then drains (≤ 10 s). True when the drain was clean.
+  bool WaitForSignal();
+  // Drains as a signal would, from a test; then returns like WaitForSignal.
+  bool StopForTest();
+
+  uint16_t host_port() const;      // 0 when the host role is not served
+  uint16_t provider_port() const;  // 0 when the provider role is not served
+
+  struct State;
+
+ private:
+  explicit Node(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// `hutong migrate`: migrate the configured roles' databases; prints what it did.
+Status RunMigrate(const Config& config);
+
+}  // namespace hutong::app

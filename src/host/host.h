@@ -1,0 +1,29 @@
+// The content + open platform: its schema and its routes. It reaches apps only through
+// the URLs they registered (src/protocol), never in-process.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "http/router.h"
+#include "storage/db.h"
+
+namespace hutong::host {
+
+struct HostDeps {
+  storage::Db& db;
+  const Clock& clock;
+  std::string admin_token;
+};
+
+// Versioned schema of the host's own database.
+const std::vector<storage::Migration>& HostMigrations();
+
+// Adds every host route (/api/..., /open/v1/..., /openapi.json).
+void RegisterHostRoutes(http::Router& router, HostDeps deps);
+
+// The OpenAPI 3 document of the host's public API.
+const char* HostOpenApiJson();
+
+}  // namespace hutong::host

@@ -1,0 +1,85 @@
+// The host's schema, one migration per change; never edit a released one.
+#include "host/host.h"
+
+namespace hutong::host {
+
+const std::vector<storage::Migration>& HostMigrations() {
+  static const std::vector<storage::Migration> kMigrations = {
+      {1, "users_apps_content",
+       R"sql(
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  phone TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  nickname TEXT NOT NULL,
+  city TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE apps (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  service_url TEXT NOT NULL,
+  notify_url TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE app_deals (
+  app_id TEXT NOT NULL REFERENCES apps(id),
+  deal_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  brand_name TEXT NOT NULL DEFAULT '',
+  type TEXT NOT NULL,
+  category TEXT NOT NULL,
+  city TEXT NOT NULL,
+  price_fen BIGINT NOT NULL,
+  original_price_fen BIGINT NOT NULL,
+  commission_bps INTEGER NOT NULL DEFAULT 0,
+  lat DOUBLE PRECISION,
+  lng DOUBLE PRECISION,
+  sales BIGINT NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'online',
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (app_id, deal_id)
+);
+CREATE TABLE creators (
+  id TEXT PRIMARY KEY,
+  user_id TEXT UNIQUE REFERENCES users(id),
+  name TEXT NOT NULL,
+  avatar_url TEXT NOT NULL DEFAULT '',
+  bio TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE videos (
+  id TEXT PRIMARY KEY,
+  creator_id TEXT NOT NULL REFERENCES creators(id),
+  title TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  cover_url TEXT NOT NULL,
+  video_url TEXT NOT NULL,
+  city TEXT NOT NULL DEFAULT '',
+  tags TEXT NOT NULL DEFAULT '',
+  views BIGINT NOT NULL DEFAULT 0,
+  likes BIGINT NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'published' CHECK (status IN ('published', 'hidden')),
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX videos_feed ON videos (status, id);
+CREATE INDEX videos_creator ON videos (creator_id, id);
+CREATE TABLE video_mounts (
+  video_id TEXT NOT NULL REFERENCES videos(id),
+  position INTEGER NOT NULL,
+  app_id TEXT NOT NULL,
+  deal_id TEXT NOT NULL,
+  PRIMARY KEY (video_id, position),
+  FOREIGN KEY (app_id, deal_id) REFERENCES app_deals (app_id, deal_id)
+);
+)sql"},
+  };
+  return kMigrations;
+}
+
+}  // namespace hutong::host

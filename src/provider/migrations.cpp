@@ -1,0 +1,119 @@
+// The provider's schema, one migration per change; never edit a released one.
+#include "provider/provider.h"
+
+namespace hutong::provider {
+
+const std::vector<storage::Migration>& ProviderMigrations() {
+  static const std::vector<storage::Migration> kMigrations = {
+      {1, "catalog",
+       R"sql(
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE brands (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  logo_url TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE stores (
+  id TEXT PRIMARY KEY,
+  brand_id TEXT NOT NULL REFERENCES brands(id),
+  name TEXT NOT NULL,
+  category TEXT NOT NULL,
+  city TEXT NOT NULL,
+  address TEXT NOT NULL,
+  lat DOUBLE PRECISION NOT NULL,
+  lng DOUBLE PRECISION NOT NULL,
+  hours TEXT NOT NULL,
+  phone TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX stores_brand ON stores (brand_id);
+CREATE TABLE deals (
+  id TEXT PRIMARY KEY,
+  brand_id TEXT NOT NULL REFERENCES brands(id),
+  type TEXT NOT NULL CHECK (type IN ('set_meal', 'voucher', 'multi_use', 'reservation')),
+  category TEXT NOT NULL,
+  city TEXT NOT NULL,
+  title TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  image_url TEXT NOT NULL DEFAULT '',
+  price_fen BIGINT NOT NULL CHECK (price_fen > 0),
+  original_price_fen BIGINT NOT NULL,
+  face_value_fen BIGINT,
+  uses INTEGER NOT NULL DEFAULT 1 CHECK (uses >= 1),
+  items TEXT NOT NULL DEFAULT '[]',
+  stock_total BIGINT NOT NULL CHECK (stock_total >= 0),
+  stock_left BIGINT NOT NULL CHECK (stock_left >= 0),
+  sold BIGINT NOT NULL DEFAULT 0,
+  valid_from BIGINT NOT NULL,
+  valid_to BIGINT NOT NULL,
+  usage_rules TEXT NOT NULL DEFAULT '',
+  refund_policy TEXT NOT NULL CHECK (refund_policy IN ('anytime', 'no_refund')),
+  commission_bps INTEGER NOT NULL CHECK (commission_bps BETWEEN 0 AND 10000),
+  per_user_limit INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'online' CHECK (status IN ('online', 'offline')),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX deals_brand ON deals (brand_id);
+CREATE INDEX deals_list ON deals (status, category, city, id);
+CREATE INDEX deals_list_city ON deals (status, city, id);
+CREATE TABLE deal_stores (
+  deal_id TEXT NOT NULL REFERENCES deals(id),
+  store_id TEXT NOT NULL REFERENCES stores(id),
+  PRIMARY KEY (deal_id, store_id)
+);
+CREATE INDEX deal_stores_store ON deal_stores (store_id);
+CREATE TABLE deal_slots (
+  deal_id TEXT NOT NULL REFERENCES deals(id),
+  slot TEXT NOT NULL,
+  starts_at BIGINT NOT NULL,
+  stock_total BIGINT NOT NULL CHECK (stock_total >= 0),
+  stock_left BIGINT NOT NULL CHECK (stock_left >= 0),
+  PRIMARY KEY (deal_id, slot)
+);
+CREATE TABLE staff (
+  id TEXT PRIMARY KEY,
+  account TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('merchant', 'ops')),
+  brand_id TEXT REFERENCES brands(id),
+  name TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE staff_sessions (
+  token_hash TEXT PRIMARY KEY,
+  staff_id TEXT NOT NULL REFERENCES staff(id),
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX staff_sessions_staff ON staff_sessions (staff_id);
+CREATE TABLE campaigns (
+  id TEXT PRIMARY KEY,
+  slug TEXT NOT NULL UNIQUE,
+  title TEXT NOT NULL,
+  keywords TEXT NOT NULL,
+  starts_at BIGINT NOT NULL,
+  ends_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  CHECK (ends_at > starts_at)
+);
+CREATE TABLE campaign_deals (
+  campaign_id TEXT NOT NULL REFERENCES campaigns(id),
+  deal_id TEXT NOT NULL REFERENCES deals(id),
+  campaign_price_fen BIGINT NOT NULL CHECK (campaign_price_fen > 0),
+  stock_total BIGINT NOT NULL CHECK (stock_total >= 0),
+  stock_left BIGINT NOT NULL CHECK (stock_left >= 0),
+  per_user_limit INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (campaign_id, deal_id)
+);
+)sql"},
+  };
+  return kMigrations;
+}
+
+}  // namespace hutong::provider

@@ -1,0 +1,27 @@
+// The services platform (the mini-program backend): its schema and its routes. It meets a
+// host only through src/protocol over HTTP, never in-process.
+#pragma once
+
+#include <vector>
+
+#include "common/clock.h"
+#include "http/router.h"
+#include "storage/db.h"
+
+namespace hutong::provider {
+
+struct ProviderDeps {
+  storage::Db& db;
+  const Clock& clock;
+};
+
+// Versioned schema of the provider's own database.
+const std::vector<storage::Migration>& ProviderMigrations();
+
+// Adds every provider route (/mp/v1/..., /merchant/v1/..., /ops/v1/..., /openapi.json).
+void RegisterProviderRoutes(http::Router& router, ProviderDeps deps);
+
+// The OpenAPI 3 document of the provider's public API.
+const char* ProviderOpenApiJson();
+
+}  // namespace hutong::provider

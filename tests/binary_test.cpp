@@ -1,0 +1,168 @@
+// The real `hutong` binary: its commands, configuration from flags and environment, and a
+// clean exit on SIGTERM.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "support/test_env.h"
+
+extern char** environ;
+
+namespace hutong::testing {
+namespace {
+using namespace std::chrono_literals;
+
+struct Child {
+  pid_t pid = -1;
+  std::string out_path;
+};
+
+// Starts HUTONG_BINARY with args; stdout and stderr go to a file; extra env appended.
+Child Spawn(const std::vector<std::string>& args, const std::string& out_path,
+            const std::vector<std::string>& extra_env = {}) {
+  std::vector<std::string> all = {HUTONG_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e; ++e) {
+    if (std::string_view(*e).starts_with("HUTONG_")) continue;  // a clean configuration
+    env_store.emplace_back(*e);
+  }
+  env_store.insert(env_store.end(), extra_env.begin(), extra_env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  Child c;
+  c.out_path = out_path;
+  EXPECT_EQ(posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return c;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Waits up to `limit`; returns the exit code, or -1 if it did not exit (then kills it).
+int WaitExit(pid_t pid, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(20ms);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+int Run(const std::vector<std::string>& args, const std::string& out, const std::vector<std::string>& env = {}) {
+  return WaitExit(Spawn(args, out, env).pid, 60s);
+}
+
+class BinaryTest : public ::testing::Test {
+ protected:
+  FreshDatabases dbs_{Backend::kSqlite};
+  std::string Out(const std::string& name) { return dbs_.dir() + "/" + name + ".log"; }
+};
+
+TEST_F(BinaryTest, HelpVersionAndBadFlags) {
+  EXPECT_EQ(Run({"--help"}, Out("help")), 0);
+  auto help = Slurp(Out("help"));
+  for (const char* s : {"serve", "migrate", "seed-demo", "--data-dir", "--host-listen", "--provider-listen",
+                        "--host-db", "--provider-db", "--admin-token", "HUTONG_"}) {
+    EXPECT_NE(help.find(s), std::string::npos) << s;
+  }
+  EXPECT_EQ(Run({"--version"}, Out("version")), 0);
+  EXPECT_NE(Slurp(Out("version")).find("hutong "), std::string::npos);
+  EXPECT_EQ(Run({"launch-rockets"}, Out("bad")), 2);
+  EXPECT_EQ(Run({"serve", "--no-such-flag"}, Out("bad2")), 2);
+  EXPECT_EQ(Run({"serve", "--host-listen", "nowhere"}, Out("bad3")), 2);
+  EXPECT_EQ(Run({}, Out("none")), 2);
+}
+
+TEST_F(BinaryTest, MigrateAndSeedDemoFromEnvironment) {
+  const std::string data = dbs_.dir() + "/envdata";
+  const std::vector<std::string> env = {"HUTONG_DATA_DIR=" + data};
+  EXPECT_EQ(Run({"migrate"}, Out("migrate"), env), 0) << Slurp(Out("migrate"));
+  EXPECT_TRUE(std::filesystem::exists(data + "/host.db"));
+  EXPECT_TRUE(std::filesystem::exists(data + "/provider.db"));
+  EXPECT_EQ(Run({"seed-demo"}, Out("seed1"), env), 0) << Slurp(Out("seed1"));
+  EXPECT_NE(Slurp(Out("seed1")).find("demo seeded"), std::string::npos);
+  EXPECT_EQ(Run({"seed-demo"}, Out("seed2"), env), 0) << Slurp(Out("seed2"));
+  EXPECT_NE(Slurp(Out("seed2")).find("demo already seeded"), std::string::npos);
+}
+
+TEST_F(BinaryTest, SeedDemoRefusesForeignData) {
+  // A provider database that holds catalog data the demo did not put there (made by
+  // seeding elsewhere and removing the demo's marker) must be refused, exit code 3, and
+  // the empty host database next to it must stay empty.
+  const std::string seeded = dbs_.dir() + "/seeded";
+  ASSERT_EQ(Run({"seed-demo", "--data-dir", seeded}, Out("seed")), 0);
+  const std::string other = dbs_.dir() + "/other";
+  std::filesystem::create_directories(other);
+  std::filesystem::copy_file(seeded + "/provider.db", other + "/provider.db");
+  std::string cmd = "sqlite3 '" + other + "/provider.db' \"DELETE FROM meta WHERE key='demo_seeded'\"";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+
+  EXPECT_EQ(Run({"seed-demo", "--data-dir", other}, Out("refused")), 3) << Slurp(Out("refused"));
+  EXPECT_NE(Slurp(Out("refused")).find("refusing"), std::string::npos);
+  cmd = "test \"$(sqlite3 '" + other + "/host.db' 'SELECT COUNT(*) FROM users')\" = 0";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << "the refused seed wrote host data";
+}
+
+TEST_F(BinaryTest, ServesAndExitsCleanlyOnSigterm) {
+  const std::string data = dbs_.dir() + "/serve";
+  auto child = Spawn({"serve", "--data-dir", data, "--host-listen", "127.0.0.1:0", "--provider-listen",
+                      "127.0.0.1:0"},
+                     Out("serve"));
+  // The JSON log line "listening" carries the bound port of each role.
+  std::map<std::string, int> ports;
+  const std::regex re(R"re("msg":"listening".*"role":"(host|provider)".*"port":([0-9]+))re");
+  for (int i = 0; i < 500 && ports.size() < 2; ++i) {
+    std::this_thread::sleep_for(20ms);
+    std::string log = Slurp(child.out_path);
+    for (std::sregex_iterator it(log.begin(), log.end(), re), end; it != end; ++it) {
+      ports[(*it)[1]] = std::stoi((*it)[2]);
+    }
+  }
+  ASSERT_EQ(ports.size(), 2u) << Slurp(child.out_path);
+  for (const auto& [role, port] : ports) {
+    auto r = Get("http://127.0.0.1:" + std::to_string(port) + "/healthz");
+    EXPECT_EQ(r.status, 200) << role;
+    auto metrics = Get("http://127.0.0.1:" + std::to_string(port) + "/metrics");
+    EXPECT_NE(metrics.body.find("hutong_http_requests_total"), std::string::npos);
+  }
+  auto feed = Get("http://127.0.0.1:" + std::to_string(ports["host"]) + "/api/feed");
+  EXPECT_EQ(feed.status, 200);
+  // Access log: one JSON line per request with its request id.
+  EXPECT_NE(Slurp(child.out_path).find(R"("msg":"request")"), std::string::npos);
+
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(kill(child.pid, SIGTERM), 0);
+  EXPECT_EQ(WaitExit(child.pid, 10s), 0) << Slurp(child.out_path);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+}  // namespace
+}  // namespace hutong::testing

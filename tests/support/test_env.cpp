@@ -1,0 +1,151 @@
+#include "support/test_env.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "app/demo.h"
+#include "common/random.h"
+
+namespace hutong::testing {
+
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+FreshDatabases::FreshDatabases(Backend backend) {
+  dir_ = (std::filesystem::temp_directory_path() / ("hutong-test-" + RandomHex(6))).string();
+  std::filesystem::create_directories(dir_);
+  if (backend == Backend::kSqlite) {
+    host_db_ = dir_ + "/host.db";
+    provider_db_ = dir_ + "/provider.db";
+    return;
+  }
+  const char* url = std::getenv("HUTONG_TEST_PG_URL");
+  if (url == nullptr || *url == '\0') {
+    ADD_FAILURE() << "HUTONG_TEST_PG_URL is not set: run the PostgreSQL tests through `make test` "
+                     "or scripts/with-postgres.sh";
+    host_db_ = provider_db_ = "postgresql://unset@127.0.0.1:1/none";
+    return;
+  }
+  const std::string suffix = RandomHex(5);
+  const std::string sep = std::string(url).find('?') == std::string::npos ? "?" : "&";
+  host_db_ = std::string(url) + sep + "schema=h_" + suffix;
+  provider_db_ = std::string(url) + sep + "schema=p_" + suffix;
+}
+
+FreshDatabases::~FreshDatabases() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+app::Config TestConfig(const FreshDatabases& dbs) {
+  app::Config c;
+  c.command = "serve";
+  c.data_dir = dbs.dir();
+  c.host_db = dbs.host_db();
+  c.provider_db = dbs.provider_db();
+  c.host_listen = "127.0.0.1:0";
+  c.provider_listen = "127.0.0.1:0";
+  c.provider_public_url = "http://127.0.0.1:0";
+  c.access_log = false;
+  c.log_level = "warn";
+  c.io_threads = 2;
+  c.workers = 8;
+  c.db_pool = 4;
+  return c;
+}
+
+TestNode::TestNode(const app::Config& config) {
+  auto node = app::Node::Start(config);
+  if (!node.ok()) {
+    ADD_FAILURE() << "node failed to start: " << node.error().detail << " / " << node.error().internal;
+    throw std::runtime_error("node failed to start");
+  }
+  node_ = std::move(node).value();
+}
+
+TestNode::~TestNode() { Stop(); }
+
+bool TestNode::Stop() {
+  if (stopped_) return true;
+  stopped_ = true;
+  return node_->StopForTest();
+}
+
+std::string TestNode::host_url() const { return "http://127.0.0.1:" + std::to_string(node_->host_port()); }
+std::string TestNode::provider_url() const {
+  return "http://127.0.0.1:" + std::to_string(node_->provider_port());
+}
+
+void SeedDemoFor(app::Config config, const TestNode& node) {
+  config.provider_public_url = node.provider_url();
+  Status s = app::RunSeedDemo(config);
+  ASSERT_TRUE(s.ok()) << s.error().detail << " / " << s.error().internal;
+}
+
+namespace {
+http::ClientResponse Send(http::ClientRequest req) {
+  auto r = http::Fetch(req);
+  if (!r.ok()) {
+    ADD_FAILURE() << req.method << " " << req.url << " failed: " << r.error().detail << " " << r.error().internal;
+    return {};
+  }
+  return std::move(r).value();
+}
+}  // namespace
+
+http::ClientResponse Get(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers) {
+  http::ClientRequest req;
+  req.url = url;
+  req.headers = headers;
+  return Send(std::move(req));
+}
+
+http::ClientResponse Post(const std::string& url, const std::string& body,
+                          const std::vector<std::pair<std::string, std::string>>& headers) {
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = url;
+  req.body = body;
+  req.headers = headers;
+  req.headers.emplace_back("Content-Type", "application/json");
+  return Send(std::move(req));
+}
+
+boost::json::value ParseBody(const http::ClientResponse& r) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(r.body, ec);
+  if (ec) ADD_FAILURE() << "response is not JSON: " << r.body.substr(0, 300);
+  return v;
+}
+
+std::string UrlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+void ExpectProblem(const http::ClientResponse& r, int status, std::string_view code) {
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(r.Header("content-type"), "application/problem+json") << r.body;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(r.body, ec);
+  ASSERT_FALSE(ec) << r.body;
+  ASSERT_TRUE(v.is_object());
+  const auto& o = v.as_object();
+  ASSERT_TRUE(o.contains("code") && o.at("code").is_string()) << r.body;
+  EXPECT_EQ(o.at("code").as_string(), code) << r.body;
+  EXPECT_EQ(o.at("status").to_number<int64_t>(), status);
+  EXPECT_TRUE(o.contains("title") && o.contains("type")) << r.body;
+}
+
+}  // namespace hutong::testing

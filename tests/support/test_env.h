@@ -1,0 +1,67 @@
+// Shared fixtures for integration tests: fresh databases on SQLite or PostgreSQL, a real
+// node on loopback port 0, and small HTTP helpers.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <memory>
+#include <string>
+
+#include "app/config.h"
+#include "app/node.h"
+#include "http/client.h"
+
+namespace hutong::testing {
+
+enum class Backend { kSqlite, kPostgres };
+std::string BackendName(const ::testing::TestParamInfo<Backend>& info);
+
+// A fresh, empty pair of databases: temp SQLite files, or new schemas on the server in
+// HUTONG_TEST_PG_URL (a PostgreSQL test fails, never skips, when it is unset).
+class FreshDatabases {
+ public:
+  explicit FreshDatabases(Backend backend);
+  ~FreshDatabases();
+  const std::string& host_db() const { return host_db_; }
+  const std::string& provider_db() const { return provider_db_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::string host_db_;
+  std::string provider_db_;
+};
+
+// A configuration serving both roles on 127.0.0.1:0 over the given databases.
+app::Config TestConfig(const FreshDatabases& dbs);
+
+// A node started from `config`; stopped (drained) on destruction.
+class TestNode {
+ public:
+  explicit TestNode(const app::Config& config);
+  ~TestNode();
+  std::string host_url() const;
+  std::string provider_url() const;
+  app::Node& node() { return *node_; }
+  bool Stop();
+
+ private:
+  std::unique_ptr<app::Node> node_;
+  bool stopped_ = false;
+};
+
+// Seeds the demo with links pointing at `node`'s provider.
+void SeedDemoFor(app::Config config, const TestNode& node);
+
+http::ClientResponse Get(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers = {});
+http::ClientResponse Post(const std::string& url, const std::string& body,
+                          const std::vector<std::pair<std::string, std::string>>& headers = {});
+boost::json::value ParseBody(const http::ClientResponse& r);
+// Percent-encodes a query value (UTF-8 safe).
+std::string UrlEncode(std::string_view s);
+
+// Asserts an RFC 9457 problem with the given status and machine code.
+void ExpectProblem(const http::ClientResponse& r, int status, std::string_view code);
+
+}  // namespace hutong::testing
