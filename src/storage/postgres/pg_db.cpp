@@ -1,0 +1,544 @@
+#include "storage/postgres/pg_db.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "common/log.h"
+
+namespace hutong::storage {
+namespace pg_internal {
+
+// Lets the statement cache be searched with the query's const char* name without a copy.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+struct Prepared {
+  std::string stmt_name;  // short server-side name ("s17"); Query::name may be long
+  const char* sql = nullptr;
+  int n_params = 0;
+};
+
+// One slot of the pool; pg is null until connected. Used by one thread at a time (while
+// checked out).
+struct Conn {
+  PGconn* pg = nullptr;
+  std::unordered_map<std::string, Prepared, StringHash, std::equal_to<>> cache;
+  uint64_t next_stmt = 0;
+
+  Conn() = default;
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  ~Conn() { Close(); }
+
+  bool Connected() const { return pg != nullptr && PQstatus(pg) == CONNECTION_OK; }
+  void Close() {
+    if (pg != nullptr) PQfinish(pg);
+    pg = nullptr;
+    cache.clear();  // server-side statements die with the session
+  }
+};
+
+namespace {
+
+constexpr auto kCheckOutTimeout = std::chrono::seconds(30);
+// libpq waits forever for an unresponsive host unless told otherwise.
+constexpr const char* kDefaultConnectTimeout = "10";
+
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+std::string TrimMessage(const char* msg) {
+  std::string s = msg != nullptr ? msg : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+Error Unavailable(std::string internal) {
+  return Error(ErrorCode::kUnavailable, "database unavailable, try again", std::move(internal));
+}
+
+// Maps a failed result (or a failed connection) to our error codes by SQLSTATE.
+Error PgError(PGconn* pg, const PGresult* res, std::string_view what) {
+  std::string msg = TrimMessage(res != nullptr ? PQresultErrorMessage(res) : nullptr);
+  if (msg.empty()) msg = TrimMessage(PQerrorMessage(pg));
+  const char* state_ptr = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  std::string_view state = state_ptr != nullptr ? state_ptr : "";
+  std::string internal = "postgres: " + msg + " (" + std::string(what) + ")";
+  if (!state.empty()) internal += " [" + std::string(state) + "]";
+
+  if (PQstatus(pg) != CONNECTION_OK) return Unavailable(std::move(internal));
+  if (state.starts_with("23")) return Error(ErrorCode::kConflict, "conflict", std::move(internal));
+  if (state == "40001" || state == "40P01" || state == "55P03" ||  // serialization, deadlock, lock
+      state == "53300" || state == "57P01" || state == "57P02" || state == "57P03" ||  // too many
+      (state.starts_with("08") && state != "08P01")) {  // connection exceptions
+    return Error(ErrorCode::kUnavailable, "database busy, try again", std::move(internal));
+  }
+  return Internal(std::move(internal));
+}
+
+void DiscardNotice(void*, const char* message) {
+  // "relation already exists, skipping" and the like; libpq would print them to stderr.
+  Log(LogLevel::kDebug, "postgres notice", {{"message", std::string_view(message)}});
+}
+
+bool ValidSchemaName(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  if (!(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z'))) return false;
+  for (char c : s) {
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
+// Parameters go as text; PostgreSQL infers each placeholder's type from the statement.
+void ToText(const Value& v, std::string& out, bool& is_null) {
+  is_null = false;
+  if (std::holds_alternative<std::monostate>(v)) {
+    is_null = true;
+  } else if (const auto* n = std::get_if<int64_t>(&v)) {
+    out = std::to_string(*n);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    if (std::isnan(*d)) {
+      out = "NaN";
+    } else if (std::isinf(*d)) {
+      out = *d > 0 ? "Infinity" : "-Infinity";
+    } else {
+      // Shortest text that reads back as the same double (and never locale-dependent).
+      char buf[32];
+      auto r = std::to_chars(buf, buf + sizeof buf, *d);
+      out.assign(buf, r.ptr);
+    }
+  } else {
+    out = std::get<std::string>(v);
+  }
+}
+
+// Column text → Value by the column's type OID (pg_type.dat).
+constexpr Oid kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kOidOid = 26, kFloat4Oid = 700,
+              kFloat8Oid = 701, kNumericOid = 1700;
+
+Value FromText(Oid type, const char* text, int len) {
+  const char* end = text + len;
+  switch (type) {
+    case kBoolOid:
+      return static_cast<int64_t>(len > 0 && text[0] == 't' ? 1 : 0);
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid:
+    case kOidOid: {
+      int64_t n = 0;
+      std::from_chars(text, end, n);
+      return n;
+    }
+    case kFloat4Oid:
+    case kFloat8Oid: {
+      double d = 0;
+      std::from_chars(text, end, d);
+      return d;
+    }
+    case kNumericOid: {
+      // SUM(bigint) is numeric: whole numbers become integers as on SQLite, others double.
+      int64_t n = 0;
+      auto r = std::from_chars(text, end, n);
+      if (r.ec == std::errc() && r.ptr == end) return n;
+      double d = 0;
+      auto rd = std::from_chars(text, end, d);
+      if (rd.ec == std::errc() && rd.ptr == end) return d;
+      return std::string(text, len);
+    }
+    default:
+      return std::string(text, len);
+  }
+}
+
+bool IsRowCountTag(const char* tag) {
+  return std::strncmp(tag, "INSERT", 6) == 0 || std::strncmp(tag, "UPDATE", 6) == 0 ||
+         std::strncmp(tag, "DELETE", 6) == 0 || std::strncmp(tag, "MERGE", 5) == 0;
+}
+
+class PgTx final : public Tx {
+ public:
+  PgTx(Conn& conn, bool write) : conn_(conn), write_(write) {}
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+  using Tx::Exec;
+
+  Result<Rows> Exec(const Query& q, const std::vector<Value>& params) override {
+    if (q.access == Access::kWrite && !write_) {
+      // A programmer error: the caller picked WithRead for a write.
+      return Internal(std::string("write query in a read transaction: ") + q.name);
+    }
+    ASSIGN_OR_RETURN(Prepared * p, Prepare(q));
+    if (static_cast<int>(params.size()) != p->n_params) {
+      return Internal(std::string("wrong number of parameters (") + std::to_string(params.size()) + " for " +
+                      std::to_string(p->n_params) + "): " + q.name);
+    }
+    std::vector<std::string> texts(params.size());
+    std::vector<const char*> values(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      bool is_null = false;
+      ToText(params[i], texts[i], is_null);
+      values[i] = is_null ? nullptr : texts[i].c_str();
+    }
+    ResultPtr res(PQexecPrepared(conn_.pg, p->stmt_name.c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0));
+    ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+      Error e = PgError(conn_.pg, res.get(), q.name);
+      // After DDL changed a table's shape the server refuses the old plan; prepare anew
+      // next time (the old server-side statement goes with the session).
+      const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
+      if (state != nullptr && std::strcmp(state, "0A000") == 0) conn_.cache.erase(std::string(q.name));
+      return e;
+    }
+
+    Rows out;
+    int ncol = PQnfields(res.get());
+    int nrow = PQntuples(res.get());
+    out.columns.reserve(ncol);
+    std::vector<Oid> types(ncol);
+    for (int c = 0; c < ncol; ++c) {
+      out.columns.emplace_back(PQfname(res.get(), c));
+      types[c] = PQftype(res.get(), c);
+    }
+    out.rows.reserve(nrow);
+    for (int r = 0; r < nrow; ++r) {
+      std::vector<Value> row;
+      row.reserve(ncol);
+      for (int c = 0; c < ncol; ++c) {
+        if (PQgetisnull(res.get(), r, c)) {
+          row.emplace_back(std::monostate{});
+        } else {
+          row.push_back(FromText(types[c], PQgetvalue(res.get(), r, c), PQgetlength(res.get(), r, c)));
+        }
+      }
+      out.rows.emplace_back(std::move(row));
+    }
+    if (IsRowCountTag(PQcmdStatus(res.get()))) {
+      const char* n = PQcmdTuples(res.get());
+      std::from_chars(n, n + std::strlen(n), out.affected);
+    }
+    return out;
+  }
+
+  Status ExecScript(std::string_view sql) override {
+    std::string text(sql);
+    ResultPtr res(PQexec(conn_.pg, text.c_str()));
+    ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+      return PgError(conn_.pg, res.get(), "script");
+    }
+    return Ok();
+  }
+
+ private:
+  Result<Prepared*> Prepare(const Query& q) {
+    const char* sql = q.pg_sql != nullptr ? q.pg_sql : q.sql;
+    auto it = conn_.cache.find(std::string_view(q.name));
+    if (it != conn_.cache.end()) {
+      if (it->second.sql != sql && std::strcmp(it->second.sql, sql) != 0) {
+        return Internal(std::string("query name used for two different statements: ") + q.name);
+      }
+      return &it->second;
+    }
+    Prepared p;
+    p.stmt_name = "s" + std::to_string(++conn_.next_stmt);
+    p.sql = sql;
+    ResultPtr res(PQprepare(conn_.pg, p.stmt_name.c_str(), sql, 0, nullptr));
+    if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) return PgError(conn_.pg, res.get(), q.name);
+    // One more round trip, once per connection, so that a wrong parameter count is a clear
+    // error of ours rather than a protocol error from the server.
+    ResultPtr desc(PQdescribePrepared(conn_.pg, p.stmt_name.c_str()));
+    if (!desc || PQresultStatus(desc.get()) != PGRES_COMMAND_OK) return PgError(conn_.pg, desc.get(), q.name);
+    p.n_params = PQnparams(desc.get());
+    return &conn_.cache.emplace(q.name, std::move(p)).first->second;
+  }
+
+  Conn& conn_;
+  const bool write_;
+};
+
+// Runs a statement through the simple protocol; ok on COMMAND_OK/TUPLES_OK.
+Result<ResultPtr> Simple(PGconn* pg, const char* sql, std::string_view what) {
+  ResultPtr res(PQexec(pg, sql));
+  ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return PgError(pg, res.get(), what);
+  return res;
+}
+
+}  // namespace
+}  // namespace pg_internal
+
+using pg_internal::Conn;
+
+std::string PgTarget::Redact(std::string msg) const {
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (size_t at = msg.find(secret); at != std::string::npos; at = msg.find(secret, at + 3)) {
+      msg.replace(at, secret.size(), "***");
+    }
+  }
+  return msg;
+}
+
+namespace pg_internal {
+namespace {
+
+// The password in "scheme://user:password@host...", as written, or empty.
+std::string UserinfoPassword(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  std::string_view authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find_first_of("/?"));
+  size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return {};
+  std::string_view userinfo = authority.substr(0, at);
+  size_t colon = userinfo.find(':');
+  if (colon == std::string_view::npos) return {};
+  return std::string(userinfo.substr(colon + 1));
+}
+
+}  // namespace
+}  // namespace pg_internal
+
+Result<PgTarget> ParsePgTarget(const std::string& url, const std::string& default_schema) {
+  PgTarget t;
+  t.schema = default_schema;
+  t.secrets.push_back(pg_internal::UserinfoPassword(url));
+  // Drop our own `schema` parameter: libpq rejects parameters it does not know.
+  size_t q = url.find('?');
+  t.conninfo = url.substr(0, q);
+  if (q != std::string::npos) {
+    std::string kept;
+    std::string_view rest = std::string_view(url).substr(q + 1);
+    while (!rest.empty()) {
+      size_t amp = rest.find('&');
+      std::string_view param = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+      if (param.empty()) continue;
+      if (param.starts_with("schema=")) {
+        t.schema = std::string(param.substr(7));
+        continue;
+      }
+      if (param.starts_with("password=")) t.secrets.emplace_back(param.substr(9));
+      kept += kept.empty() ? "" : "&";
+      kept += param;
+    }
+    if (!kept.empty()) t.conninfo += "?" + kept;
+  }
+  if (!pg_internal::ValidSchemaName(t.schema)) {
+    return Error(ErrorCode::kValidationFailed, "invalid PostgreSQL schema name",
+                 "postgres: schema must match [a-z_][a-z0-9_]* (at most 63 characters)");
+  }
+
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(t.conninfo.c_str(), &err);
+  if (opts == nullptr) {
+    // libpq's message may quote the whole URL, password included.
+    std::string msg = pg_internal::TrimMessage(err);
+    PQfreemem(err);
+    return Error(ErrorCode::kValidationFailed, "invalid PostgreSQL URL", "postgres: " + t.Redact(msg));
+  }
+  std::string user, host, port, dbname;
+  bool has_timeout = false, has_app = false;
+  for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    std::string_view k = o->keyword;
+    if (k == "user")
+      user = o->val;
+    else if (k == "host")
+      host = o->val;
+    else if (k == "hostaddr" && host.empty())
+      host = o->val;
+    else if (k == "port")
+      port = o->val;
+    else if (k == "dbname")
+      dbname = o->val;
+    else if (k == "connect_timeout")
+      has_timeout = true;
+    else if (k == "application_name")
+      has_app = true;
+  }
+  PQconninfoFree(opts);
+
+  char sep = t.conninfo.find('?') == std::string::npos ? '?' : '&';
+  if (!has_timeout) {
+    t.conninfo += sep + std::string("connect_timeout=") + pg_internal::kDefaultConnectTimeout;
+    sep = '&';
+  }
+  if (!has_app) t.conninfo += sep + std::string("application_name=hutong");
+
+  t.description = "postgresql://";
+  if (!user.empty()) t.description += user + "@";
+  t.description += host;
+  if (!port.empty()) t.description += ":" + port;
+  t.description += "/" + dbname + "?schema=" + t.schema;
+  return t;
+}
+
+PgDb::PgDb(PgTarget target, size_t pool_size) : target_(std::move(target)) {
+  if (pool_size == 0) pool_size = 1;
+  for (size_t i = 0; i < pool_size; ++i) {
+    slots_.push_back(std::make_unique<Conn>());
+    free_.push_back(slots_.back().get());
+  }
+}
+
+PgDb::~PgDb() = default;
+
+Result<std::unique_ptr<PgDb>> PgDb::Open(const std::string& url, const DbOptions& options) {
+  ASSIGN_OR_RETURN(PgTarget target, ParsePgTarget(url, options.default_schema));
+  std::unique_ptr<PgDb> db(new PgDb(std::move(target), options.pool_size));
+  // Fail now, not at the first request, when the server is unreachable.
+  ASSIGN_OR_RETURN(Conn * conn, db->CheckOut());
+  db->CheckIn(conn);
+  return db;
+}
+
+Status PgDb::Connect(Conn& conn) {
+  conn.Close();
+  conn.pg = PQconnectdb(target_.conninfo.c_str());
+  if (conn.pg == nullptr) return pg_internal::Unavailable("postgres: out of memory connecting");
+  if (PQstatus(conn.pg) != CONNECTION_OK) {
+    std::string msg = pg_internal::TrimMessage(PQerrorMessage(conn.pg));
+    conn.Close();
+    return pg_internal::Unavailable("postgres: cannot connect to " + target_.description + ": " +
+                                    target_.Redact(msg));
+  }
+  PQsetNoticeProcessor(conn.pg, pg_internal::DiscardNotice, nullptr);
+
+  // Look before creating: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the
+  // database even when the schema is there.
+  const char* params[] = {target_.schema.c_str()};
+  pg_internal::ResultPtr found(PQexecParams(conn.pg, "SELECT 1 FROM pg_namespace WHERE nspname = $1", 1,
+                                            nullptr, params, nullptr, nullptr, 0));
+  if (!found || PQresultStatus(found.get()) != PGRES_TUPLES_OK) {
+    Error e = pg_internal::PgError(conn.pg, found.get(), "look up schema");
+    conn.Close();
+    return e;
+  }
+  if (PQntuples(found.get()) == 0) {
+    std::string create = "CREATE SCHEMA IF NOT EXISTS " + target_.schema;
+    pg_internal::ResultPtr res(PQexec(conn.pg, create.c_str()));
+    if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+      // Two sessions creating it at once: the loser trips over the catalog's unique index.
+      const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
+      bool raced = state != nullptr && (std::strcmp(state, "23505") == 0 || std::strcmp(state, "42P06") == 0);
+      if (!raced) {
+        Error e = pg_internal::PgError(conn.pg, res.get(), "create schema");
+        conn.Close();
+        return e;
+      }
+    }
+  }
+  // The schema name was validated, so it can be spliced in.
+  std::string setup =
+      "SET client_encoding TO 'UTF8'; SET TimeZone TO 'UTC'; SET search_path TO " + target_.schema;
+  auto set = pg_internal::Simple(conn.pg, setup.c_str(), "session setup");
+  if (!set.ok()) {
+    conn.Close();
+    return std::move(set).error();
+  }
+  return Ok();
+}
+
+Result<Conn*> PgDb::CheckOut() {
+  Conn* conn = nullptr;
+  {
+    std::unique_lock lock(pool_mu_);
+    if (!pool_cv_.wait_for(lock, pg_internal::kCheckOutTimeout, [&] { return !free_.empty(); })) {
+      return pg_internal::Unavailable("postgres: no free connection in the pool for " + target_.description);
+    }
+    conn = free_.back();
+    free_.pop_back();
+  }
+  if (!conn->Connected()) {
+    Status s = Connect(*conn);
+    if (!s.ok()) {
+      CheckIn(conn);
+      return std::move(s).error();
+    }
+  }
+  return conn;
+}
+
+void PgDb::CheckIn(Conn* conn) {
+  // A session left inside a transaction or broken is of no use to the next caller.
+  if (conn->pg != nullptr && (!conn->Connected() || PQtransactionStatus(conn->pg) != PQTRANS_IDLE)) {
+    conn->Close();
+  }
+  {
+    std::lock_guard lock(pool_mu_);
+    if (conn->pg != nullptr)
+      free_.push_back(conn);
+    else
+      free_.insert(free_.begin(), conn);
+  }
+  pool_cv_.notify_one();
+}
+
+Status PgDb::RunTransaction(bool write, const std::function<Status(Tx&)>& fn) {
+  ASSIGN_OR_RETURN(Conn * conn, CheckOut());
+  struct CheckInGuard {
+    PgDb* db;
+    Conn* conn;
+    ~CheckInGuard() { db->CheckIn(conn); }
+  } check_in{this, conn};
+
+  const char* begin = write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+  auto began = pg_internal::Simple(conn->pg, begin, "begin");
+  if (!began.ok() && !conn->Connected()) {
+    // A pooled session the server closed meanwhile (restart, idle timeout): nothing has
+    // run yet, so reconnecting and beginning again is safe.
+    RETURN_IF_ERROR(Connect(*conn));
+    began = pg_internal::Simple(conn->pg, begin, "begin");
+  }
+  if (!began.ok()) return std::move(began).error();
+
+  struct RollbackGuard {
+    Conn* conn;
+    ~RollbackGuard() {
+      if (conn->pg == nullptr || PQtransactionStatus(conn->pg) == PQTRANS_IDLE) return;
+      pg_internal::ResultPtr res(PQexec(conn->pg, "ROLLBACK"));
+      if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) conn->Close();
+    }
+  } rollback{conn};
+
+  pg_internal::PgTx tx(*conn, write);
+  RETURN_IF_ERROR(fn(tx));
+  ASSIGN_OR_RETURN(pg_internal::ResultPtr done, pg_internal::Simple(conn->pg, "COMMIT", "commit"));
+  if (std::strcmp(PQcmdStatus(done.get()), "ROLLBACK") == 0) {
+    // fn ignored a failed statement; the server already rolled everything back.
+    return Internal("postgres: transaction was aborted by an earlier error and rolled back");
+  }
+  return Ok();
+}
+
+Status PgDb::WithRead(const std::function<Status(Tx&)>& fn) {
+  return RunTransaction(false, fn);
+}
+Status PgDb::WithWrite(const std::function<Status(Tx&)>& fn) {
+  return RunTransaction(true, fn);
+}
+
+Status PgDb::Ping() {
+  static constexpr Query kPing{"postgres.ping", Access::kRead, "SELECT 1"};
+  return WithRead([](Tx& tx) -> Status {
+    ASSIGN_OR_RETURN(Rows rows, tx.Exec(kPing));
+    if (rows.size() != 1) return Internal("postgres: ping returned no row");
+    return Ok();
+  });
+}
+
+}  // namespace hutong::storage
