@@ -16,7 +16,9 @@ class BadInputTest : public ::testing::TestWithParam<Backend> {
     h_ = node_->host_url();
   }
   void TearDown() override {
-    if (node_) EXPECT_TRUE(node_->Stop());
+    if (node_) {
+      EXPECT_TRUE(node_->Stop());
+    }
   }
 
   std::string Login(const std::string& account) {

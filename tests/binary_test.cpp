@@ -76,7 +76,7 @@ int WaitExit(pid_t pid, std::chrono::milliseconds limit) {
   return -1;
 }
 
-int Run(const std::vector<std::string>& args, const std::string& out, const std::vector<std::string>& env = {}) {
+int RunBinary(const std::vector<std::string>& args, const std::string& out, const std::vector<std::string>& env = {}) {
   return WaitExit(Spawn(args, out, env).pid, 60s);
 }
 
@@ -87,29 +87,29 @@ class BinaryTest : public ::testing::Test {
 };
 
 TEST_F(BinaryTest, HelpVersionAndBadFlags) {
-  EXPECT_EQ(Run({"--help"}, Out("help")), 0);
+  EXPECT_EQ(RunBinary({"--help"}, Out("help")), 0);
   auto help = Slurp(Out("help"));
   for (const char* s : {"serve", "migrate", "seed-demo", "--data-dir", "--host-listen", "--provider-listen",
                         "--host-db", "--provider-db", "--admin-token", "HUTONG_"}) {
     EXPECT_NE(help.find(s), std::string::npos) << s;
   }
-  EXPECT_EQ(Run({"--version"}, Out("version")), 0);
+  EXPECT_EQ(RunBinary({"--version"}, Out("version")), 0);
   EXPECT_NE(Slurp(Out("version")).find("hutong "), std::string::npos);
-  EXPECT_EQ(Run({"launch-rockets"}, Out("bad")), 2);
-  EXPECT_EQ(Run({"serve", "--no-such-flag"}, Out("bad2")), 2);
-  EXPECT_EQ(Run({"serve", "--host-listen", "nowhere"}, Out("bad3")), 2);
-  EXPECT_EQ(Run({}, Out("none")), 2);
+  EXPECT_EQ(RunBinary({"launch-rockets"}, Out("bad")), 2);
+  EXPECT_EQ(RunBinary({"serve", "--no-such-flag"}, Out("bad2")), 2);
+  EXPECT_EQ(RunBinary({"serve", "--host-listen", "nowhere"}, Out("bad3")), 2);
+  EXPECT_EQ(RunBinary({}, Out("none")), 2);
 }
 
 TEST_F(BinaryTest, MigrateAndSeedDemoFromEnvironment) {
   const std::string data = dbs_.dir() + "/envdata";
   const std::vector<std::string> env = {"HUTONG_DATA_DIR=" + data};
-  EXPECT_EQ(Run({"migrate"}, Out("migrate"), env), 0) << Slurp(Out("migrate"));
+  EXPECT_EQ(RunBinary({"migrate"}, Out("migrate"), env), 0) << Slurp(Out("migrate"));
   EXPECT_TRUE(std::filesystem::exists(data + "/host.db"));
   EXPECT_TRUE(std::filesystem::exists(data + "/provider.db"));
-  EXPECT_EQ(Run({"seed-demo"}, Out("seed1"), env), 0) << Slurp(Out("seed1"));
+  EXPECT_EQ(RunBinary({"seed-demo"}, Out("seed1"), env), 0) << Slurp(Out("seed1"));
   EXPECT_NE(Slurp(Out("seed1")).find("demo seeded"), std::string::npos);
-  EXPECT_EQ(Run({"seed-demo"}, Out("seed2"), env), 0) << Slurp(Out("seed2"));
+  EXPECT_EQ(RunBinary({"seed-demo"}, Out("seed2"), env), 0) << Slurp(Out("seed2"));
   EXPECT_NE(Slurp(Out("seed2")).find("demo already seeded"), std::string::npos);
 }
 
@@ -118,14 +118,14 @@ TEST_F(BinaryTest, SeedDemoRefusesForeignData) {
   // seeding elsewhere and removing the demo's marker) must be refused, exit code 3, and
   // the empty host database next to it must stay empty.
   const std::string seeded = dbs_.dir() + "/seeded";
-  ASSERT_EQ(Run({"seed-demo", "--data-dir", seeded}, Out("seed")), 0);
+  ASSERT_EQ(RunBinary({"seed-demo", "--data-dir", seeded}, Out("seed")), 0);
   const std::string other = dbs_.dir() + "/other";
   std::filesystem::create_directories(other);
   std::filesystem::copy_file(seeded + "/provider.db", other + "/provider.db");
   std::string cmd = "sqlite3 '" + other + "/provider.db' \"DELETE FROM meta WHERE key='demo_seeded'\"";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
 
-  EXPECT_EQ(Run({"seed-demo", "--data-dir", other}, Out("refused")), 3) << Slurp(Out("refused"));
+  EXPECT_EQ(RunBinary({"seed-demo", "--data-dir", other}, Out("refused")), 3) << Slurp(Out("refused"));
   EXPECT_NE(Slurp(Out("refused")).find("refusing"), std::string::npos);
   cmd = "test \"$(sqlite3 '" + other + "/host.db' 'SELECT COUNT(*) FROM users')\" = 0";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << "the refused seed wrote host data";

@@ -21,7 +21,9 @@ class DemoApiTest : public ::testing::TestWithParam<Backend> {
     SeedDemoFor(config_, *node_);
   }
   void TearDown() override {
-    if (node_) EXPECT_TRUE(node_->Stop());
+    if (node_) {
+      EXPECT_TRUE(node_->Stop());
+    }
   }
   std::unique_ptr<FreshDatabases> dbs_;
   app::Config config_;
