@@ -18,9 +18,6 @@ if [ "$(id -u)" -eq 0 ]; then
   as_pg=(runuser -u postgres --)
 fi
 
-# A free port: ask the kernel, then hope nobody takes it in the next millisecond.
-port=${HUTONG_TEST_PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)}
-
 cleanup() {
   "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$dir"
@@ -29,9 +26,22 @@ trap cleanup EXIT
 
 "${as_pg[@]}" "$pg_bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log" >&2; exit 2; }
-"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on" start >/dev/null \
-  || { cat "$dir/log" >&2; exit 2; }
+
+# A random high port; if something already listens there, the start fails and we try another.
+started=""
+for attempt in 1 2 3 4 5; do
+  port=${HUTONG_TEST_PG_PORT:-$((20000 + RANDOM % 30000))}
+  if "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null; then
+    started=1
+    break
+  fi
+done
+if [ -z "$started" ]; then
+  cat "$dir/log" >&2
+  echo "with-postgres: could not start PostgreSQL" >&2
+  exit 2
+fi
 
 export HUTONG_TEST_PG_URL="postgresql://postgres@127.0.0.1:$port/postgres"
 "$@"
