@@ -26,7 +26,7 @@ Ops Routed(const http::Router& router) {
   return out;
 }
 
-Ops Documented(const char* doc) {
+Ops Documented(const std::string& doc) {
   auto v = json::parse(doc);
   EXPECT_TRUE(v.at("openapi").as_string().starts_with("3."));
   Ops out;

@@ -1,21 +1,23 @@
 #include "host/host.h"
 
-#include "host/content/content.h"
-#include "http/params.h"
+#include "host/content/content_routes.h"
+#include "http/openapi.h"
 
 namespace hutong::host {
 
 void RegisterHostRoutes(http::Router& router, HostDeps deps) {
-  router.Get("/api/feed", [deps](http::Request& req) -> Result<http::Response> {
-    ASSIGN_OR_RETURN(auto cursor, http::QueryText(req, "cursor", 64));
-    ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
-    ASSIGN_OR_RETURN(auto page, FeedJson(deps.db, cursor, limit.value_or(10)));
-    return http::Response::Json(200, page);
-  });
+  RegisterContentRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> { return http::Response::JsonText(200, HostOpenApiJson()); },
       http::Exec::kInline);
+}
+
+const std::string& HostOpenApiJson() {
+  static const std::string kDoc = http::BuildOpenApiDocument(
+      "Hutong host (content platform and open platform)", "http://127.0.0.1:8080",
+      {http::OpsOpenApiFragment(), ContentOpenApi()});
+  return kDoc;
 }
 
 }  // namespace hutong::host

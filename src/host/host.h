@@ -24,6 +24,6 @@ const std::vector<storage::Migration>& HostMigrations();
 void RegisterHostRoutes(http::Router& router, HostDeps deps);
 
 // The OpenAPI 3 document of the host's public API.
-const char* HostOpenApiJson();
+const std::string& HostOpenApiJson();
 
 }  // namespace hutong::host

@@ -1,5 +1,6 @@
 #include "provider/provider.h"
 
+#include "http/openapi.h"
 #include "provider/catalog/catalog_routes.h"
 #include "provider/merchant/merchant_routes.h"
 
@@ -14,6 +15,13 @@ void RegisterProviderRoutes(http::Router& router, ProviderDeps deps) {
         return http::Response::JsonText(200, ProviderOpenApiJson());
       },
       http::Exec::kInline);
+}
+
+const std::string& ProviderOpenApiJson() {
+  static const std::string kDoc = http::BuildOpenApiDocument(
+      "Hutong provider (services platform mini-program backend)", "http://127.0.0.1:8081",
+      {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi()});
+  return kDoc;
 }
 
 }  // namespace hutong::provider

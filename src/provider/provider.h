@@ -2,6 +2,7 @@
 // host only through src/protocol over HTTP, never in-process.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "common/clock.h"
@@ -22,6 +23,6 @@ const std::vector<storage::Migration>& ProviderMigrations();
 void RegisterProviderRoutes(http::Router& router, ProviderDeps deps);
 
 // The OpenAPI 3 document of the provider's public API.
-const char* ProviderOpenApiJson();
+const std::string& ProviderOpenApiJson();
 
 }  // namespace hutong::provider

@@ -1,0 +1,13 @@
+// Registers the content API: the feed (videos, creators, mounts come with the content issue).
+#pragma once
+
+#include "http/openapi.h"
+#include "http/router.h"
+#include "host/host.h"
+
+namespace hutong::host {
+
+void RegisterContentRoutes(http::Router& router, HostDeps deps);
+const http::OpenApiFragment& ContentOpenApi();
+
+}  // namespace hutong::host
