@@ -54,7 +54,9 @@ TEST(OpenApi, HostDocumentMatchesRouter) {
   ASSERT_TRUE(db.ok());
   http::Router router;
   http::Metrics metrics;
-  host::RegisterHostRoutes(router, host::HostDeps{**db, SystemClock::Instance(), "test-admin-token"});
+  auto box = SecretBox::FromHex(SecretBox::NewHexKey()).value();
+  protocol::InMemoryNonceStore nonces(SystemClock::Instance());
+  host::RegisterHostRoutes(router, host::HostDeps{**db, SystemClock::Instance(), "test-admin-token", box, nonces});
   http::AddOpsRoutes(router, metrics, [] { return Ok(); });
   ExpectSame(Routed(router), Documented(host::HostOpenApiJson()));
 }

@@ -23,6 +23,9 @@ struct Config {
   // provider_listen.
   std::string provider_public_url;
   std::string admin_token = "demo-admin-token";
+  // 64 hex characters sealing app secrets at rest; empty = DATA_DIR/master.key, created on
+  // first use. Every node of a cluster needs the same key.
+  std::string master_key;
   bool admin_token_is_default = true;
   std::string log_level = "info";
   bool access_log = true;

@@ -1,5 +1,6 @@
 #include "app/demo.h"
 
+#include "app/master_key.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/password.h"
@@ -36,7 +37,8 @@ Status RunSeedDemo(const Config& config) {
   ASSIGN_OR_RETURN(auto deals, provider::DealIndex(*provider_db));
   host::DemoApp app{"湊湊们的团购小程序 (demo provider)", config.provider_public_url,
                     config.provider_public_url + "/mp/v1/webhooks/host"};
-  ASSIGN_OR_RETURN(auto content, host::SeedDemoContent(*host_db, clock, app, deals));
+  ASSIGN_OR_RETURN(auto box, LoadMasterKey(config));
+  ASSIGN_OR_RETURN(auto content, host::SeedDemoContent(*host_db, clock, box, app, deals));
   const bool fresh = outcome == provider::SeedOutcome::kSeeded || !content.already_seeded;
   LogInfo(fresh ? "demo seeded" : "demo already seeded",
           {{"deals", static_cast<int64_t>(deals.size())}, {"app_id", std::string_view(content.app_id)}});

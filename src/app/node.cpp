@@ -2,12 +2,14 @@
 
 #include <thread>
 
+#include "app/master_key.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/password.h"
 #include "host/host.h"
 #include "http/ops_routes.h"
 #include "http/server.h"
+#include "protocol/signing.h"
 #include "provider/provider.h"
 
 namespace hutong::app {
@@ -36,6 +38,8 @@ Result<std::unique_ptr<storage::Db>> OpenAndMigrate(const Config& c, const std::
 
 struct Node::State {
   Config config;
+  std::optional<SecretBox> box;
+  std::unique_ptr<protocol::InMemoryNonceStore> nonces;
   std::unique_ptr<storage::Db> host_db;
   std::unique_ptr<storage::Db> provider_db;
   http::Metrics metrics;
@@ -63,7 +67,11 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     if (config.admin_token_is_default) {
       LogWarn("using the demo admin token; set --admin-token or HUTONG_ADMIN_TOKEN outside the demo");
     }
-    host::RegisterHostRoutes(s->host_router, host::HostDeps{*s->host_db, clock, config.admin_token});
+    ASSIGN_OR_RETURN(auto box, LoadMasterKey(config));
+    s->box.emplace(std::move(box));
+    s->nonces = std::make_unique<protocol::InMemoryNonceStore>(clock);
+    host::RegisterHostRoutes(s->host_router,
+                             host::HostDeps{*s->host_db, clock, config.admin_token, *s->box, *s->nonces});
     storage::Db* db = s->host_db.get();
     http::AddOpsRoutes(s->host_router, s->metrics, [db] { return db->Ping(); });
   }

@@ -117,3 +117,30 @@ TEST(Crypto, KnownVectors) {
 
 }  // namespace
 }  // namespace hutong
+
+#include "common/secret_box.h"
+
+namespace hutong {
+namespace {
+
+TEST(SecretBox, SealsAndOpensOnlyUnderItsKey) {
+  auto box = SecretBox::FromHex(SecretBox::NewHexKey());
+  ASSERT_TRUE(box.ok());
+  std::string sealed = box->Seal("sk_live_秘密");
+  EXPECT_EQ(sealed.find("sk_live"), std::string::npos);
+  EXPECT_NE(sealed, box->Seal("sk_live_秘密"));  // fresh nonce each time
+  EXPECT_EQ(*box->Open(sealed), "sk_live_秘密");
+  auto other = SecretBox::FromHex(SecretBox::NewHexKey());
+  EXPECT_FALSE(other->Open(sealed).ok());
+  std::string tampered = sealed;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(box->Open(tampered).ok());
+  EXPECT_FALSE(box->Open("v1:zz").ok());
+  EXPECT_FALSE(SecretBox::FromHex("abcd").ok());
+  EXPECT_FALSE(SecretBox::FromHex(std::string(64, 'g')).ok());
+  EXPECT_NE(box->DeriveKey("openid"), box->DeriveKey("attribution"));
+  EXPECT_EQ(box->DeriveKey("openid").size(), 64u);
+}
+
+}  // namespace
+}  // namespace hutong

@@ -5,6 +5,7 @@
 #include "common/ids.h"
 #include "common/password.h"
 #include "host/content/content.h"
+#include "host/openplatform/apps.h"
 
 namespace hutong::host {
 using storage::Access;
@@ -33,7 +34,8 @@ Result<bool> HostHoldsForeignData(storage::Db& db) {
   });
 }
 
-Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, const DemoApp& app,
+Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, const SecretBox& box,
+                                          const DemoApp& app,
                                           const std::vector<protocol::DealIndexEntry>& deals) {
   ASSIGN_OR_RETURN(std::string password_hash, HashPassword("demo-pass-1"));
   const int64_t now = clock.NowMs();
@@ -46,7 +48,8 @@ Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, c
                    "the host database already holds data that is not the demo's; refusing to seed");
     }
 
-    ASSIGN_OR_RETURN(std::string app_id, CreateApp(tx, {app.name, app.service_url, app.notify_url}, now));
+    ASSIGN_OR_RETURN(auto creds, CreateApp(tx, {app.name, app.service_url, app.notify_url}, box, now));
+    const std::string& app_id = creds.app_id;
     RETURN_IF_ERROR(UpsertAppDeals(tx, app_id, deals, now));
 
     struct DemoUser {

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/secret_box.h"
 #include "protocol/deal_index.h"
 #include "storage/db.h"
 
@@ -28,7 +29,8 @@ Result<bool> HostHoldsForeignData(storage::Db& db);
 
 // Refuses (kDemoRefused) when the database holds data the demo did not put there; does
 // nothing when the demo is already in.
-Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, const DemoApp& app,
+Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, const SecretBox& box,
+                                          const DemoApp& app,
                                           const std::vector<protocol::DealIndexEntry>& deals);
 
 }  // namespace hutong::host

@@ -1,12 +1,14 @@
 #include "host/host.h"
 
 #include "host/content/content_routes.h"
+#include "host/openplatform/openplatform_routes.h"
 #include "http/openapi.h"
 
 namespace hutong::host {
 
 void RegisterHostRoutes(http::Router& router, HostDeps deps) {
   RegisterContentRoutes(router, deps);
+  RegisterOpenPlatformRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> { return http::Response::JsonText(200, HostOpenApiJson()); },
@@ -16,7 +18,7 @@ void RegisterHostRoutes(http::Router& router, HostDeps deps) {
 const std::string& HostOpenApiJson() {
   static const std::string kDoc = http::BuildOpenApiDocument(
       "Hutong host (content platform and open platform)", "http://127.0.0.1:8080",
-      {http::OpsOpenApiFragment(), ContentOpenApi()});
+      {http::OpsOpenApiFragment(), ContentOpenApi(), OpenPlatformOpenApi()});
   return kDoc;
 }
 

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/secret_box.h"
 #include "http/router.h"
+#include "protocol/signing.h"
 #include "storage/db.h"
 
 namespace hutong::host {
@@ -15,6 +17,8 @@ struct HostDeps {
   storage::Db& db;
   const Clock& clock;
   std::string admin_token;
+  const SecretBox& box;              // seals app secrets; derives openid/attribution keys
+  protocol::NonceStore& nonces;      // replay protection of signed requests
 };
 
 // Versioned schema of the host's own database.

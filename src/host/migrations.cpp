@@ -25,6 +25,10 @@ CREATE TABLE apps (
   service_url TEXT NOT NULL,
   notify_url TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+  secret_sealed TEXT NOT NULL,
+  previous_secret_sealed TEXT,
+  previous_secret_expires_at BIGINT,
+  secret_rotated_at BIGINT,
   created_at BIGINT NOT NULL
 );
 CREATE TABLE app_deals (
@@ -77,6 +81,19 @@ CREATE TABLE video_mounts (
   PRIMARY KEY (video_id, position),
   FOREIGN KEY (app_id, deal_id) REFERENCES app_deals (app_id, deal_id)
 );
+)sql"},
+      {4, "login_codes",
+       R"sql(
+CREATE TABLE login_codes (
+  code_hash TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps(id),
+  user_id TEXT NOT NULL REFERENCES users(id),
+  video_id TEXT,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX login_codes_expiry ON login_codes (expires_at);
 )sql"},
   };
   return kMigrations;

@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/validate.h"
 
 namespace hutong::host {
 namespace json = boost::json;
@@ -13,9 +14,6 @@ using storage::Query;
 
 namespace {
 
-constexpr Query kInsertApp{"content.insert_app", Access::kWrite,
-                           "INSERT INTO apps (id, name, service_url, notify_url, status, created_at) "
-                           "VALUES ($1, $2, $3, $4, 'active', $5)"};
 constexpr Query kUpsertAppDeal{
     "content.upsert_app_deal", Access::kWrite,
     "INSERT INTO app_deals (app_id, deal_id, title, brand_name, type, category, city, price_fen, "
@@ -54,30 +52,8 @@ constexpr Query kFeedMounts{
     "(SELECT id FROM videos WHERE status = 'published' AND (CAST($1 AS TEXT) = '' OR id < $1) "
     "ORDER BY id DESC LIMIT $2) ORDER BY m.video_id, m.position"};
 
-Status CheckText(const std::string& v, std::string_view field, size_t max, bool required = true) {
-  if (required && v.empty()) return Invalid("'" + std::string(field) + "' is required");
-  if (v.size() > max) return Invalid("'" + std::string(field) + "' is too long");
-  return Ok();
-}
-
-Status CheckUrl(const std::string& v, std::string_view field) {
-  RETURN_IF_ERROR(CheckText(v, field, 500));
-  if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
-    return Invalid("'" + std::string(field) + "' must be an http(s) URL");
-  }
-  return Ok();
-}
 
 }  // namespace
-
-Result<std::string> CreateApp(storage::Tx& tx, const AppInput& in, int64_t now_ms) {
-  RETURN_IF_ERROR(CheckText(in.name, "name", 100));
-  RETURN_IF_ERROR(CheckUrl(in.service_url, "service_url"));
-  RETURN_IF_ERROR(CheckUrl(in.notify_url, "notify_url"));
-  std::string id = NewId("app");
-  RETURN_IF_ERROR(tx.Exec(kInsertApp, {id, in.name, in.service_url, in.notify_url, now_ms}));
-  return id;
-}
 
 Status UpsertAppDeals(storage::Tx& tx, const std::string& app_id,
                       const std::vector<protocol::DealIndexEntry>& deals, int64_t now_ms) {
@@ -102,8 +78,8 @@ Result<std::string> CreateCreator(storage::Tx& tx, const CreatorInput& in, int64
 Result<std::string> CreateVideo(storage::Tx& tx, const VideoInput& in, int64_t now_ms) {
   RETURN_IF_ERROR(CheckText(in.title, "title", 200));
   RETURN_IF_ERROR(CheckText(in.description, "description", 4000, false));
-  RETURN_IF_ERROR(CheckUrl(in.cover_url, "cover_url"));
-  RETURN_IF_ERROR(CheckUrl(in.video_url, "video_url"));
+  RETURN_IF_ERROR(CheckHttpUrl(in.cover_url, "cover_url"));
+  RETURN_IF_ERROR(CheckHttpUrl(in.video_url, "video_url"));
   RETURN_IF_ERROR(CheckText(in.city, "city", 64, false));
   if (in.tags.size() > 20) return Invalid("at most 20 tags");
   if (in.mounts.size() > 10) return Invalid("at most 10 mounted deals per video");

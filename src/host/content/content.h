@@ -11,13 +11,6 @@
 
 namespace hutong::host {
 
-struct AppInput {
-  std::string name;
-  std::string service_url;  // where the app's mini-program pages and API live
-  std::string notify_url;   // where webhooks go
-};
-Result<std::string> CreateApp(storage::Tx& tx, const AppInput& in, int64_t now_ms);
-
 // Inserts or updates deals in the app's index (the host's copy used by mounts and search).
 Status UpsertAppDeals(storage::Tx& tx, const std::string& app_id,
                       const std::vector<protocol::DealIndexEntry>& deals, int64_t now_ms);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "host/host.h"
+#include "host/openplatform/apps.h"
 #include "support/test_env.h"
 
 namespace hutong::host {
@@ -22,7 +23,9 @@ class ContentTest : public ::testing::TestWithParam<Backend> {
     db_ = std::move(db).value();
     ASSERT_TRUE(storage::Migrate(*db_, HostMigrations()).ok());
     auto r = db_->Write([&](storage::Tx& tx) -> Result<std::pair<std::string, std::string>> {
-      ASSIGN_OR_RETURN(auto app, CreateApp(tx, {"demo", "http://127.0.0.1:8081", "http://127.0.0.1:8081/hook"}, 1));
+      auto box = SecretBox::FromHex(SecretBox::NewHexKey()).value();
+      ASSIGN_OR_RETURN(auto creds, CreateApp(tx, {"demo", "http://127.0.0.1:8081", "http://127.0.0.1:8081/hook"}, box, 1));
+      const std::string& app = creds.app_id;
       protocol::DealIndexEntry on{"deal_A", "湊湊火锅双人套餐", "湊湊", "set_meal", "catering", "北京", 19800, 29600, 800};
       protocol::DealIndexEntry off = on;
       off.deal_id = "deal_B";
@@ -58,7 +61,7 @@ class ContentTest : public ::testing::TestWithParam<Backend> {
 TEST_P(ContentTest, MountsMustBeOnlineSyncedDeals) {
   EXPECT_EQ(Publish(Video({{app_, "deal_B"}})).error().code, ErrorCode::kNotFound);      // offline
   EXPECT_EQ(Publish(Video({{app_, "deal_C"}})).error().code, ErrorCode::kNotFound);      // never synced
-  EXPECT_EQ(Publish(Video({{"app_other", "deal_A"}})).error().code, ErrorCode::kNotFound);  // other app
+  EXPECT_EQ(Publish(Video({{"app_01ZZZZZZZZZZZZZZZZZZZZZZZZ", "deal_A"}})).error().code, ErrorCode::kNotFound);  // other app
   auto bad_url = Video({});
   bad_url.video_url = "javascript:alert(1)";
   EXPECT_EQ(Publish(bad_url).error().code, ErrorCode::kValidationFailed);

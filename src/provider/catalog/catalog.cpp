@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/validate.h"
 #include "provider/catalog/categories.h"
 
 namespace hutong::provider {
@@ -69,11 +70,6 @@ constexpr Query kDealIndex{
     " ORDER BY s.id LIMIT 1) "
     "FROM deals d JOIN brands b ON b.id = d.brand_id ORDER BY d.id"};
 
-Status CheckText(const std::string& v, std::string_view field, size_t max, bool required = true) {
-  if (required && v.empty()) return Invalid("'" + std::string(field) + "' is required");
-  if (v.size() > max) return Invalid("'" + std::string(field) + "' is too long");
-  return Ok();
-}
 
 }  // namespace
 

@@ -1,0 +1,96 @@
+#include "host/openplatform/apps.h"
+
+#include "common/ids.h"
+#include "common/random.h"
+#include "common/validate.h"
+
+namespace hutong::host {
+using storage::Access;
+using storage::Query;
+
+namespace {
+
+constexpr Query kInsertApp{"apps.insert", Access::kWrite,
+                           "INSERT INTO apps (id, name, service_url, notify_url, status, secret_sealed, created_at) "
+                           "VALUES ($1, $2, $3, $4, 'active', $5, $6)"};
+constexpr Query kListApps{"apps.list", Access::kRead,
+                          "SELECT id, name, service_url, notify_url, status, created_at, secret_rotated_at, "
+                          "previous_secret_expires_at FROM apps ORDER BY id"};
+constexpr Query kGetApp{"apps.get", Access::kRead,
+                        "SELECT id, name, service_url, notify_url, status, created_at, secret_rotated_at, "
+                        "previous_secret_expires_at FROM apps WHERE id = $1"};
+constexpr Query kSecrets{"apps.secrets", Access::kRead,
+                         "SELECT secret_sealed, previous_secret_sealed, previous_secret_expires_at FROM apps "
+                         "WHERE id = $1 AND status = 'active'"};
+constexpr Query kRotate{"apps.rotate", Access::kWrite,
+                        "UPDATE apps SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = $2, "
+                        "secret_sealed = $3, secret_rotated_at = $4 WHERE id = $1 AND status = 'active'"};
+constexpr Query kDisable{"apps.disable", Access::kWrite,
+                         "UPDATE apps SET status = 'disabled' WHERE id = $1"};
+
+AppRecord FromRow(const storage::Row& r) {
+  return {r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Int(5), r.OptInt(6), r.OptInt(7)};
+}
+
+std::string NewSecret() { return "sk_" + RandomHex(32); }
+
+}  // namespace
+
+Result<AppCredentials> CreateApp(storage::Tx& tx, const AppInput& in, const SecretBox& box, int64_t now_ms) {
+  RETURN_IF_ERROR(CheckText(in.name, "name", 100));
+  RETURN_IF_ERROR(CheckHttpUrl(in.service_url, "service_url"));
+  RETURN_IF_ERROR(CheckHttpUrl(in.notify_url, "notify_url"));
+  AppCredentials c{NewId("app"), NewSecret()};
+  RETURN_IF_ERROR(tx.Exec(kInsertApp, {c.app_id, in.name, in.service_url, in.notify_url, box.Seal(c.app_secret), now_ms}));
+  return c;
+}
+
+Result<std::vector<AppRecord>> ListApps(storage::Db& db) {
+  ASSIGN_OR_RETURN(auto rows, db.Read([](storage::Tx& tx) { return tx.Exec(kListApps); }));
+  std::vector<AppRecord> out;
+  for (const auto& r : rows) out.push_back(FromRow(r));
+  return out;
+}
+
+Result<AppRecord> GetApp(storage::Db& db, const std::string& app_id) {
+  if (!IsWellFormedId(app_id, "app")) return NotFound("app not found");
+  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.Exec(kGetApp, {app_id}); }));
+  if (rows.empty()) return NotFound("app not found");
+  return FromRow(rows[0]);
+}
+
+Result<AppCredentials> RotateAppSecret(storage::Db& db, const std::string& app_id, const SecretBox& box,
+                                       int64_t now_ms, int64_t grace_ms) {
+  if (!IsWellFormedId(app_id, "app")) return NotFound("app not found");
+  AppCredentials c{app_id, NewSecret()};
+  ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) {
+    return tx.Exec(kRotate, {app_id, now_ms + grace_ms, box.Seal(c.app_secret), now_ms});
+  }));
+  if (rows.affected == 0) return NotFound("app not found or disabled");
+  return c;
+}
+
+Result<AppRecord> DisableApp(storage::Db& db, const std::string& app_id) {
+  if (!IsWellFormedId(app_id, "app")) return NotFound("app not found");
+  ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) { return tx.Exec(kDisable, {app_id}); }));
+  if (rows.affected == 0) return NotFound("app not found");
+  return GetApp(db, app_id);
+}
+
+Result<std::vector<std::string>> AppSecrets(storage::Db& db, const SecretBox& box, const std::string& app_id,
+                                            int64_t now_ms) {
+  std::vector<std::string> out;
+  if (!IsWellFormedId(app_id, "app")) return out;
+  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.Exec(kSecrets, {app_id}); }));
+  if (rows.empty()) return out;
+  const auto& r = rows[0];
+  ASSIGN_OR_RETURN(auto current, box.Open(r.Str(0)));
+  out.push_back(std::move(current));
+  if (!r.IsNull(1) && r.OptInt(2).value_or(0) > now_ms) {
+    ASSIGN_OR_RETURN(auto previous, box.Open(r.Str(1)));
+    out.push_back(std::move(previous));
+  }
+  return out;
+}
+
+}  // namespace hutong::host
