@@ -1,5 +1,6 @@
 // The host's schema, one migration per change; never edit a released one.
 #include "host/host.h"
+#include "protocol/idempotency.h"
 
 namespace hutong::host {
 
@@ -82,6 +83,7 @@ CREATE TABLE video_mounts (
   FOREIGN KEY (app_id, deal_id) REFERENCES app_deals (app_id, deal_id)
 );
 )sql"},
+      {3, "idempotency_keys", protocol::kIdempotencyMigrationSql},
       {4, "login_codes",
        R"sql(
 CREATE TABLE login_codes (

@@ -1,5 +1,6 @@
 // The provider's schema, one migration per change; never edit a released one.
 #include "provider/provider.h"
+#include "protocol/idempotency.h"
 
 namespace hutong::provider {
 
@@ -112,6 +113,7 @@ CREATE TABLE campaign_deals (
   PRIMARY KEY (campaign_id, deal_id)
 );
 )sql"},
+      {2, "idempotency_keys", protocol::kIdempotencyMigrationSql},
   };
   return kMigrations;
 }

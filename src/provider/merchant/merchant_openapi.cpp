@@ -127,6 +127,19 @@ const http::OpenApiFragment& MerchantOpenApi() {
      "bearerToken": []
     }
    ],
+   "parameters": [
+    {
+     "name": "Idempotency-Key",
+     "in": "header",
+     "required": false,
+     "description": "1 to 255 printable ASCII characters, unique per intended deal. A retry with the same key and body gets the first answer again (with `Idempotent-Replayed: true`) and creates nothing; the same key with another body is a 422, and while the first request still runs a 409. Keys are kept for 24 h, per caller.",
+     "schema": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255
+     }
+    }
+   ],
    "requestBody": {
     "required": true,
     "content": {
@@ -140,6 +153,22 @@ const http::OpenApiFragment& MerchantOpenApi() {
    "responses": {
     "201": {
      "description": "The new deal",
+     "headers": {
+      "Location": {
+       "schema": {
+        "type": "string"
+       }
+      },
+      "Idempotent-Replayed": {
+       "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key",
+       "schema": {
+        "type": "string",
+        "enum": [
+         "true"
+        ]
+       }
+      }
+     },
      "content": {
       "application/json": {
        "schema": {
@@ -156,6 +185,26 @@ const http::OpenApiFragment& MerchantOpenApi() {
     },
     "404": {
      "$ref": "#/components/responses/Problem"
+    },
+    "409": {
+     "description": "idempotency_key_in_flight: a request with this Idempotency-Key is still running; retry later",
+     "content": {
+      "application/problem+json": {
+       "schema": {
+        "$ref": "#/components/schemas/Problem"
+       }
+      }
+     }
+    },
+    "422": {
+     "description": "idempotency_key_reused: this Idempotency-Key was used for a different request",
+     "content": {
+      "application/problem+json": {
+       "schema": {
+        "$ref": "#/components/schemas/Problem"
+       }
+      }
+     }
     }
    },
    "tags": [

@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/json.h"
+#include "protocol/idempotency.h"
 #include "provider/catalog/catalog.h"
 #include "provider/merchant/staff_auth.h"
 
@@ -134,7 +135,7 @@ void RegisterMerchantRoutes(http::Router& router, ProviderDeps deps) {
     return http::Response::Json(200, json::object{{"items", std::move(items)}});
   });
 
-  router.Post("/merchant/v1/deals", [deps](http::Request& req) -> Result<http::Response> {
+  auto create_deal = [deps](http::Request& req) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto staff, AuthenticateStaff(deps.db, req, deps.clock.NowMs()));
     ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
     ASSIGN_OR_RETURN(auto input, ParseDealInput(body));
@@ -151,7 +152,10 @@ void RegisterMerchantRoutes(http::Router& router, ProviderDeps deps) {
     auto resp = http::Response::Json(201, deal);
     resp.headers.emplace_back("Location", "/mp/v1/deals/" + deal_id);
     return resp;
-  });
+  };
+  // A retried create (lost answer, double click) must not make a second deal.
+  router.Post("/merchant/v1/deals",
+              protocol::WithIdempotency(deps.db, deps.clock, "/merchant/v1/deals", std::move(create_deal)));
 }
 
 }  // namespace hutong::provider
