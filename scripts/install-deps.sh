@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ccache pkg-config git curl openssl ca-certificates
+  build-essential cmake ccache pkg-config git curl jq openssl ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libsqlite3-dev sqlite3 libpq-dev postgresql
   libssl-dev libsodium-dev libqrencode-dev

@@ -67,7 +67,9 @@ TEST(OpenApi, ProviderDocumentMatchesRouter) {
   ASSERT_TRUE(db.ok());
   http::Router router;
   http::Metrics metrics;
-  provider::RegisterProviderRoutes(router, provider::ProviderDeps{**db, SystemClock::Instance()});
+  auto hosts = provider::HostDirectory::Create({}, SystemClock::Instance()).value();
+  provider::WebhookHandlers webhooks;
+  provider::RegisterProviderRoutes(router, provider::ProviderDeps{**db, SystemClock::Instance(), *hosts, webhooks});
   http::AddOpsRoutes(router, metrics, [] { return Ok(); });
   ExpectSame(Routed(router), Documented(provider::ProviderOpenApiJson()));
 }

@@ -48,6 +48,7 @@ Result<Config> ParseConfig(int argc, const char* const* argv, std::string* help_
       ("provider-public-url", po::value(&c.provider_public_url), "provider base URL for links (default http://PROVIDER_LISTEN)")
       ("admin-token", po::value(&c.admin_token), "host admin API token (default demo-admin-token)")
       ("master-key", po::value(&c.master_key), "64 hex chars sealing app secrets (default: DATA_DIR/master.key, created if missing)")
+      ("provider-hosts", po::value(&c.provider_hosts), "provider: JSON list of connected hosts [{name,url,app_id,app_secret}]")
       ("log-level", po::value(&c.log_level)->default_value(c.log_level), "debug | info | warn | error")
       ("access-log", po::value(&c.access_log)->default_value(c.access_log), "log every request (true/false)")
       ("io-threads", po::value(&c.io_threads)->default_value(0), "I/O threads (0 = one per core)")

@@ -27,6 +27,9 @@ struct Config {
   // first use. Every node of a cluster needs the same key.
   std::string master_key;
   bool admin_token_is_default = true;
+  // Provider: JSON list of the hosts it is connected to, [{"name","url","app_id","app_secret"}].
+  // When both roles run in one process, the local host is added as "local" by itself.
+  std::string provider_hosts;
   std::string log_level = "info";
   bool access_log = true;
   size_t io_threads = 0;   // 0 = one per core

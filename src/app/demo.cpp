@@ -1,6 +1,7 @@
 #include "app/demo.h"
 
 #include "app/master_key.h"
+#include "app/node.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/password.h"
@@ -36,7 +37,7 @@ Status RunSeedDemo(const Config& config) {
   // The host indexes the deals exactly as the provider would sync them over the open API.
   ASSIGN_OR_RETURN(auto deals, provider::DealIndex(*provider_db));
   host::DemoApp app{"湊湊们的团购小程序 (demo provider)", config.provider_public_url,
-                    config.provider_public_url + "/mp/v1/webhooks/host"};
+                    config.provider_public_url + "/mp/v1/webhooks/" + kLocalHostName};
   ASSIGN_OR_RETURN(auto box, LoadMasterKey(config));
   ASSIGN_OR_RETURN(auto content, host::SeedDemoContent(*host_db, clock, box, app, deals));
   const bool fresh = outcome == provider::SeedOutcome::kSeeded || !content.already_seeded;

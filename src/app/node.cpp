@@ -7,6 +7,8 @@
 #include "common/log.h"
 #include "common/password.h"
 #include "host/host.h"
+#include "host/openplatform/apps.h"
+#include "host/webhooks/dispatcher.h"
 #include "http/ops_routes.h"
 #include "http/server.h"
 #include "protocol/signing.h"
@@ -34,12 +36,24 @@ Result<std::unique_ptr<storage::Db>> OpenAndMigrate(const Config& c, const std::
   return db;
 }
 
+// How to reach a listener: the configured public URL, unless the listener asked for port 0
+// (tests) or none is configured, then loopback with the bound port.
+std::string LocalUrl(const std::string& public_url, const std::string& listen, uint16_t bound_port) {
+  if (!public_url.empty() && !listen.ends_with(":0")) return public_url;
+  std::string addr = listen.substr(0, listen.rfind(':'));
+  if (addr == "0.0.0.0" || addr.empty()) addr = "127.0.0.1";
+  return "http://" + addr + ":" + std::to_string(bound_port);
+}
+
 }  // namespace
 
 struct Node::State {
   Config config;
   std::optional<SecretBox> box;
   std::unique_ptr<protocol::InMemoryNonceStore> nonces;
+  std::unique_ptr<host::WebhookDispatcher> dispatcher;
+  std::unique_ptr<provider::HostDirectory> provider_hosts;
+  provider::WebhookHandlers provider_webhooks;
   std::unique_ptr<storage::Db> host_db;
   std::unique_ptr<storage::Db> provider_db;
   http::Metrics metrics;
@@ -54,6 +68,7 @@ struct Node::State {
 Node::Node(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 Node::~Node() {
+  if (state_ && state_->dispatcher) state_->dispatcher->Stop();
   if (state_ && state_->runtime && !state_->stopped) state_->runtime->Stop();
 }
 
@@ -62,27 +77,26 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
   auto s = std::make_unique<State>();
   s->config = config;
   const Clock& clock = SystemClock::Instance();
-  if (ServesHost(config)) {
+  const bool host_role = ServesHost(config);
+  const bool provider_role = ServesProvider(config);
+
+  // Databases first: a node that cannot reach its database must not accept traffic.
+  if (host_role) {
     ASSIGN_OR_RETURN(s->host_db, OpenAndMigrate(config, config.host_db, "host", host::HostMigrations()));
-    if (config.admin_token_is_default) {
-      LogWarn("using the demo admin token; set --admin-token or HUTONG_ADMIN_TOKEN outside the demo");
-    }
     ASSIGN_OR_RETURN(auto box, LoadMasterKey(config));
     s->box.emplace(std::move(box));
     s->nonces = std::make_unique<protocol::InMemoryNonceStore>(clock);
-    host::RegisterHostRoutes(s->host_router,
-                             host::HostDeps{*s->host_db, clock, config.admin_token, *s->box, *s->nonces});
-    storage::Db* db = s->host_db.get();
-    http::AddOpsRoutes(s->host_router, s->metrics, [db] { return db->Ping(); });
+    if (config.admin_token_is_default) {
+      LogWarn("using the demo admin token; set --admin-token or HUTONG_ADMIN_TOKEN outside the demo");
+    }
   }
-  if (ServesProvider(config)) {
+  if (provider_role) {
     ASSIGN_OR_RETURN(s->provider_db,
                      OpenAndMigrate(config, config.provider_db, "provider", provider::ProviderMigrations()));
-    provider::RegisterProviderRoutes(s->provider_router, provider::ProviderDeps{*s->provider_db, clock});
-    storage::Db* db = s->provider_db.get();
-    http::AddOpsRoutes(s->provider_router, s->metrics, [db] { return db->Ping(); });
   }
 
+  // Bind the listeners (no request is served before Runtime::Start), so that links and
+  // the local app registration can use the real ports even when port 0 was asked for.
   s->runtime = std::make_unique<http::Runtime>(config.io_threads, config.workers);
   auto make_server = [&](const http::Router& router, const std::string& role,
                          const std::string& listen) -> Result<std::unique_ptr<http::Server>> {
@@ -97,18 +111,58 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
                           {"port", static_cast<int64_t>(server->port())}});
     return server;
   };
-  if (ServesHost(config)) {
+  if (host_role) {
     ASSIGN_OR_RETURN(s->host_server, make_server(s->host_router, "host", config.host_listen));
   }
-  if (ServesProvider(config)) {
+  if (provider_role) {
     ASSIGN_OR_RETURN(s->provider_server, make_server(s->provider_router, "provider", config.provider_listen));
   }
+
+  if (host_role) {
+    s->dispatcher = std::make_unique<host::WebhookDispatcher>(*s->host_db, *s->box, clock);
+    host::WebhookDispatcher* dispatcher = s->dispatcher.get();
+    host::HostDeps deps{*s->host_db, clock, config.admin_token, *s->box, *s->nonces};
+    deps.wake_webhooks = [dispatcher] { dispatcher->Notify(); };
+    host::RegisterHostRoutes(s->host_router, deps);
+    storage::Db* db = s->host_db.get();
+    http::AddOpsRoutes(s->host_router, s->metrics, [db] { return db->Ping(); });
+  }
+  if (provider_role) {
+    std::vector<provider::HostConnection> hosts;
+    if (!config.provider_hosts.empty()) {
+      ASSIGN_OR_RETURN(hosts, provider::HostDirectory::ParseConfig(config.provider_hosts));
+    }
+    if (host_role) {
+      // Both roles in one process: register the provider as an app of the local host, as
+      // an operator would with POST /api/admin/apps, and connect to it over loopback HTTP.
+      const std::string provider_url = LocalUrl(config.provider_public_url, config.provider_listen,
+                                                s->provider_server->port());
+      const std::string host_url = LocalUrl("", config.host_listen, s->host_server->port());
+      ASSIGN_OR_RETURN(auto creds, host::EnsureLocalProviderApp(
+                                       *s->host_db, *s->box,
+                                       {"Hutong provider (local)", provider_url,
+                                        provider_url + "/mp/v1/webhooks/" + kLocalHostName},
+                                       clock.NowMs()));
+      hosts.push_back({kLocalHostName, host_url, creds.app_id, creds.app_secret});
+    }
+    ASSIGN_OR_RETURN(s->provider_hosts, provider::HostDirectory::Create(hosts, clock));
+    provider::RegisterProviderRoutes(
+        s->provider_router,
+        provider::ProviderDeps{*s->provider_db, clock, *s->provider_hosts, s->provider_webhooks});
+    storage::Db* db = s->provider_db.get();
+    http::AddOpsRoutes(s->provider_router, s->metrics, [db] { return db->Ping(); });
+  }
+
   s->runtime->Start();
+  if (s->dispatcher) s->dispatcher->Start();
   return std::unique_ptr<Node>(new Node(std::move(s)));
 }
 
 bool Node::WaitForSignal() {
   bool clean = state_->runtime->RunUntilSignal(std::chrono::seconds(10));
+  // After the servers drained: an attempt in flight finishes, nothing new starts; events
+  // not yet delivered stay in the outbox for the next start (or another node).
+  if (state_->dispatcher) state_->dispatcher->Stop();
   state_->stopped = true;
   LogInfo("stopped", {{"clean", clean}});
   return clean;

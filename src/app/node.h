@@ -11,6 +11,9 @@
 
 namespace hutong::app {
 
+// The name under which a provider sees the host running in its own process.
+inline constexpr const char* kLocalHostName = "local";
+
 class Node {
  public:
   // Opens the databases of the configured roles, migrates them, binds the listeners and

@@ -14,9 +14,11 @@ using storage::Query;
 namespace {
 
 constexpr Query kDemoMarker{"demo.marker", Access::kRead, "SELECT value FROM meta WHERE key = 'demo_app_id'"};
+// The local provider's own app (registered by `hutong serve`) is not foreign data.
 constexpr Query kAnyData{"demo.any_data", Access::kRead,
-                         "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM apps) + "
-                         "(SELECT COUNT(*) FROM videos)"};
+                         "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM videos) + "
+                         "(SELECT COUNT(*) FROM apps WHERE id NOT IN "
+                         "(SELECT value FROM meta WHERE key = 'local_provider_app_id'))"};
 constexpr Query kSetMarker{"demo.set_marker", Access::kWrite,
                            "INSERT INTO meta (key, value) VALUES ('demo_app_id', $1)"};
 constexpr Query kInsertUser{"demo.insert_user", Access::kWrite,
@@ -39,6 +41,7 @@ Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, c
                                           const std::vector<protocol::DealIndexEntry>& deals) {
   ASSIGN_OR_RETURN(std::string password_hash, HashPassword("demo-pass-1"));
   const int64_t now = clock.NowMs();
+  ASSIGN_OR_RETURN(auto creds, EnsureLocalProviderApp(db, box, {app.name, app.service_url, app.notify_url}, now));
   return db.Write([&](storage::Tx& tx) -> Result<DemoContentResult> {
     ASSIGN_OR_RETURN(auto marker, tx.Exec(kDemoMarker));
     if (!marker.empty()) return DemoContentResult{true, marker[0].Str(0)};
@@ -48,7 +51,6 @@ Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, c
                    "the host database already holds data that is not the demo's; refusing to seed");
     }
 
-    ASSIGN_OR_RETURN(auto creds, CreateApp(tx, {app.name, app.service_url, app.notify_url}, box, now));
     const std::string& app_id = creds.app_id;
     RETURN_IF_ERROR(UpsertAppDeals(tx, app_id, deals, now));
 

@@ -2,13 +2,17 @@
 
 #include "host/content/content_routes.h"
 #include "host/openplatform/openplatform_routes.h"
+#include "host/webhooks/webhooks_routes.h"
+#include "host/users/users_routes.h"
 #include "http/openapi.h"
 
 namespace hutong::host {
 
 void RegisterHostRoutes(http::Router& router, HostDeps deps) {
   RegisterContentRoutes(router, deps);
+  RegisterUsersRoutes(router, deps);
   RegisterOpenPlatformRoutes(router, deps);
+  RegisterWebhookRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> { return http::Response::JsonText(200, HostOpenApiJson()); },
@@ -18,7 +22,7 @@ void RegisterHostRoutes(http::Router& router, HostDeps deps) {
 const std::string& HostOpenApiJson() {
   static const std::string kDoc = http::BuildOpenApiDocument(
       "Hutong host (content platform and open platform)", "http://127.0.0.1:8080",
-      {http::OpsOpenApiFragment(), ContentOpenApi(), OpenPlatformOpenApi()});
+      {http::OpsOpenApiFragment(), ContentOpenApi(), UsersOpenApi(), OpenPlatformOpenApi(), WebhooksOpenApi()});
   return kDoc;
 }
 

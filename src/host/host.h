@@ -2,10 +2,13 @@
 // the URLs they registered (src/protocol), never in-process.
 #pragma once
 
+#include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/rate_limiter.h"
 #include "common/secret_box.h"
 #include "http/router.h"
 #include "protocol/signing.h"
@@ -19,6 +22,11 @@ struct HostDeps {
   std::string admin_token;
   const SecretBox& box;              // seals app secrets; derives openid/attribution keys
   protocol::NonceStore& nonces;      // replay protection of signed requests
+  // Login throttling (users/login_guard.h). Null: RegisterHostRoutes keeps one in-process
+  // limiter for its routes (right for one node); a cluster passes a shared one.
+  std::shared_ptr<RateLimiter> rate_limiter = nullptr;
+  // Nudges the webhook dispatcher after an event commits; empty when none runs here.
+  std::function<void()> wake_webhooks = {};
 };
 
 // Versioned schema of the host's own database.

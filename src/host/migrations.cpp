@@ -83,6 +83,16 @@ CREATE TABLE video_mounts (
   FOREIGN KEY (app_id, deal_id) REFERENCES app_deals (app_id, deal_id)
 );
 )sql"},
+      {2, "user_sessions",
+       R"sql(
+CREATE TABLE user_sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX user_sessions_user ON user_sessions (user_id, expires_at);
+)sql"},
       {3, "idempotency_keys", protocol::kIdempotencyMigrationSql},
       {4, "login_codes",
        R"sql(
@@ -96,6 +106,37 @@ CREATE TABLE login_codes (
   created_at BIGINT NOT NULL
 );
 CREATE INDEX login_codes_expiry ON login_codes (expires_at);
+)sql"},
+      {5, "webhook_outbox",
+       R"sql(
+CREATE TABLE webhook_events (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps(id),
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts INTEGER NOT NULL,
+  next_attempt_at BIGINT NOT NULL,
+  delivered_at BIGINT,
+  last_error TEXT NOT NULL DEFAULT '',
+  replay_pending INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_until BIGINT
+);
+CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at);
+CREATE INDEX webhook_events_app ON webhook_events (app_id, id);
+CREATE TABLE webhook_attempts (
+  id TEXT PRIMARY KEY,
+  event_id TEXT NOT NULL REFERENCES webhook_events(id),
+  attempt INTEGER NOT NULL,
+  started_at BIGINT NOT NULL,
+  duration_ms BIGINT NOT NULL,
+  status_code INTEGER,
+  error TEXT NOT NULL DEFAULT '',
+  replay INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX webhook_attempts_event ON webhook_attempts (event_id);
 )sql"},
   };
   return kMigrations;

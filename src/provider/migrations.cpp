@@ -113,6 +113,30 @@ CREATE TABLE campaign_deals (
   PRIMARY KEY (campaign_id, deal_id)
 );
 )sql"},
+      {3, "miniprogram_users_webhooks",
+       R"sql(
+CREATE TABLE mp_users (
+  id TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  openid TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (host, openid)
+);
+CREATE TABLE mp_sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES mp_users(id),
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX mp_sessions_user ON mp_sessions (user_id);
+CREATE TABLE webhook_events (
+  host TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (host, event_id)
+);
+)sql"},
       {2, "idempotency_keys", protocol::kIdempotencyMigrationSql},
   };
   return kMigrations;

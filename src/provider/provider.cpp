@@ -3,12 +3,14 @@
 #include "http/openapi.h"
 #include "provider/catalog/catalog_routes.h"
 #include "provider/merchant/merchant_routes.h"
+#include "provider/miniprogram/mp_routes.h"
 
 namespace hutong::provider {
 
 void RegisterProviderRoutes(http::Router& router, ProviderDeps deps) {
   RegisterCatalogRoutes(router, deps);
   RegisterMerchantRoutes(router, deps);
+  RegisterMiniProgramRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> {
@@ -20,7 +22,7 @@ void RegisterProviderRoutes(http::Router& router, ProviderDeps deps) {
 const std::string& ProviderOpenApiJson() {
   static const std::string kDoc = http::BuildOpenApiDocument(
       "Hutong provider (services platform mini-program backend)", "http://127.0.0.1:8081",
-      {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi()});
+      {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi(), MiniProgramOpenApi()});
   return kDoc;
 }
 

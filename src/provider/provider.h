@@ -7,6 +7,8 @@
 
 #include "common/clock.h"
 #include "http/router.h"
+#include "provider/hosts/host_directory.h"
+#include "provider/hosts/webhook_receiver.h"
 #include "storage/db.h"
 
 namespace hutong::provider {
@@ -14,6 +16,8 @@ namespace hutong::provider {
 struct ProviderDeps {
   storage::Db& db;
   const Clock& clock;
+  const HostDirectory& hosts;   // the content platforms this provider is connected to
+  WebhookHandlers& webhooks;    // filled during registration, read-only once serving
 };
 
 // Versioned schema of the provider's own database.

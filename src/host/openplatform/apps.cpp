@@ -25,6 +25,14 @@ constexpr Query kSecrets{"apps.secrets", Access::kRead,
 constexpr Query kRotate{"apps.rotate", Access::kWrite,
                         "UPDATE apps SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = $2, "
                         "secret_sealed = $3, secret_rotated_at = $4 WHERE id = $1 AND status = 'active'"};
+constexpr Query kLocalAppId{"apps.local_app_id", Access::kRead,
+                            "SELECT value FROM meta WHERE key = 'local_provider_app_id'"};
+constexpr Query kSetLocalAppId{"apps.set_local_app_id", Access::kWrite,
+                               "INSERT INTO meta (key, value) VALUES ('local_provider_app_id', $1)"};
+constexpr Query kLocalAppSecret{"apps.local_app_secret", Access::kRead,
+                                "SELECT secret_sealed FROM apps WHERE id = $1"};
+constexpr Query kUpdateUrls{"apps.update_urls", Access::kWrite,
+                            "UPDATE apps SET service_url = $2, notify_url = $3, status = 'active' WHERE id = $1"};
 constexpr Query kDisable{"apps.disable", Access::kWrite,
                          "UPDATE apps SET status = 'disabled' WHERE id = $1"};
 
@@ -75,6 +83,26 @@ Result<AppRecord> DisableApp(storage::Db& db, const std::string& app_id) {
   ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) { return tx.Exec(kDisable, {app_id}); }));
   if (rows.affected == 0) return NotFound("app not found");
   return GetApp(db, app_id);
+}
+
+Result<AppCredentials> EnsureLocalProviderApp(storage::Db& db, const SecretBox& box, const AppInput& in,
+                                              int64_t now_ms) {
+  return db.Write([&](storage::Tx& tx) -> Result<AppCredentials> {
+    ASSIGN_OR_RETURN(auto known, tx.Exec(kLocalAppId));
+    if (known.empty()) {
+      ASSIGN_OR_RETURN(auto creds, CreateApp(tx, in, box, now_ms));
+      RETURN_IF_ERROR(tx.Exec(kSetLocalAppId, {creds.app_id}));
+      return creds;
+    }
+    const std::string app_id = known[0].Str(0);
+    RETURN_IF_ERROR(CheckHttpUrl(in.service_url, "service_url"));
+    RETURN_IF_ERROR(CheckHttpUrl(in.notify_url, "notify_url"));
+    RETURN_IF_ERROR(tx.Exec(kUpdateUrls, {app_id, in.service_url, in.notify_url}));
+    ASSIGN_OR_RETURN(auto sealed, tx.Exec(kLocalAppSecret, {app_id}));
+    if (sealed.empty()) return Internal("local provider app " + app_id + " is missing");
+    ASSIGN_OR_RETURN(auto secret, box.Open(sealed[0].Str(0)));
+    return AppCredentials{app_id, std::move(secret)};
+  });
 }
 
 Result<std::vector<std::string>> AppSecrets(storage::Db& db, const SecretBox& box, const std::string& app_id,

@@ -43,6 +43,12 @@ Result<AppRecord> GetApp(storage::Db& db, const std::string& app_id);
 Result<AppCredentials> RotateAppSecret(storage::Db& db, const std::string& app_id, const SecretBox& box,
                                        int64_t now_ms, int64_t grace_ms);
 Result<AppRecord> DisableApp(storage::Db& db, const std::string& app_id);
+// The app under which this process's own provider is registered on this host (serve with
+// both roles, and the demo): created once, its URLs refreshed on every call. Its id is kept
+// in meta under 'local_provider_app_id'.
+Result<AppCredentials> EnsureLocalProviderApp(storage::Db& db, const SecretBox& box, const AppInput& in,
+                                              int64_t now_ms);
+
 // The secrets a signed request of this app may use now: none for an unknown or disabled
 // app, the current one, and the previous one while its grace period lasts.
 Result<std::vector<std::string>> AppSecrets(storage::Db& db, const SecretBox& box, const std::string& app_id,

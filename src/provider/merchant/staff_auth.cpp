@@ -1,8 +1,6 @@
 #include "provider/merchant/staff_auth.h"
 
-#include "common/crypto.h"
-#include "common/password.h"
-#include "common/random.h"
+#include "common/credentials.h"
 
 namespace hutong::provider {
 using storage::Access;
@@ -28,36 +26,27 @@ Error BadLogin() { return {ErrorCode::kUnauthorized, "account or password is wro
 Result<StaffSession> StaffLogin(storage::Db& db, const std::string& account, const std::string& password,
                                 int64_t now_ms) {
   ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.Exec(kFindStaff, {account}); }));
-  if (rows.empty()) {
-    // Spend the same time as a real check so response times do not reveal accounts.
-    static const std::string kDummy = HashPassword("not-a-real-password").value();
-    VerifyPassword(password, kDummy);
-    return BadLogin();
-  }
+  if (!VerifyPasswordOrDummy(password, rows.empty() ? nullptr : &rows[0].Str(5))) return BadLogin();
   const auto& r = rows[0];
-  if (!VerifyPassword(password, r.Str(5))) return BadLogin();
   StaffSession session;
   session.staff = {r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4)};
-  session.token = "stf_" + RandomHex(32);
+  SessionToken token = NewSessionToken("stf_");
+  session.token = std::move(token.token);
   session.expires_at = now_ms + kStaffSessionTtlMs;
   RETURN_IF_ERROR(db.Write([&](storage::Tx& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(kPurgeSessions, {session.staff.id, now_ms}));
-    RETURN_IF_ERROR(tx.Exec(kInsertSession, {Sha256Hex(session.token), session.staff.id, session.expires_at, now_ms}));
+    RETURN_IF_ERROR(tx.Exec(kInsertSession, {token.hash, session.staff.id, session.expires_at, now_ms}));
     return Ok();
   }));
   return session;
 }
 
 Result<Staff> AuthenticateStaff(storage::Db& db, const http::Request& req, int64_t now_ms) {
-  auto header = req.Header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!header || header->size() <= kBearer.size() || header->substr(0, kBearer.size()) != kBearer) {
-    return Error(ErrorCode::kUnauthorized, "staff login required (Authorization: Bearer <token>)");
-  }
-  std::string token(header->substr(kBearer.size()));
-  if (token.size() > 200) return Error(ErrorCode::kUnauthorized, "token is not valid");
-  ASSIGN_OR_RETURN(auto rows,
-                   db.Read([&](storage::Tx& tx) { return tx.Exec(kSessionStaff, {Sha256Hex(token), now_ms}); }));
+  auto token = BearerToken(req.Header("authorization"));
+  if (!token) return Error(ErrorCode::kUnauthorized, "staff login required (Authorization: Bearer <token>)");
+  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) {
+    return tx.Exec(kSessionStaff, {SessionTokenHash(*token), now_ms});
+  }));
   if (rows.empty()) return Error(ErrorCode::kUnauthorized, "token is not valid or has expired");
   const auto& r = rows[0];
   return Staff{r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4)};

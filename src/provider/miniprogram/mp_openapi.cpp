@@ -1,0 +1,50 @@
+// OpenAPI documentation of the mini-program session and webhook routes (mp_routes.cpp).
+#include "provider/miniprogram/mp_routes.h"
+
+namespace hutong::provider {
+
+const http::OpenApiFragment& MiniProgramOpenApi() {
+  static const http::OpenApiFragment kFragment{R"json({
+  "/mp/v1/session": {
+    "post": {
+      "summary": "Exchange a host's one-time login code for a mini-program session",
+      "description": "The provider calls the host's signed GET /open/v1/jscode2session. A user is (host, openid).",
+      "tags": ["mini-program"],
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["code"],
+        "properties": {"code": {"type": "string"}, "host": {"type": "string", "description": "which connected host issued the code; optional when there is only one"}}}}}},
+      "responses": {
+        "200": {"description": "A session", "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "session_token": {"type": "string"}, "openid": {"type": "string"}, "host": {"type": "string"}, "user_id": {"type": "string"},
+          "expires_at": {"type": "string", "format": "date-time"}}}}}},
+        "400": {"$ref": "#/components/responses/Problem"}, "503": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
+  "/mp/v1/me": {
+    "get": {
+      "summary": "The mini-program user of this session", "tags": ["mini-program"], "security": [{"bearerToken": []}],
+      "responses": {"200": {"description": "The user", "content": {"application/json": {"schema": {"type": "object", "properties": {
+        "user_id": {"type": "string"}, "host": {"type": "string"}, "openid": {"type": "string"}}}}}},
+        "401": {"$ref": "#/components/responses/Problem"}}
+    }
+  },
+  "/mp/v1/webhooks/{host}": {
+    "post": {
+      "summary": "Signed webhooks from a connected host (Hutong-Signature: t=…,v1=…); duplicates are acknowledged and ignored",
+      "tags": ["webhooks"],
+      "parameters": [{"name": "host", "in": "path", "required": true, "schema": {"type": "string"}},
+                     {"name": "Hutong-Signature", "in": "header", "required": true, "schema": {"type": "string"}}],
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["id", "type"],
+        "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "created_at": {"type": "string"}, "data": {"type": "object"}}}}}},
+      "responses": {
+        "200": {"description": "Received (or a duplicate)", "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "received": {"type": "boolean"}, "event_id": {"type": "string"}, "duplicate": {"type": "boolean"}}}}}},
+        "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  }
+})json"};
+  return kFragment;
+}
+
+}  // namespace hutong::provider
