@@ -4,6 +4,7 @@
 #include "common/clock.h"
 #include "host/host.h"
 #include "host/openplatform/apps.h"
+#include "host/openplatform/attribution.h"
 #include "host/openplatform/login_codes.h"
 #include "protocol/open_api_client.h"
 #include "protocol/signing.h"
@@ -227,6 +228,63 @@ TEST_P(OpenPlatformTest, WebhooksAreVerifiedOnRawBytesAndDeduplicated) {
                 404, "not_found");
   const std::string no_id = R"({"type":"test.ping"})";
   ExpectProblem(Post(url, no_id, signed_headers(no_id, local->app_secret)), 400, "validation_failed");
+}
+
+TEST_P(OpenPlatformTest, ViewerLaunchesTheMiniProgramFromAVideo) {
+  const std::string h = node_->host_url();
+  auto login = Post(h + "/api/auth/login", R"({"phone":"13800000000","password":"demo-pass-1"})");
+  ASSERT_EQ(login.status, 200) << login.body;
+  const std::vector<std::pair<std::string, std::string>> viewer = {
+      {"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
+  auto video = ParseBody(Get(h + "/api/feed?limit=1")).at("items").as_array().at(0).as_object();
+  const std::string video_id(video.at("id").as_string());
+  const std::string app_id(video.at("mounts").as_array().at(0).at("app_id").as_string());
+  const std::string launch_url = h + "/api/miniprogram/" + app_id + "/launch";
+
+  auto launched = Post(launch_url, R"({"video_id":")" + video_id + R"("})", viewer);
+  ASSERT_EQ(launched.status, 200) << launched.body;
+  auto l = ParseBody(launched).as_object();
+  const std::string code(l.at("code").as_string());
+  const std::string token(l.at("attribution_token").as_string());
+  EXPECT_TRUE(l.at("entry_url").as_string().starts_with(node_->provider_url() + "/mp/entry?code=" + code));
+  auto attribution = host::VerifyAttributionToken(*box_, token, app_id, SystemClock::Instance().NowMs());
+  ASSERT_TRUE(attribution.ok());
+  EXPECT_EQ(attribution->video_id, video_id);
+  EXPECT_EQ(attribution->creator_id, video.at("creator").at("id").as_string());
+  EXPECT_FALSE(host::VerifyAttributionToken(*box_, token, "app_other", SystemClock::Instance().NowMs()).ok());
+  EXPECT_FALSE(host::VerifyAttributionToken(*box_, token + "0", app_id, SystemClock::Instance().NowMs()).ok());
+  EXPECT_FALSE(host::VerifyAttributionToken(*box_, token, app_id,
+                                            SystemClock::Instance().NowMs() + host::kAttributionWindowMs + 1000)
+                   .ok());
+
+  // The provider turns the code into a session for this viewer.
+  auto session = Post(node_->provider_url() + "/mp/v1/session", R"({"code":")" + code + R"("})");
+  ASSERT_EQ(session.status, 200) << session.body;
+
+  // Launch without a video: a code but no attribution.
+  auto plain = ParseBody(Post(launch_url, "", viewer));
+  EXPECT_TRUE(plain.at("attribution_token").is_null());
+  EXPECT_FALSE(plain.at("code").as_string().empty());
+
+  ExpectProblem(Post(launch_url, R"({"video_id":"vid_nope"})", viewer), 404, "not_found");
+  ExpectProblem(Post(launch_url, R"({"video_id":7})", viewer), 400, "validation_failed");
+  ExpectProblem(Post(launch_url, "{}"), 401, "unauthorized");
+  ExpectProblem(Post(h + "/api/miniprogram/app_01ZZZZZZZZZZZZZZZZZZZZZZZZ/launch", "{}", viewer), 404, "not_found");
+
+  // A retried launch with the same Idempotency-Key gets the same code back, and the stored
+  // answer does not hold the code in clear.
+  auto keyed = viewer;
+  keyed.emplace_back("Idempotency-Key", "launch-1");
+  auto a = Post(launch_url, R"({"video_id":")" + video_id + R"("})", keyed);
+  auto b = Post(launch_url, R"({"video_id":")" + video_id + R"("})", keyed);
+  ASSERT_EQ(a.status, 200);
+  EXPECT_EQ(ParseBody(a).at("code"), ParseBody(b).at("code"));
+  EXPECT_EQ(b.Header("idempotent-replayed"), "true");
+  static constexpr storage::Query kStored{"test.idem_bodies", storage::Access::kRead,
+                                          "SELECT body FROM idempotency_keys WHERE idem_key = 'launch-1'"};
+  auto stored = host_db_->Read([](storage::Tx& tx) { return tx.Exec(kStored); });
+  ASSERT_TRUE(stored.ok() && stored->size() == 1);
+  EXPECT_EQ(stored->rows[0].Str(0).find(std::string(ParseBody(a).at("code").as_string())), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OpenPlatformTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

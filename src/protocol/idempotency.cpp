@@ -124,7 +124,13 @@ Result<Decision> Decide(storage::Tx& tx, const Key& k, int64_t now, const Idempo
       http::Response r;
       r.status = static_cast<int>(row.Int(2));
       r.content_type = row.Str(3);
-      r.body = row.Str(4);
+      if (options.open) {
+        auto opened = options.open(row.Str(4));
+        if (!opened) return Internal("idempotency: a stored answer does not open under this key");
+        r.body = std::move(*opened);
+      } else {
+        r.body = row.Str(4);
+      }
       r.headers = HeadersFromJson(row.Str(5));
       r.headers.emplace_back(kIdempotentReplayedHeader, "true");
       return Decision{Outcome::kReplay, 0, std::move(r)};
@@ -157,15 +163,17 @@ void Release(storage::Db& db, const Key& k, int64_t claimed_at) {
   }
 }
 
-void Store(storage::Db& db, const Key& k, int64_t claimed_at, const http::Response& r) {
+void Store(storage::Db& db, const Key& k, int64_t claimed_at, const http::Response& r,
+           const IdempotencyOptions& options) {
   const std::string headers = HeadersToJson(r.headers);
+  const std::string body = options.seal ? options.seal(r.body) : r.body;
   Status s = Ok();
   // One retry: a busy database is the likely failure, and losing the answer means a retry
   // after abandon_after runs the handler a second time.
   for (int attempt = 0; attempt < 2; ++attempt) {
     s = db.WithWrite([&](storage::Tx& tx) -> Status {
       ASSIGN_OR_RETURN(auto updated, tx.Exec(kStore, {k.scope, k.key, int64_t{r.status}, r.content_type,
-                                                      r.body, headers, claimed_at}));
+                                                      body, headers, claimed_at}));
       if (updated.affected != 1) {
         // Our claim was taken over (we ran longer than abandon_after): the other request's
         // answer wins. Nothing to roll back, only to report.
@@ -248,7 +256,7 @@ Result<http::Response> Idempotency::Run(const http::Request& req, std::string_vi
   const http::Response answer =
       result.ok() ? result.value() : http::Response::Problem(result.error(), req.path);
   if (Storable(answer.status)) {
-    Store(*db_, k, decision.claimed_at, answer);
+    Store(*db_, k, decision.claimed_at, answer, options_);
   } else {
     Release(*db_, k, decision.claimed_at);
   }

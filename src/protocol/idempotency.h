@@ -36,6 +36,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -82,6 +83,10 @@ struct IdempotencyOptions {
   // before the claim; 0 turns that off (then call PurgeExpiredIdempotencyKeys from a job).
   uint32_t purge_every = 100;
   int64_t purge_batch = 1000;
+  // For answers that carry secrets (an app secret, a login code): when set, stored bodies
+  // are sealed with `seal` and opened with `open` on replay, so no secret rests in clear.
+  std::function<std::string(std::string_view)> seal = {};
+  std::function<std::optional<std::string>(std::string_view)> open = {};
 };
 
 // The guard behind WithIdempotency, for handlers that know their caller better than the

@@ -9,6 +9,7 @@ const http::OpenApiFragment& OpenPlatformOpenApi() {
     "post": {
       "summary": "Register a mini-program app; the secret is shown only in this answer",
       "tags": ["open platform admin"], "security": [{"adminToken": []}],
+      "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AppInput"}}}},
       "responses": {
         "201": {"description": "The app with its secret", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AppWithSecret"}}}},
@@ -46,6 +47,21 @@ const http::OpenApiFragment& OpenPlatformOpenApi() {
       "parameters": [{"name": "app_id", "in": "path", "required": true, "schema": {"type": "string"}}],
       "responses": {"200": {"description": "The app", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/App"}}}},
                     "401": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}
+    }
+  },
+  "/api/miniprogram/{app_id}/launch": {
+    "post": {
+      "summary": "Open an app's mini-program: a one-time login code (5 min) and, from a video, a signed attribution token",
+      "tags": ["mini-program"], "security": [{"bearerToken": []}],
+      "parameters": [{"name": "app_id", "in": "path", "required": true, "schema": {"type": "string"}},
+                     {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
+      "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"video_id": {"type": "string"}}}}}},
+      "responses": {
+        "200": {"description": "Where to open the mini-program", "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "code": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"},
+          "attribution_token": {"type": "string", "nullable": true}, "entry_url": {"type": "string"}}}}}},
+        "401": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}
+      }
     }
   },
   "/open/v1/ping": {

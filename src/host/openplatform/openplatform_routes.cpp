@@ -5,9 +5,12 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "host/openplatform/apps.h"
+#include "host/openplatform/attribution.h"
 #include "host/openplatform/login_codes.h"
 #include "host/openplatform/signed.h"
+#include "host/users/users.h"
 #include "http/params.h"
+#include "protocol/idempotency.h"
 
 namespace hutong::host {
 namespace {
@@ -21,10 +24,26 @@ json::object AppJson(const AppRecord& a) {
   return o;
 }
 
+constexpr storage::Query kVideoCreator{"launch.video_creator", storage::Access::kRead,
+                                       "SELECT creator_id FROM videos WHERE id = $1 AND status = 'published'"};
+
+// Answers of these routes carry secrets (an app secret, a login code): replays are kept
+// sealed under the master key.
+protocol::IdempotencyOptions SealedReplays(const SecretBox& box) {
+  protocol::IdempotencyOptions o;
+  o.seal = [&box](std::string_view body) { return box.Seal(body); };
+  o.open = [&box](std::string_view sealed) -> std::optional<std::string> {
+    auto r = box.Open(sealed);
+    if (!r.ok()) return std::nullopt;
+    return std::move(r).value();
+  };
+  return o;
+}
+
 }  // namespace
 
 void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
-  router.Post("/api/admin/apps", [deps](http::Request& req) -> Result<http::Response> {
+  http::Handler create_app = [deps](http::Request& req) -> Result<http::Response> {
     RETURN_IF_ERROR(RequireAdmin(req, deps.admin_token));
     ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
     AppInput in;
@@ -39,7 +58,9 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
     auto resp = http::Response::Json(201, out);
     resp.headers.emplace_back("Cache-Control", "no-store");
     return resp;
-  });
+  };
+  router.Post("/api/admin/apps", protocol::WithIdempotency(deps.db, deps.clock, "/api/admin/apps", create_app,
+                                                                SealedReplays(deps.box)));
 
   router.Get("/api/admin/apps", [deps](http::Request& req) -> Result<http::Response> {
     RETURN_IF_ERROR(RequireAdmin(req, deps.admin_token));
@@ -78,6 +99,38 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
     ASSIGN_OR_RETURN(auto app, DisableApp(deps.db, std::string(req.PathParam("app_id"))));
     return http::Response::Json(200, AppJson(app));
   });
+
+  // The viewer taps a deal on a video: a one-time login code for the app, and the signed
+  // attribution of the video and its creator, carried by the app into the order.
+  http::Handler launch = [deps](http::Request& req) -> Result<http::Response> {
+    const int64_t now = deps.clock.NowMs();
+    ASSIGN_OR_RETURN(auto user, AuthenticateUser(deps.db, req, now));
+    ASSIGN_OR_RETURN(auto app, GetApp(deps.db, std::string(req.PathParam("app_id"))));
+    if (app.status != "active") return NotFound("app not found");
+    std::optional<std::string> video_id;
+    if (!req.body.empty()) {
+      ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
+      ASSIGN_OR_RETURN(video_id, OptionalString(body, "video_id", 64));
+    }
+    json::value attribution = nullptr;
+    if (video_id) {
+      ASSIGN_OR_RETURN(auto rows, deps.db.Read([&](storage::Tx& tx) { return tx.Exec(kVideoCreator, {*video_id}); }));
+      if (rows.empty()) return NotFound("video not found");
+      attribution = IssueAttributionToken(deps.box, {rows[0].Str(0), *video_id, app.id, now});
+    }
+    ASSIGN_OR_RETURN(auto code, IssueLoginCode(deps.db, app.id, user.id, video_id, now));
+    std::string entry_url = app.service_url + "/mp/entry?code=" + code.code;
+    if (attribution.is_string()) entry_url += "&attribution_token=" + std::string(attribution.as_string());
+    auto resp = http::Response::Json(200, json::object{{"code", code.code},
+                                                       {"expires_at", FormatRfc3339(code.expires_at)},
+                                                       {"attribution_token", attribution},
+                                                       {"entry_url", entry_url}});
+    resp.headers.emplace_back("Cache-Control", "no-store");
+    return resp;
+  };
+  router.Post("/api/miniprogram/{app_id}/launch",
+              protocol::WithIdempotency(deps.db, deps.clock, "/api/miniprogram/{app_id}/launch", launch,
+                                        SealedReplays(deps.box)));
 
   // A signed no-op: lets an app check its signing code and credentials.
   router.Get("/open/v1/ping", Signed(deps, [](http::Request&, const std::string& app_id) -> Result<http::Response> {

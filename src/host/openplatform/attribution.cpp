@@ -1,0 +1,55 @@
+#include "host/openplatform/attribution.h"
+
+#include <boost/json.hpp>
+
+#include "common/base64.h"
+#include "common/crypto.h"
+
+namespace hutong::host {
+namespace json = boost::json;
+
+namespace {
+constexpr std::string_view kPrefix = "at1.";
+std::string Mac(const SecretBox& box, std::string_view payload) {
+  static const std::string kPurpose = "hutong attribution v1";
+  return HmacSha256Hex(box.DeriveKey(kPurpose), payload);
+}
+}  // namespace
+
+std::string IssueAttributionToken(const SecretBox& box, const Attribution& a) {
+  const std::string payload = Base64UrlEncode(json::serialize(
+      json::object{{"c", a.creator_id}, {"v", a.video_id}, {"a", a.app_id}, {"t", a.issued_at}}));
+  return std::string(kPrefix) + payload + "." + Mac(box, payload);
+}
+
+Result<Attribution> VerifyAttributionToken(const SecretBox& box, const std::string& token,
+                                           const std::string& app_id, int64_t now_ms) {
+  const Error invalid = Invalid("attribution token is invalid or expired");
+  if (token.size() > 1024 || !token.starts_with(kPrefix)) return invalid;
+  const std::string_view rest = std::string_view(token).substr(kPrefix.size());
+  const size_t dot = rest.rfind('.');
+  if (dot == std::string_view::npos) return invalid;
+  const std::string_view payload = rest.substr(0, dot);
+  if (!ConstantTimeEquals(rest.substr(dot + 1), Mac(box, payload))) return invalid;
+  auto decoded = Base64UrlDecode(payload);
+  if (!decoded) return invalid;
+  boost::system::error_code ec;
+  auto v = json::parse(*decoded, ec);
+  if (ec || !v.is_object()) return invalid;
+  const auto& o = v.as_object();
+  const auto* c = o.if_contains("c");
+  const auto* vid = o.if_contains("v");
+  const auto* a = o.if_contains("a");
+  const auto* t = o.if_contains("t");
+  if (!c || !vid || !a || !t || !c->is_string() || !vid->is_string() || !a->is_string() || !t->is_int64()) {
+    return invalid;
+  }
+  Attribution out{std::string(c->as_string()), std::string(vid->as_string()), std::string(a->as_string()),
+                  t->as_int64()};
+  if (out.app_id != app_id || out.issued_at > now_ms + 60'000 || now_ms - out.issued_at > kAttributionWindowMs) {
+    return invalid;
+  }
+  return out;
+}
+
+}  // namespace hutong::host
