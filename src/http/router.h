@@ -29,6 +29,8 @@ struct Route {
 
 class Router {
  public:
+  // Start-up only. Throws std::logic_error on a malformed pattern or a duplicate
+  // (method, pattern) — both are programmer errors.
   void Add(Method method, std::string pattern, Handler handler, Exec exec = Exec::kBlocking);
   void Get(std::string pattern, Handler h, Exec exec = Exec::kBlocking) {
     Add(Method::kGet, std::move(pattern), std::move(h), exec);
@@ -42,8 +44,11 @@ class Router {
     bool path_matched_other_method = false;  // → 405 rather than 404
     std::vector<std::pair<std::string, std::string>> params;
     bool bad_escape = false;          // a path segment had a malformed %-escape → 400
+    // When path_matched_other_method: the methods the path does accept (for `Allow`).
+    std::vector<Method> allowed;
   };
-  // HEAD falls back to the GET route.
+  // HEAD falls back to the GET route. Literal segments beat `{param}` ones. Thread-safe
+  // once registration is over.
   Match Find(Method method, std::string_view path) const;
 
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }

@@ -18,6 +18,8 @@ namespace hutong::http {
 
 // The threads everything runs on: `io_threads` event loops (one io_context each) and a
 // bounded pool of `blocking_threads` for handlers that touch databases.
+// Start, RunUntilSignal, Stop and the destructor are for the controlling thread (main or a
+// test), never for an I/O or pool thread: they wait for those threads.
 class Runtime {
  public:
   Runtime(size_t io_threads, size_t blocking_threads);
@@ -31,9 +33,11 @@ class Runtime {
   // stop accepting, close idle keep-alive connections, let in-flight requests finish for
   // up to `drain_timeout`, and stop all threads. Returns true if the drain finished in time.
   bool RunUntilSignal(std::chrono::milliseconds drain_timeout = std::chrono::seconds(10));
-  // Same drain without a signal, from any thread.
+  // Same drain without a signal, from any thread: wakes RunUntilSignal (now, or as soon as
+  // it is called), which then drains and returns.
   void RequestStopForTest();
-  // Stops everything immediately (tests' teardown after a drain).
+  // Stops everything immediately (tests' teardown after a drain): I/O threads are joined,
+  // queued blocking jobs dropped (running ones finish), open connections closed. Idempotent.
   void Stop();
 
   // Runs `fn` on the blocking pool (for background jobs started by wiring code).
@@ -58,14 +62,16 @@ struct ServerOptions {
 
 class Server {
  public:
-  // `router` and `metrics` must outlive the server. Registers itself with the runtime so
-  // RunUntilSignal drains it.
+  // `runtime`, `router` and `metrics` must outlive the server. Registers
+  // itself with the runtime so RunUntilSignal drains it. The destructor closes every
+  // connection and, if the runtime is still running, waits for in-flight handlers.
   Server(Runtime& runtime, const Router& router, Metrics& metrics, ServerOptions options);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and starts accepting. Fails with a clear error if the address is taken or bad.
+  // Binds and starts accepting (once the runtime runs). Fails with a clear error if the
+  // address is taken or bad. Call before RunUntilSignal, from the controlling thread.
   Status Listen();
   // The bound port (useful with port 0). Valid after Listen.
   uint16_t port() const;
