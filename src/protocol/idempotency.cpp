@@ -284,4 +284,15 @@ Result<int64_t> PurgeExpiredIdempotencyKeys(storage::Db& db, int64_t now_ms, int
   });
 }
 
+IdempotencyOptions SealedAnswers(const SecretBox& box) {
+  IdempotencyOptions o;
+  o.seal = [&box](std::string_view body) { return box.Seal(body); };
+  o.open = [&box](std::string_view sealed) -> std::optional<std::string> {
+    auto r = box.Open(sealed);
+    if (!r.ok()) return std::nullopt;
+    return std::move(r).value();
+  };
+  return o;
+}
+
 }  // namespace hutong::protocol

@@ -43,6 +43,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/secret_box.h"
 #include "http/message.h"
 #include "http/router.h"
 #include "storage/db.h"
@@ -88,6 +89,10 @@ struct IdempotencyOptions {
   std::function<std::string(std::string_view)> seal = {};
   std::function<std::optional<std::string>(std::string_view)> open = {};
 };
+
+// Options for routes whose answers carry secrets: stored answers sealed under `box`, which
+// must outlive the handler.
+IdempotencyOptions SealedAnswers(const SecretBox& box);
 
 // The guard behind WithIdempotency, for handlers that know their caller better than the
 // request headers do (e.g. a verified app id). Copies share the purge counter. Thread-safe;

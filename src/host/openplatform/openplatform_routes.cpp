@@ -27,19 +27,6 @@ json::object AppJson(const AppRecord& a) {
 constexpr storage::Query kVideoCreator{"launch.video_creator", storage::Access::kRead,
                                        "SELECT creator_id FROM videos WHERE id = $1 AND status = 'published'"};
 
-// Answers of these routes carry secrets (an app secret, a login code): replays are kept
-// sealed under the master key.
-protocol::IdempotencyOptions SealedReplays(const SecretBox& box) {
-  protocol::IdempotencyOptions o;
-  o.seal = [&box](std::string_view body) { return box.Seal(body); };
-  o.open = [&box](std::string_view sealed) -> std::optional<std::string> {
-    auto r = box.Open(sealed);
-    if (!r.ok()) return std::nullopt;
-    return std::move(r).value();
-  };
-  return o;
-}
-
 }  // namespace
 
 void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
@@ -60,7 +47,7 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
     return resp;
   };
   router.Post("/api/admin/apps", protocol::WithIdempotency(deps.db, deps.clock, "/api/admin/apps", create_app,
-                                                                SealedReplays(deps.box)));
+                                                                protocol::SealedAnswers(deps.box)));
 
   router.Get("/api/admin/apps", [deps](http::Request& req) -> Result<http::Response> {
     RETURN_IF_ERROR(RequireAdmin(req, deps.admin_token));
@@ -130,7 +117,7 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
   };
   router.Post("/api/miniprogram/{app_id}/launch",
               protocol::WithIdempotency(deps.db, deps.clock, "/api/miniprogram/{app_id}/launch", launch,
-                                        SealedReplays(deps.box)));
+                                        protocol::SealedAnswers(deps.box)));
 
   // A signed no-op: lets an app check its signing code and credentials.
   router.Get("/open/v1/ping", Signed(deps, [](http::Request&, const std::string& app_id) -> Result<http::Response> {

@@ -9,6 +9,7 @@ const http::OpenApiFragment& UsersOpenApi() {
   "post": {
    "summary": "Create a viewer account and log it in",
    "description": "The phone number is the login and must be a mainland China mobile number (11 digits, 1[3-9]…). Passwords are 8–128 characters and stored only as argon2id hashes; nicknames 1–32 characters without control characters. Lengths count Unicode characters.",
+   "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}, "description": "a retry with the same key and body gets the first answer again"}],
    "requestBody": {
     "required": true,
     "content": {

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "host/users/login_guard.h"
 #include "host/users/users.h"
+#include "protocol/idempotency.h"
 
 namespace hutong::host {
 
@@ -49,7 +50,8 @@ void RegisterUsersRoutes(http::Router& router, HostDeps deps) {
   std::shared_ptr<RateLimiter> limiter =
       deps.rate_limiter ? deps.rate_limiter : std::make_shared<InMemoryRateLimiter>(deps.clock);
 
-  router.Post("/api/auth/register", [deps](http::Request& req) -> Result<http::Response> {
+  // The answer carries a session token: a replayed answer is stored sealed.
+  http::Handler register_user = [deps](http::Request& req) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
     Registration input;
     ASSIGN_OR_RETURN(input.phone, RequireString(body, "phone", kMaxPhoneBytes));
@@ -57,7 +59,9 @@ void RegisterUsersRoutes(http::Router& router, HostDeps deps) {
     ASSIGN_OR_RETURN(input.nickname, RequireString(body, "nickname", kMaxNicknameBytes));
     ASSIGN_OR_RETURN(auto session, Register(deps.db, input, deps.clock));
     return Private(http::Response::Json(201, SessionJson(session)));
-  });
+  };
+  router.Post("/api/auth/register", protocol::WithIdempotency(deps.db, deps.clock, "/api/auth/register", register_user,
+                                                              protocol::SealedAnswers(deps.box)));
 
   router.Post("/api/auth/login", [deps, limiter](http::Request& req) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
