@@ -24,6 +24,8 @@ constexpr Query kSetMarker{"demo.set_marker", Access::kWrite,
 constexpr Query kInsertUser{"demo.insert_user", Access::kWrite,
                             "INSERT INTO users (id, phone, password_hash, nickname, city, created_at) "
                             "VALUES ($1, $2, $3, $4, $5, $6)"};
+constexpr Query kDemoWallet{"demo.wallet", Access::kWrite,
+                            "INSERT INTO wallets (user_id, balance_fen, updated_at) VALUES ($1, $2, $3)"};
 
 }  // namespace
 
@@ -67,6 +69,8 @@ Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, c
                                             std::string(u.city), now}));
       user_ids.push_back(id);
     }
+    // The demo viewer starts with 1,000 yuan of sandbox money for the cashier.
+    RETURN_IF_ERROR(tx.Exec(kDemoWallet, {user_ids[0], int64_t{100'000}, now}));
     std::vector<std::string> creators;
     const char* names[] = {"北京吃货小王", "魔都探店Lily", "成都耍事儿"};
     for (size_t i = 0; i < 3; ++i) {

@@ -2,6 +2,7 @@
 
 #include "host/content/content_routes.h"
 #include "host/openplatform/openplatform_routes.h"
+#include "host/pay/pay_routes.h"
 #include "host/webhooks/webhooks_routes.h"
 #include "host/users/users_routes.h"
 #include "http/openapi.h"
@@ -13,6 +14,7 @@ void RegisterHostRoutes(http::Router& router, HostDeps deps) {
   RegisterUsersRoutes(router, deps);
   RegisterOpenPlatformRoutes(router, deps);
   RegisterWebhookRoutes(router, deps);
+  RegisterPayRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> { return http::Response::JsonText(200, HostOpenApiJson()); },
@@ -20,9 +22,10 @@ void RegisterHostRoutes(http::Router& router, HostDeps deps) {
 }
 
 const std::string& HostOpenApiJson() {
-  static const std::string kDoc = http::BuildOpenApiDocument(
-      "Hutong host (content platform and open platform)", "http://127.0.0.1:8080",
-      {http::OpsOpenApiFragment(), ContentOpenApi(), UsersOpenApi(), OpenPlatformOpenApi(), WebhooksOpenApi()});
+  static const std::string kDoc =
+      http::BuildOpenApiDocument("Hutong host (content platform and open platform)", "http://127.0.0.1:8080",
+                                 {http::OpsOpenApiFragment(), ContentOpenApi(), UsersOpenApi(),
+                                  OpenPlatformOpenApi(), WebhooksOpenApi(), PayOpenApi()});
   return kDoc;
 }
 

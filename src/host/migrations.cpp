@@ -138,6 +138,37 @@ CREATE TABLE webhook_attempts (
 );
 CREATE INDEX webhook_attempts_event ON webhook_attempts (event_id);
 )sql"},
+      {6, "payments",
+       R"sql(
+CREATE TABLE app_openids (
+  app_id TEXT NOT NULL REFERENCES apps(id),
+  openid TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (app_id, openid)
+);
+CREATE TABLE pay_orders (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps(id),
+  out_trade_no TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
+  description TEXT NOT NULL,
+  creator_id TEXT,
+  video_id TEXT,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'closed')),
+  expires_at BIGINT,
+  created_at BIGINT NOT NULL,
+  paid_at BIGINT,
+  UNIQUE (app_id, out_trade_no)
+);
+CREATE INDEX pay_orders_user ON pay_orders (user_id, id);
+CREATE TABLE wallets (
+  user_id TEXT PRIMARY KEY REFERENCES users(id),
+  balance_fen BIGINT NOT NULL CHECK (balance_fen >= 0),
+  updated_at BIGINT NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -138,6 +138,42 @@ CREATE TABLE webhook_events (
 );
 )sql"},
       {2, "idempotency_keys", protocol::kIdempotencyMigrationSql},
+      {4, "orders_vouchers",
+       R"sql(
+CREATE TABLE orders (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES mp_users(id),
+  host TEXT NOT NULL,
+  deal_id TEXT NOT NULL REFERENCES deals(id),
+  slot TEXT,
+  campaign_id TEXT,
+  quantity INTEGER NOT NULL CHECK (quantity >= 1),
+  unit_price_fen BIGINT NOT NULL CHECK (unit_price_fen > 0),
+  amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
+  status TEXT NOT NULL CHECK (status IN ('pending_payment', 'paid', 'cancelled')),
+  attribution_token TEXT,
+  pay_order_id TEXT,
+  cashier_url TEXT,
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  paid_at BIGINT
+);
+CREATE INDEX orders_user ON orders (user_id, id);
+CREATE INDEX orders_user_deal ON orders (user_id, deal_id, status);
+CREATE INDEX orders_pending ON orders (status, expires_at);
+CREATE TABLE vouchers (
+  id TEXT PRIMARY KEY,
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  code TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('unused', 'redeemed', 'refunding', 'refunded', 'expired')),
+  uses_total INTEGER NOT NULL CHECK (uses_total >= 1),
+  uses_left INTEGER NOT NULL CHECK (uses_left >= 0),
+  valid_to BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX vouchers_code ON vouchers (code);
+CREATE INDEX vouchers_order ON vouchers (order_id);
+)sql"},
   };
   return kMigrations;
 }

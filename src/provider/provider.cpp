@@ -4,6 +4,7 @@
 #include "provider/catalog/catalog_routes.h"
 #include "provider/merchant/merchant_routes.h"
 #include "provider/miniprogram/mp_routes.h"
+#include "provider/orders/orders_routes.h"
 
 namespace hutong::provider {
 
@@ -11,6 +12,7 @@ void RegisterProviderRoutes(http::Router& router, ProviderDeps deps) {
   RegisterCatalogRoutes(router, deps);
   RegisterMerchantRoutes(router, deps);
   RegisterMiniProgramRoutes(router, deps);
+  RegisterOrderRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> {
@@ -22,7 +24,8 @@ void RegisterProviderRoutes(http::Router& router, ProviderDeps deps) {
 const std::string& ProviderOpenApiJson() {
   static const std::string kDoc = http::BuildOpenApiDocument(
       "Hutong provider (services platform mini-program backend)", "http://127.0.0.1:8081",
-      {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi(), MiniProgramOpenApi()});
+      {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi(), MiniProgramOpenApi(),
+       OrdersOpenApi()});
   return kDoc;
 }
 

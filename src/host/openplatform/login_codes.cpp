@@ -17,6 +17,10 @@ constexpr Query kInsertCode{"login_codes.insert", Access::kWrite,
 constexpr Query kConsume{"login_codes.consume", Access::kWrite,
                          "UPDATE login_codes SET used_at = $3 WHERE code_hash = $1 AND app_id = $2 "
                          "AND used_at IS NULL AND expires_at > $3 RETURNING user_id"};
+// openids are one-way; remembering the ones issued lets a pay order name its payer by one.
+constexpr Query kRememberOpenId{"login_codes.remember_openid", Access::kWrite,
+                                "INSERT INTO app_openids (app_id, openid, user_id, created_at) VALUES ($1, $2, $3, $4) "
+                                "ON CONFLICT (app_id, openid) DO NOTHING"};
 constexpr Query kPurge{"login_codes.purge", Access::kWrite,
                        "DELETE FROM login_codes WHERE expires_at < $1"};
 
@@ -46,8 +50,13 @@ Result<CodeSession> ExchangeLoginCode(storage::Db& db, const SecretBox& box, con
                                       const std::string& code, int64_t now_ms) {
   const Error invalid = Invalid("code is invalid or expired");
   if (code.empty() || code.size() > 128) return invalid;
-  ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) {
-    return tx.Exec(kConsume, {Sha256Hex(code), app_id, now_ms});
+  ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) -> Result<storage::Rows> {
+    ASSIGN_OR_RETURN(auto consumed, tx.Exec(kConsume, {Sha256Hex(code), app_id, now_ms}));
+    if (!consumed.empty()) {
+      RETURN_IF_ERROR(tx.Exec(kRememberOpenId,
+                              {app_id, OpenIdFor(box, app_id, consumed[0].Str(0)), consumed[0].Str(0), now_ms}));
+    }
+    return consumed;
   }));
   if (rows.empty()) return invalid;
   return CodeSession{OpenIdFor(box, app_id, rows[0].Str(0)), RandomHex(16)};

@@ -1,0 +1,84 @@
+// OpenAPI documentation of the payment routes (pay_routes.cpp).
+#include "host/pay/pay_routes.h"
+
+namespace hutong::host {
+
+const http::OpenApiFragment& PayOpenApi() {
+  static const http::OpenApiFragment kFragment{R"json({
+  "/open/v1/pay/orders": {
+    "post": {
+      "summary": "Create a payment order for one of the app's orders (signed)",
+      "description": "out_trade_no is unique per app: the same one again returns the same pay order. The payer is named by the openid the app got from jscode2session. A valid attribution token records the creator and video. Accepts Idempotency-Key.",
+      "tags": ["payments"], "security": [{"signedRequest": []}],
+      "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+        "required": ["out_trade_no", "amount_fen", "description", "openid"],
+        "properties": {"out_trade_no": {"type": "string"}, "amount_fen": {"type": "integer", "minimum": 1},
+          "description": {"type": "string"}, "openid": {"type": "string"}, "attribution_token": {"type": "string"},
+          "expires_at": {"type": "string", "format": "date-time"}}}}}},
+      "responses": {
+        "201": {"description": "The pay order", "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "pay_order_id": {"type": "string"}, "cashier_url": {"type": "string"}, "status": {"type": "string"}, "amount_fen": {"type": "integer"}}}}}},
+        "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"},
+        "409": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
+  "/api/cashier/{pay_order_id}": {
+    "get": {
+      "summary": "The viewer's own pay order and wallet balance, for the cashier page", "tags": ["payments"],
+      "security": [{"bearerToken": []}],
+      "parameters": [{"name": "pay_order_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "responses": {
+        "200": {"description": "The pay order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PayOrder"}}}},
+        "401": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
+  "/api/cashier/{pay_order_id}/pay": {
+    "post": {
+      "summary": "Pay a pay order from the sandbox wallet",
+      "description": "Only the pay order's own user (else 404). Paying twice answers the paid order again and never charges twice. Not enough money → 409 conflict 'insufficient balance', nothing changed. On success the app receives payment.succeeded.",
+      "tags": ["payments"], "security": [{"bearerToken": []}],
+      "parameters": [{"name": "pay_order_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "responses": {
+        "200": {"description": "The paid order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PayOrder"}}}},
+        "401": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"},
+        "409": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
+  "/api/wallet": {
+    "get": {
+      "summary": "The viewer's sandbox wallet balance", "tags": ["payments"], "security": [{"bearerToken": []}],
+      "responses": {
+        "200": {"description": "Balance", "content": {"application/json": {"schema": {"type": "object", "properties": {"balance_fen": {"type": "integer"}}}}}},
+        "401": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
+  "/api/wallet/topup": {
+    "post": {
+      "summary": "Add sandbox money (1 to 1,000,000 fen per call)", "tags": ["payments"], "security": [{"bearerToken": []}],
+      "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["amount_fen"],
+        "properties": {"amount_fen": {"type": "integer", "minimum": 1, "maximum": 1000000}}}}}},
+      "responses": {
+        "200": {"description": "New balance", "content": {"application/json": {"schema": {"type": "object", "properties": {"balance_fen": {"type": "integer"}}}}}},
+        "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  }
+})json",
+                                               R"json({
+  "PayOrder": {"type": "object", "properties": {
+    "pay_order_id": {"type": "string"}, "app_id": {"type": "string"}, "out_trade_no": {"type": "string"},
+    "amount_fen": {"type": "integer"}, "description": {"type": "string"},
+    "status": {"type": "string", "enum": ["pending", "paid", "closed"]}, "cashier_url": {"type": "string"},
+    "expires_at": {"type": ["string", "null"], "format": "date-time"}, "created_at": {"type": "string", "format": "date-time"},
+    "paid_at": {"type": ["string", "null"], "format": "date-time"}, "balance_fen": {"type": "integer"}}}
+})json"};
+  return kFragment;
+}
+
+}  // namespace hutong::host

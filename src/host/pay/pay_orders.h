@@ -1,0 +1,63 @@
+// Payment orders at the host: an app (signed) asks for one per order of its own
+// (out_trade_no, unique per app); the viewer pays it at the cashier; the change and its
+// `payment.succeeded` event commit together (webhooks/outbox.h).
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <optional>
+#include <string>
+
+#include "common/money.h"
+#include "common/result.h"
+#include "common/secret_box.h"
+#include "host/pay/payment_provider.h"
+#include "storage/db.h"
+
+namespace hutong::host {
+
+struct PayOrderInput {
+  std::string out_trade_no;
+  Fen amount_fen = 0;
+  std::string description;
+  std::string openid;
+  std::optional<std::string> attribution_token;
+  std::optional<int64_t> expires_at;
+};
+
+struct PayOrder {
+  std::string id;  // pay_…
+  std::string app_id;
+  std::string out_trade_no;
+  std::string user_id;
+  Fen amount_fen = 0;
+  std::string description;
+  std::optional<std::string> creator_id;
+  std::optional<std::string> video_id;
+  std::string status;  // pending | paid | closed
+  std::optional<int64_t> expires_at;
+  int64_t created_at = 0;
+  std::optional<int64_t> paid_at;
+};
+
+// Creates the pay order, or returns the existing one for the same (app, out_trade_no)
+// when the amount matches (another amount → kConflict). An openid this app never received
+// or a bad attribution token → kValidationFailed.
+Result<PayOrder> CreatePayOrder(storage::Db& db, const SecretBox& box, const std::string& app_id,
+                                const PayOrderInput& in, int64_t now_ms);
+
+// The pay order's own user pays it through `payments`: pending → paid, the charge and the
+// `payment.succeeded` event in one transaction. Already paid → the paid order again
+// (never a second charge). Another user's or unknown → kNotFound; closed or expired →
+// kConflict; not enough money → kConflict "insufficient balance", nothing written.
+// `*event_enqueued` says whether this call paid it (so the caller wakes the dispatcher).
+Result<PayOrder> PayPayOrder(storage::Db& db, const PaymentProvider& payments,
+                             const std::string& pay_order_id, const std::string& user_id, int64_t now_ms,
+                             bool* event_enqueued);
+
+// The pay order if it is `user_id`'s, else kNotFound.
+Result<PayOrder> GetPayOrderForUser(storage::Db& db, const std::string& pay_order_id,
+                                    const std::string& user_id);
+
+boost::json::object PayOrderJson(const PayOrder& p);
+
+}  // namespace hutong::host

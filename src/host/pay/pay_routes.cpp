@@ -1,0 +1,91 @@
+#include "host/pay/pay_routes.h"
+
+#include <boost/json.hpp>
+#include <memory>
+
+#include "common/clock.h"
+#include "common/json.h"
+#include "host/openplatform/signed.h"
+#include "host/pay/pay_orders.h"
+#include "host/pay/payment_provider.h"
+#include "host/users/users.h"
+#include "protocol/idempotency.h"
+
+namespace hutong::host {
+
+void RegisterPayRoutes(http::Router& router, HostDeps deps) {
+  // The sandbox wallet stands in for real payment rails; a real provider implements the
+  // same PaymentProvider interface.
+  std::shared_ptr<const PaymentProvider> payments = std::make_shared<SandboxWallet>();
+
+  auto create_pay_order = [deps](http::Request& req, const std::string& app_id) -> Result<http::Response> {
+    ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
+    PayOrderInput in;
+    ASSIGN_OR_RETURN(in.out_trade_no, RequireString(body, "out_trade_no", 64));
+    ASSIGN_OR_RETURN(in.amount_fen, RequireInt(body, "amount_fen", 1, 100'000'000'00));
+    ASSIGN_OR_RETURN(in.description, RequireString(body, "description", 256));
+    ASSIGN_OR_RETURN(in.openid, RequireString(body, "openid", 128));
+    ASSIGN_OR_RETURN(in.attribution_token, OptionalString(body, "attribution_token", 2048));
+    ASSIGN_OR_RETURN(auto expires, OptionalString(body, "expires_at", 64));
+    if (expires) {
+      in.expires_at = ParseRfc3339(*expires);
+      if (!in.expires_at) return Invalid("'expires_at' must be an RFC 3339 time");
+    }
+    ASSIGN_OR_RETURN(auto p, CreatePayOrder(deps.db, deps.box, app_id, in, deps.clock.NowMs()));
+    return http::Response::Json(201, json::object{{"pay_order_id", p.id},
+                                                  {"cashier_url", "/cashier/" + p.id},
+                                                  {"status", p.status},
+                                                  {"amount_fen", p.amount_fen}});
+  };
+  router.Post("/open/v1/pay/orders",
+              Signed(deps,
+                     [deps, create_pay_order,
+                      guard = protocol::Idempotency(deps.db, deps.clock, "/open/v1/pay/orders")](
+                         http::Request& req, const std::string& app_id) -> Result<http::Response> {
+                       return guard.Run(req, "app:" + app_id, [&] { return create_pay_order(req, app_id); });
+                     }));
+
+  router.Get("/api/cashier/{pay_order_id}", [deps](http::Request& req) -> Result<http::Response> {
+    const int64_t now = deps.clock.NowMs();
+    ASSIGN_OR_RETURN(auto user, AuthenticateUser(deps.db, req, now));
+    ASSIGN_OR_RETURN(auto balance, SandboxWallet::Balance(deps.db, user.id));
+    ASSIGN_OR_RETURN(auto p,
+                     GetPayOrderForUser(deps.db, std::string(req.PathParam("pay_order_id")), user.id));
+    json::object out = PayOrderJson(p);
+    out["balance_fen"] = balance;
+    return http::Response::Json(200, out);
+  });
+
+  router.Post(
+      "/api/cashier/{pay_order_id}/pay", [deps, payments](http::Request& req) -> Result<http::Response> {
+        const int64_t now = deps.clock.NowMs();
+        ASSIGN_OR_RETURN(auto user, AuthenticateUser(deps.db, req, now));
+        bool enqueued = false;
+        ASSIGN_OR_RETURN(auto p, PayPayOrder(deps.db, *payments, std::string(req.PathParam("pay_order_id")),
+                                             user.id, now, &enqueued));
+        if (enqueued && deps.wake_webhooks) deps.wake_webhooks();
+        ASSIGN_OR_RETURN(auto balance, SandboxWallet::Balance(deps.db, user.id));
+        json::object out = PayOrderJson(p);
+        out["balance_fen"] = balance;
+        return http::Response::Json(200, out);
+      });
+
+  router.Get("/api/wallet", [deps](http::Request& req) -> Result<http::Response> {
+    ASSIGN_OR_RETURN(auto user, AuthenticateUser(deps.db, req, deps.clock.NowMs()));
+    ASSIGN_OR_RETURN(auto balance, SandboxWallet::Balance(deps.db, user.id));
+    return http::Response::Json(200, json::object{{"balance_fen", balance}});
+  });
+
+  http::Handler top_up = [deps](http::Request& req) -> Result<http::Response> {
+    const int64_t now = deps.clock.NowMs();
+    ASSIGN_OR_RETURN(auto user, AuthenticateUser(deps.db, req, now));
+    ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
+    ASSIGN_OR_RETURN(auto amount, RequireInt(body, "amount_fen", 1, SandboxWallet::kMaxTopUpFen));
+    ASSIGN_OR_RETURN(auto balance, SandboxWallet::TopUp(deps.db, user.id, amount, now));
+    return http::Response::Json(200, json::object{{"balance_fen", balance}});
+  };
+  router.Post("/api/wallet/topup",
+              protocol::WithIdempotency(deps.db, deps.clock, "/api/wallet/topup", top_up));
+}
+
+}  // namespace hutong::host

@@ -1,0 +1,31 @@
+// The seam where a real payment provider plugs in: the cashier asks it to charge a user
+// inside the transaction that marks the pay order paid, so money and state move together.
+#pragma once
+
+#include <string>
+
+#include "common/money.h"
+#include "common/result.h"
+#include "storage/db.h"
+
+namespace hutong::host {
+
+class PaymentProvider {
+ public:
+  virtual ~PaymentProvider() = default;
+  // Takes `amount` from the user inside `tx`. Not enough funds → kConflict
+  // "insufficient balance" (the caller rolls back). Thread-safe.
+  virtual Status Charge(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const = 0;
+};
+
+// Sandbox money: a balance per user (wallets table), topped up at will in sandbox mode.
+class SandboxWallet final : public PaymentProvider {
+ public:
+  static constexpr Fen kMaxTopUpFen = 1'000'000;
+  Status Charge(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const override;
+  static Result<Fen> Balance(storage::Db& db, const std::string& user_id);
+  // 1..kMaxTopUpFen per call; returns the new balance.
+  static Result<Fen> TopUp(storage::Db& db, const std::string& user_id, Fen amount, int64_t now_ms);
+};
+
+}  // namespace hutong::host

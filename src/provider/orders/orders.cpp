@@ -1,0 +1,353 @@
+#include "provider/orders/orders.h"
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <cstdio>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/random.h"
+
+namespace hutong::provider {
+namespace json = boost::json;
+using storage::Access;
+using storage::Query;
+
+namespace {
+
+constexpr Query kDeal{
+    "orders.deal", Access::kRead,
+    "SELECT type, price_fen, per_user_limit, uses, valid_to, status, title FROM deals WHERE id = $1"};
+// The campaign whose window contains now, cheapest first if a deal is in several.
+constexpr Query kCampaign{
+    "orders.campaign", Access::kRead,
+    "SELECT cd.campaign_id, cd.campaign_price_fen, cd.per_user_limit FROM campaign_deals cd "
+    "JOIN campaigns c ON c.id = cd.campaign_id "
+    "WHERE cd.deal_id = $1 AND c.starts_at <= $2 AND c.ends_at > $2 "
+    "ORDER BY cd.campaign_price_fen, cd.campaign_id LIMIT 1"};
+constexpr Query kSlot{"orders.slot", Access::kRead,
+                      "SELECT 1 FROM deal_slots WHERE deal_id = $1 AND slot = $2"};
+// Conditional decrements: the row lock they take also serialises the per-user count below.
+constexpr Query kTakeCampaignStock{"orders.take_campaign_stock", Access::kWrite,
+                                   "UPDATE campaign_deals SET stock_left = stock_left - $3 "
+                                   "WHERE campaign_id = $1 AND deal_id = $2 AND stock_left >= $3"};
+constexpr Query kTakeDealStock{
+    "orders.take_deal_stock", Access::kWrite,
+    "UPDATE deals SET stock_left = stock_left - $2 WHERE id = $1 AND stock_left >= $2"};
+constexpr Query kTakeSlotStock{"orders.take_slot_stock", Access::kWrite,
+                               "UPDATE deal_slots SET stock_left = stock_left - $3 "
+                               "WHERE deal_id = $1 AND slot = $2 AND stock_left >= $3"};
+constexpr Query kReturnCampaignStock{"orders.return_campaign_stock", Access::kWrite,
+                                     "UPDATE campaign_deals SET stock_left = stock_left + $3 "
+                                     "WHERE campaign_id = $1 AND deal_id = $2"};
+constexpr Query kReturnDealStock{"orders.return_deal_stock", Access::kWrite,
+                                 "UPDATE deals SET stock_left = stock_left + $2 WHERE id = $1"};
+constexpr Query kReturnSlotStock{
+    "orders.return_slot_stock", Access::kWrite,
+    "UPDATE deal_slots SET stock_left = stock_left + $3 WHERE deal_id = $1 AND slot = $2"};
+constexpr Query kUserUnits{"orders.user_units", Access::kRead,
+                           "SELECT COALESCE(SUM(quantity), 0) FROM orders "
+                           "WHERE user_id = $1 AND deal_id = $2 AND status <> 'cancelled'"};
+constexpr Query kInsertOrder{"orders.insert", Access::kWrite,
+                             "INSERT INTO orders (id, user_id, host, deal_id, slot, campaign_id, quantity, "
+                             "unit_price_fen, amount_fen, status, "
+                             "attribution_token, expires_at, created_at) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12)"};
+constexpr Query kAttachPayOrder{"orders.attach_pay_order", Access::kWrite,
+                                "UPDATE orders SET pay_order_id = $2, cashier_url = $3 WHERE id = $1"};
+constexpr Query kCancel{"orders.cancel", Access::kWrite,
+                        "UPDATE orders SET status = 'cancelled' WHERE id = $1 AND status = 'pending_payment' "
+                        "RETURNING deal_id, slot, campaign_id, quantity"};
+constexpr Query kOrder{
+    "orders.get", Access::kRead,
+    "SELECT o.id, o.status, o.deal_id, d.title, d.type, d.image_url, o.slot, o.quantity, "
+    "o.unit_price_fen, o.amount_fen, o.pay_order_id, o.cashier_url, o.expires_at, o.created_at, "
+    "o.paid_at, o.campaign_id FROM orders o JOIN deals d ON d.id = o.deal_id "
+    "WHERE o.id = $1 AND o.user_id = $2"};
+constexpr Query kListOrders{
+    "orders.list", Access::kRead,
+    "SELECT o.id, o.status, o.deal_id, d.title, d.type, d.image_url, o.slot, o.quantity, "
+    "o.unit_price_fen, o.amount_fen, o.pay_order_id, o.cashier_url, o.expires_at, "
+    "o.created_at, o.paid_at, o.campaign_id FROM orders o JOIN deals d ON d.id = o.deal_id "
+    "WHERE o.user_id = $1 AND (CAST($2 AS TEXT) = '' OR o.id < $2) "
+    "ORDER BY o.id DESC LIMIT $3"};
+constexpr Query kVouchers{"orders.vouchers", Access::kRead,
+                          "SELECT id, code, status, uses_total, uses_left, valid_to FROM vouchers "
+                          "WHERE order_id = $1 ORDER BY id"};
+constexpr Query kPaidOrder{"orders.for_payment", Access::kRead,
+                           "SELECT o.status, o.amount_fen, o.quantity, o.deal_id, d.uses, d.valid_to "
+                           "FROM orders o JOIN deals d ON d.id = o.deal_id WHERE o.id = $1 AND o.host = $2"};
+constexpr Query kMarkPaid{"orders.mark_paid", Access::kWrite,
+                          "UPDATE orders SET status = 'paid', paid_at = $2 "
+                          "WHERE id = $1 AND status = 'pending_payment'"};
+constexpr Query kCountSold{"orders.count_sold", Access::kWrite,
+                           "UPDATE deals SET sold = sold + $2 WHERE id = $1"};
+constexpr Query kInsertVoucher{
+    "orders.insert_voucher", Access::kWrite,
+    "INSERT INTO vouchers (id, order_id, code, status, uses_total, uses_left, valid_to, "
+    "created_at) VALUES ($1, $2, $3, 'unused', $4, $4, $5, $6) "
+    "ON CONFLICT (code) DO NOTHING"};
+
+struct Reservation {
+  std::string order_id;
+  Fen amount_fen = 0;
+  std::string description;
+};
+
+Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInput& in, int64_t now) {
+  ASSIGN_OR_RETURN(auto deal_rows, tx.Exec(kDeal, {in.deal_id}));
+  if (deal_rows.empty() || deal_rows[0].Str(5) != "online") return NotFound("deal not found");
+  const storage::Row& deal = deal_rows[0];
+  const std::string type = deal.Str(0);
+  if (deal.Int(4) <= now) return Error(ErrorCode::kConflict, "this deal is no longer valid");
+
+  Fen unit_price = deal.Int(1);
+  int64_t limit = deal.Int(2);
+  std::optional<std::string> campaign_id;
+  ASSIGN_OR_RETURN(auto campaign, tx.Exec(kCampaign, {in.deal_id, now}));
+  if (!campaign.empty()) {
+    campaign_id = campaign[0].Str(0);
+    unit_price = campaign[0].Int(1);
+    if (campaign[0].Int(2) > 0) limit = campaign[0].Int(2);
+  }
+  const int64_t max_per_order = limit > 0 ? limit : kMaxUnitsPerOrder;
+  if (in.quantity < 1 || in.quantity > max_per_order) {
+    return Invalid("'quantity' must be between 1 and " + std::to_string(max_per_order));
+  }
+  if (type == "reservation") {
+    if (!in.slot) return Invalid("'slot' is required for a reservation deal");
+    ASSIGN_OR_RETURN(auto slot, tx.Exec(kSlot, {in.deal_id, *in.slot}));
+    if (slot.empty()) return Invalid("unknown 'slot' for this deal");
+  } else if (in.slot) {
+    return Invalid("'slot' is only for reservation deals");
+  }
+  auto amount = MulFen(unit_price, in.quantity);
+  if (!amount) return Invalid("amount out of range");
+
+  const Error sold_out(ErrorCode::kOutOfStock, "not enough stock left for this deal");
+  if (in.slot) {
+    ASSIGN_OR_RETURN(auto took, tx.Exec(kTakeSlotStock, {in.deal_id, *in.slot, in.quantity}));
+    if (took.affected != 1) return sold_out;
+  }
+  if (campaign_id) {
+    ASSIGN_OR_RETURN(auto took, tx.Exec(kTakeCampaignStock, {*campaign_id, in.deal_id, in.quantity}));
+    if (took.affected != 1) return sold_out;
+  } else {
+    ASSIGN_OR_RETURN(auto took, tx.Exec(kTakeDealStock, {in.deal_id, in.quantity}));
+    if (took.affected != 1) return sold_out;
+  }
+  if (limit > 0) {
+    // Counted after the stock row is locked, so two concurrent orders of one user see
+    // each other (on PostgreSQL the statement's snapshot is taken after the lock wait).
+    ASSIGN_OR_RETURN(auto units, tx.Exec(kUserUnits, {user.id, in.deal_id}));
+    if (units[0].Int(0) + in.quantity > limit) {
+      return Error(ErrorCode::kConflict,
+                   "per-user limit reached: at most " + std::to_string(limit) + " of this deal per user");
+    }
+  }
+  Reservation r{NewId("ord"), *amount, deal.Str(6)};
+  if (in.quantity > 1) r.description += " x" + std::to_string(in.quantity);
+  RETURN_IF_ERROR(
+      tx.Exec(kInsertOrder, {r.order_id, user.id, user.host, in.deal_id, storage::Opt(in.slot),
+                             storage::Opt(campaign_id), in.quantity, unit_price, *amount,
+                             storage::Opt(in.attribution_token), now + kOrderPaymentWindowMs, now}));
+  return r;
+}
+
+// pending_payment → cancelled, giving back exactly the stock Reserve took.
+Status CancelAndRelease(storage::Tx& tx, const std::string& order_id) {
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(kCancel, {order_id}));
+  if (rows.empty()) return Ok();  // already paid or cancelled
+  const storage::Row& o = rows[0];
+  const std::string deal_id = o.Str(0);
+  const int64_t quantity = o.Int(3);
+  if (!o.IsNull(1)) RETURN_IF_ERROR(tx.Exec(kReturnSlotStock, {deal_id, o.Str(1), quantity}));
+  if (!o.IsNull(2)) {
+    RETURN_IF_ERROR(tx.Exec(kReturnCampaignStock, {o.Str(2), deal_id, quantity}));
+  } else {
+    RETURN_IF_ERROR(tx.Exec(kReturnDealStock, {deal_id, quantity}));
+  }
+  return Ok();
+}
+
+json::value OptTime(const storage::Row& r, size_t i) {
+  return r.IsNull(i) ? json::value(nullptr) : json::value(FormatRfc3339(r.Int(i)));
+}
+json::value OptText(const storage::Row& r, size_t i) {
+  return r.IsNull(i) ? json::value(nullptr) : json::value(r.Str(i));
+}
+
+Result<json::object> OrderJson(storage::Tx& tx, const storage::Row& r) {
+  json::object o{
+      {"order_id", r.Str(0)},
+      {"status", r.Str(1)},
+      {"deal",
+       json::object{{"id", r.Str(2)}, {"title", r.Str(3)}, {"type", r.Str(4)}, {"image_url", r.Str(5)}}},
+      {"slot", OptText(r, 6)},
+      {"quantity", r.Int(7)},
+      {"unit_price_fen", r.Int(8)},
+      {"amount_fen", r.Int(9)},
+      {"pay_order_id", OptText(r, 10)},
+      {"cashier_url", OptText(r, 11)},
+      {"expires_at", FormatRfc3339(r.Int(12))},
+      {"created_at", FormatRfc3339(r.Int(13))},
+      {"paid_at", OptTime(r, 14)},
+      {"campaign_id", OptText(r, 15)}};
+  ASSIGN_OR_RETURN(auto vouchers, tx.Exec(kVouchers, {r.Str(0)}));
+  json::array items;
+  for (const auto& v : vouchers) {
+    items.push_back(json::object{{"id", v.Str(0)},
+                                 {"code", v.Str(1)},
+                                 {"status", v.Str(2)},
+                                 {"uses_total", v.Int(3)},
+                                 {"uses_left", v.Int(4)},
+                                 {"valid_to", FormatRfc3339(v.Int(5))}});
+  }
+  o["vouchers"] = std::move(items);
+  return o;
+}
+
+std::string NewVoucherCode() {
+  uint64_t bound = 1;
+  for (int i = 0; i < kVoucherCodeDigits; ++i) bound *= 10;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%0*llu", kVoucherCodeDigits,
+                static_cast<unsigned long long>(RandomBelow(bound)));
+  return buf;
+}
+
+}  // namespace
+
+Result<PayOrderCreated> HostPayOrderGateway::CreatePayOrder(const std::string& host,
+                                                            const PayOrderRequest& req) const {
+  const protocol::OpenApiClient* client = hosts_.Client(host);
+  if (client == nullptr) return Error(ErrorCode::kUnavailable, "the user's host is not connected");
+  json::object body{{"out_trade_no", req.out_trade_no},
+                    {"amount_fen", req.amount_fen},
+                    {"description", req.description},
+                    {"openid", req.openid},
+                    {"expires_at", FormatRfc3339(req.expires_at)}};
+  if (req.attribution_token) body["attribution_token"] = *req.attribution_token;
+  ASSIGN_OR_RETURN(auto answer, client->CallJson("POST", "/open/v1/pay/orders", json::serialize(body),
+                                                 {{"Idempotency-Key", req.out_trade_no}}));
+  if (!answer.is_object()) return Error(ErrorCode::kUnavailable, "bad answer from the host");
+  const json::object& o = answer.as_object();
+  auto id = o.if_contains("pay_order_id");
+  auto url = o.if_contains("cashier_url");
+  if (id == nullptr || !id->is_string() || url == nullptr || !url->is_string()) {
+    return Error(ErrorCode::kUnavailable, "bad answer from the host");
+  }
+  std::string cashier(url->as_string());
+  if (cashier.starts_with("/")) cashier = client->base_url() + cashier;
+  return PayOrderCreated{std::string(id->as_string()), cashier};
+}
+
+Result<PlacedOrder> PlaceOrder(storage::Db& db, const PayOrderGateway& gateway, const MpUser& user,
+                               const OrderInput& in, int64_t now_ms) {
+  ASSIGN_OR_RETURN(auto reserved, db.Write([&](storage::Tx& tx) { return Reserve(tx, user, in, now_ms); }));
+  PayOrderRequest pay{reserved.order_id, reserved.amount_fen,  reserved.description,
+                      user.openid,       in.attribution_token, now_ms + kOrderPaymentWindowMs};
+  auto created = gateway.CreatePayOrder(user.host, pay);
+  if (!created.ok()) {
+    LogWarn("pay order not created; order cancelled", {{"order_id", reserved.order_id},
+                                                       {"error", created.error().detail},
+                                                       {"internal", created.error().internal}});
+    RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) { return CancelAndRelease(tx, reserved.order_id); }));
+    // The host judged the request itself (e.g. a stale attribution token): say so.
+    if (created.error().code == ErrorCode::kValidationFailed) return std::move(created).error();
+    return Error(ErrorCode::kUnavailable, "the payment service is unavailable; try again");
+  }
+  RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) -> Status {
+    RETURN_IF_ERROR(
+        tx.Exec(kAttachPayOrder, {reserved.order_id, created->pay_order_id, created->cashier_url}));
+    return Ok();
+  }));
+  return PlacedOrder{reserved.order_id, "pending_payment", reserved.amount_fen, created->pay_order_id,
+                     created->cashier_url};
+}
+
+Result<json::object> GetOrderJson(storage::Db& db, const MpUser& user, const std::string& order_id) {
+  return db.Read([&](storage::Tx& tx) -> Result<json::object> {
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(kOrder, {order_id, user.id}));
+    if (rows.empty()) return NotFound("order not found");
+    return OrderJson(tx, rows[0]);
+  });
+}
+
+Result<json::object> ListOrdersJson(storage::Db& db, const MpUser& user, const std::string& cursor,
+                                    int64_t limit) {
+  if (!cursor.empty() && !IsWellFormedId(cursor, "ord")) return Invalid("'cursor' is not valid");
+  return db.Read([&](storage::Tx& tx) -> Result<json::object> {
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(kListOrders, {user.id, cursor, limit + 1}));
+    const bool more = static_cast<int64_t>(rows.size()) > limit;
+    json::array items;
+    for (size_t i = 0; i < rows.size() && static_cast<int64_t>(i) < limit; ++i) {
+      ASSIGN_OR_RETURN(auto o, OrderJson(tx, rows[i]));
+      items.push_back(std::move(o));
+    }
+    json::object out;
+    out["next_cursor"] = more ? json::value(items.back().as_object().at("order_id")) : json::value(nullptr);
+    out["items"] = std::move(items);
+    return out;
+  });
+}
+
+Status HandlePaymentSucceeded(storage::Tx& tx, const std::string& host, const json::object& event,
+                              int64_t now_ms) {
+  // A malformed event will not improve with retries: log it and acknowledge.
+  const json::value* data = event.if_contains("data");
+  if (data == nullptr || !data->is_object()) {
+    LogError("payment.succeeded without data", {{"host", host}});
+    return Ok();
+  }
+  auto order_id_field = RequireString(data->as_object(), "out_trade_no", 64);
+  auto amount_field = RequireInt(data->as_object(), "amount_fen", 0, INT64_MAX);
+  if (!order_id_field.ok() || !amount_field.ok()) {
+    LogError("malformed payment.succeeded", {{"host", host}});
+    return Ok();
+  }
+  const std::string order_id = *order_id_field;
+  const int64_t amount = *amount_field;
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(kPaidOrder, {order_id, host}));
+  if (rows.empty()) {
+    LogError("payment for an unknown order", {{"order_id", order_id}, {"host", host}});
+    return Ok();
+  }
+  const storage::Row& o = rows[0];
+  const std::string status = o.Str(0);
+  if (status == "paid") return Ok();
+  if (status != "pending_payment") {
+    // TODO(refunds slice): refund the payment of a cancelled order automatically.
+    LogError("payment for a cancelled order; needs a refund",
+             {{"order_id", order_id}, {"amount_fen", amount}});
+    return Ok();
+  }
+  if (o.Int(1) != amount) {
+    LogError("payment amount does not match the order",
+             {{"order_id", order_id}, {"amount_fen", amount}, {"order_amount_fen", o.Int(1)}});
+    return Ok();
+  }
+  ASSIGN_OR_RETURN(auto marked, tx.Exec(kMarkPaid, {order_id, now_ms}));
+  if (marked.affected != 1) return Ok();
+  const int64_t quantity = o.Int(2);
+  const std::string deal_id = o.Str(3);
+  const int64_t uses = o.Int(4);
+  const int64_t valid_to = o.Int(5);
+  RETURN_IF_ERROR(tx.Exec(kCountSold, {deal_id, quantity}));
+  for (int64_t i = 0; i < quantity; ++i) {
+    const std::string voucher_id = NewId("vch");
+    bool inserted = false;
+    // A collision among 10^12 codes is rare; a few retries make it vanishingly so.
+    for (int attempt = 0; attempt < 16 && !inserted; ++attempt) {
+      ASSIGN_OR_RETURN(auto ins, tx.Exec(kInsertVoucher,
+                                         {voucher_id, order_id, NewVoucherCode(), uses, valid_to, now_ms}));
+      inserted = ins.affected == 1;
+    }
+    if (!inserted) return Internal("could not find a free voucher code");
+  }
+  return Ok();
+}
+
+}  // namespace hutong::provider

@@ -1,0 +1,97 @@
+// Mini-program orders: atomic stock reservation (deal, reservation slot or campaign
+// stock), per-user limits and campaign prices, the host's payment order, and vouchers
+// issued when the host reports the payment.
+//
+// Order states kept in the `status` column: pending_payment → paid, pending_payment →
+// cancelled. `completed` is derived from the vouchers' states (DESIGN "one model, two
+// levels") once redemption and refunds exist.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/money.h"
+#include "common/result.h"
+#include "provider/hosts/host_directory.h"
+#include "provider/miniprogram/mp_session.h"
+#include "storage/db.h"
+
+namespace hutong::provider {
+
+inline constexpr int64_t kOrderPaymentWindowMs = 15LL * 60 * 1000;
+inline constexpr int64_t kMaxUnitsPerOrder = 20;  // when the deal sets no per-user limit
+inline constexpr int kVoucherCodeDigits = 12;
+
+struct OrderInput {
+  std::string deal_id;
+  int64_t quantity = 1;
+  std::optional<std::string> slot;               // reservation deals only
+  std::optional<std::string> attribution_token;  // opaque, from the host's launch
+};
+
+// What the host is asked for: a payment order for one provider order.
+struct PayOrderRequest {
+  std::string out_trade_no;  // the order id
+  Fen amount_fen = 0;
+  std::string description;
+  std::string openid;
+  std::optional<std::string> attribution_token;
+  int64_t expires_at = 0;
+};
+
+struct PayOrderCreated {
+  std::string pay_order_id;
+  std::string cashier_url;  // absolute when the host's base URL is known
+};
+
+// The host's payment-order API, behind an interface so tests can exercise the stock logic
+// without a host. Implementations are thread-safe.
+class PayOrderGateway {
+ public:
+  virtual ~PayOrderGateway() = default;
+  virtual Result<PayOrderCreated> CreatePayOrder(const std::string& host,
+                                                 const PayOrderRequest& req) const = 0;
+};
+
+// Calls POST /open/v1/pay/orders (signed) on the user's host, Idempotency-Key = order id.
+class HostPayOrderGateway final : public PayOrderGateway {
+ public:
+  explicit HostPayOrderGateway(const HostDirectory& hosts) : hosts_(hosts) {}
+  Result<PayOrderCreated> CreatePayOrder(const std::string& host, const PayOrderRequest& req) const override;
+
+ private:
+  const HostDirectory& hosts_;
+};
+
+struct PlacedOrder {
+  std::string order_id;
+  std::string status;
+  Fen amount_fen = 0;
+  std::string pay_order_id;
+  std::string cashier_url;
+};
+
+// Reserves stock and writes the order in one transaction (out of stock → kOutOfStock,
+// limit broken → kConflict, nothing written), then asks the host for the payment order.
+// When the host cannot be reached the order is cancelled and its stock given back in a
+// second transaction (→ kUnavailable); a host that refuses the request (e.g. a bad
+// attribution token) → its kValidationFailed, also after cancelling.
+Result<PlacedOrder> PlaceOrder(storage::Db& db, const PayOrderGateway& gateway, const MpUser& user,
+                               const OrderInput& in, int64_t now_ms);
+
+// GET /mp/v1/orders/{id}: only the user's own orders (else kNotFound), with vouchers.
+Result<boost::json::object> GetOrderJson(storage::Db& db, const MpUser& user, const std::string& order_id);
+// GET /mp/v1/orders: the user's orders, newest first, {items, next_cursor}.
+Result<boost::json::object> ListOrdersJson(storage::Db& db, const MpUser& user, const std::string& cursor,
+                                           int64_t limit);
+
+// The "payment.succeeded" webhook handler: marks the order paid and issues one voucher per
+// unit. Runs inside the webhook receiver's transaction, so it is exactly-once per event.
+// Events that cannot apply (unknown order, amount mismatch, cancelled order) are logged
+// and acknowledged: refunding them is the refunds slice's job.
+Status HandlePaymentSucceeded(storage::Tx& tx, const std::string& host, const boost::json::object& event,
+                              int64_t now_ms);
+
+}  // namespace hutong::provider

@@ -1,0 +1,366 @@
+// The buying path over real HTTP, on SQLite and PostgreSQL: a viewer launches the
+// mini-program from a video, orders (stock reserved atomically), pays at the host's
+// cashier, and the provider issues vouchers when payment.succeeded arrives. Plus the
+// stock rules at repository level under concurrency.
+#include "provider/orders/orders.h"
+
+#include <atomic>
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "storage/db.h"
+#include "support/test_env.h"
+
+namespace hutong::testing {
+namespace {
+namespace json = boost::json;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+constexpr storage::Query kPlainDeal{
+    "test.orders.plain_deal", storage::Access::kRead,
+    "SELECT id FROM deals WHERE type IN ('set_meal', 'voucher') AND status = 'online' "
+    "AND id NOT IN (SELECT deal_id FROM campaign_deals) ORDER BY id LIMIT 1"};
+constexpr storage::Query kCampaignDeal{"test.orders.campaign_deal", storage::Access::kRead,
+                                       "SELECT cd.deal_id, cd.campaign_price_fen FROM campaign_deals cd "
+                                       "JOIN deals d ON d.id = cd.deal_id WHERE d.type <> 'reservation' "
+                                       "ORDER BY cd.deal_id LIMIT 1"};
+constexpr storage::Query kSetStock{
+    "test.orders.set_stock", storage::Access::kWrite,
+    "UPDATE deals SET stock_left = $2, stock_total = $2, per_user_limit = $3, uses = $4 "
+    "WHERE id = $1"};
+constexpr storage::Query kStock{"test.orders.stock", storage::Access::kRead,
+                                "SELECT stock_left, price_fen FROM deals WHERE id = $1"};
+constexpr storage::Query kCampaignStock{"test.orders.campaign_stock", storage::Access::kRead,
+                                        "SELECT stock_left FROM campaign_deals WHERE deal_id = $1"};
+constexpr storage::Query kOrderCount{
+    "test.orders.count", storage::Access::kRead,
+    "SELECT COUNT(*) FROM orders WHERE deal_id = $1 AND status <> 'cancelled'"};
+constexpr storage::Query kOrderStatus{"test.orders.status", storage::Access::kRead,
+                                      "SELECT status FROM orders WHERE id = $1"};
+constexpr storage::Query kInsertMpUser{
+    "test.orders.insert_mp_user", storage::Access::kWrite,
+    "INSERT INTO mp_users (id, host, openid, created_at) VALUES ($1, 'local', $2, 0)"};
+constexpr storage::Query kPayOrder{
+    "test.orders.pay_order", storage::Access::kRead,
+    "SELECT status, creator_id, video_id, amount_fen FROM pay_orders WHERE id = $1"};
+constexpr storage::Query kPaymentEvents{
+    "test.orders.payment_events", storage::Access::kRead,
+    "SELECT COUNT(*) FROM webhook_events WHERE type = 'payment.succeeded'"};
+
+// Stands in for the host in repository tests only.
+class FakeGateway final : public provider::PayOrderGateway {
+ public:
+  explicit FakeGateway(bool fail = false) : fail_(fail) {}
+  Result<provider::PayOrderCreated> CreatePayOrder(const std::string&,
+                                                   const provider::PayOrderRequest& req) const override {
+    if (fail_) return Error(ErrorCode::kUnavailable, "host down");
+    return provider::PayOrderCreated{"pay_for_" + req.out_trade_no, "/cashier/pay_for_" + req.out_trade_no};
+  }
+
+ private:
+  bool fail_;
+};
+
+class OrdersTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    dbs_ = std::make_unique<FreshDatabases>(GetParam());
+    config_ = TestConfig(*dbs_);
+    node_ = std::make_unique<TestNode>(config_);
+    SeedDemoFor(config_, *node_);
+    storage::DbOptions o;
+    o.default_schema = "host";
+    host_db_ = storage::OpenDb(config_.host_db, o).value();
+    o.default_schema = "provider";
+    provider_db_ = storage::OpenDb(config_.provider_db, o).value();
+    plain_deal_ = ProviderQuery(kPlainDeal, {}).rows.at(0).Str(0);
+  }
+  void TearDown() override {
+    if (node_) {
+      EXPECT_TRUE(node_->Stop());
+    }
+  }
+
+  storage::Rows ProviderQuery(const storage::Query& q, std::vector<storage::Value> params) {
+    auto r = q.access == storage::Access::kRead
+                 ? provider_db_->Read([&](storage::Tx& tx) { return tx.Exec(q, params); })
+                 : provider_db_->Write([&](storage::Tx& tx) { return tx.Exec(q, params); });
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().internal);
+    return r.ok() ? std::move(r).value() : storage::Rows{};
+  }
+  storage::Rows HostQuery(const storage::Query& q, std::vector<storage::Value> params) {
+    auto r = host_db_->Read([&](storage::Tx& tx) { return tx.Exec(q, params); });
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().internal);
+    return r.ok() ? std::move(r).value() : storage::Rows{};
+  }
+  int64_t StockLeft(const std::string& deal_id) { return ProviderQuery(kStock, {deal_id}).rows.at(0).Int(0); }
+  void SetStock(const std::string& deal_id, int64_t stock, int64_t per_user_limit, int64_t uses = 1) {
+    ProviderQuery(kSetStock, {deal_id, stock, per_user_limit, uses});
+  }
+
+  Headers HostLogin(const std::string& phone) {
+    auto login = Post(node_->host_url() + "/api/auth/login",
+                      R"({"phone":")" + phone + R"(","password":"demo-pass-1"})");
+    EXPECT_EQ(login.status, 200) << login.body;
+    return {{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
+  }
+
+  struct Shopper {
+    Headers host;  // the viewer's host token
+    Headers mp;    // the mini-program session
+    std::string attribution_token;
+  };
+  // Logs the viewer in at the host, launches the mini-program from the first video of the
+  // feed and turns the code into a provider session.
+  Shopper Launch(const std::string& phone) {
+    Shopper s;
+    s.host = HostLogin(phone);
+    const std::string h = node_->host_url();
+    auto video = ParseBody(Get(h + "/api/feed?limit=1")).at("items").as_array().at(0).as_object();
+    const std::string video_id(video.at("id").as_string());
+    const std::string app_id(video.at("mounts").as_array().at(0).at("app_id").as_string());
+    auto launched =
+        Post(h + "/api/miniprogram/" + app_id + "/launch", R"({"video_id":")" + video_id + R"("})", s.host);
+    EXPECT_EQ(launched.status, 200) << launched.body;
+    auto l = ParseBody(launched).as_object();
+    s.attribution_token = std::string(l.at("attribution_token").as_string());
+    auto session = Post(node_->provider_url() + "/mp/v1/session",
+                        R"({"code":")" + std::string(l.at("code").as_string()) + R"("})");
+    EXPECT_EQ(session.status, 200) << session.body;
+    s.mp = {{"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}};
+    return s;
+  }
+
+  http::ClientResponse Order(const Shopper& s, const std::string& deal_id, int64_t quantity,
+                             const std::string& idempotency_key = "", bool with_attribution = false) {
+    json::object body{{"deal_id", deal_id}, {"quantity", quantity}};
+    if (with_attribution) body["attribution_token"] = s.attribution_token;
+    Headers headers = s.mp;
+    if (!idempotency_key.empty()) headers.emplace_back("Idempotency-Key", idempotency_key);
+    return Post(node_->provider_url() + "/mp/v1/orders", json::serialize(body), headers);
+  }
+
+  int64_t Balance(const Shopper& s) {
+    auto r = Get(node_->host_url() + "/api/wallet", s.host);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return ParseBody(r).at("balance_fen").as_int64();
+  }
+
+  std::unique_ptr<FreshDatabases> dbs_;
+  app::Config config_;
+  std::unique_ptr<TestNode> node_;
+  std::unique_ptr<storage::Db> host_db_;
+  std::unique_ptr<storage::Db> provider_db_;
+  std::string plain_deal_;
+};
+
+TEST_P(OrdersTest, OrderPayAndReceiveVouchers) {
+  SetStock(plain_deal_, 50, 0, 3);
+  const int64_t price = ProviderQuery(kStock, {plain_deal_}).rows.at(0).Int(1);
+  Shopper viewer = Launch("13800000000");
+
+  // A retried create with the same Idempotency-Key is the same order, reserved once.
+  auto first = Order(viewer, plain_deal_, 2, "buy-1", true);
+  ASSERT_EQ(first.status, 201) << first.body;
+  auto again = Order(viewer, plain_deal_, 2, "buy-1", true);
+  ASSERT_EQ(again.status, 201) << again.body;
+  auto created = ParseBody(first).as_object();
+  EXPECT_EQ(ParseBody(again).at("order_id"), created.at("order_id"));
+  EXPECT_EQ(created.at("status").as_string(), "pending_payment");
+  EXPECT_EQ(created.at("amount_fen").as_int64(), 2 * price);
+  EXPECT_EQ(StockLeft(plain_deal_), 48);
+  const std::string order_id(created.at("order_id").as_string());
+  const std::string pay_order_id(created.at("pay_order_id").as_string());
+  EXPECT_TRUE(IsWellFormedId(order_id, "ord"));
+  EXPECT_TRUE(IsWellFormedId(pay_order_id, "pay"));
+  EXPECT_EQ(created.at("cashier_url").as_string(), node_->host_url() + "/cashier/" + pay_order_id);
+
+  // The host's pay order carries the verified attribution.
+  auto pay_row = HostQuery(kPayOrder, {pay_order_id});
+  ASSERT_EQ(pay_row.size(), 1u);
+  EXPECT_EQ(pay_row[0].Str(0), "pending");
+  EXPECT_FALSE(pay_row[0].IsNull(1));
+  EXPECT_FALSE(pay_row[0].IsNull(2));
+  EXPECT_EQ(pay_row[0].Int(3), 2 * price);
+
+  // Pay; paying again answers the same paid order and never charges twice.
+  const int64_t before = Balance(viewer);
+  EXPECT_EQ(before, 100'000);
+  const std::string pay_url = node_->host_url() + "/api/cashier/" + pay_order_id + "/pay";
+  auto paid = Post(pay_url, "", viewer.host);
+  ASSERT_EQ(paid.status, 200) << paid.body;
+  EXPECT_EQ(ParseBody(paid).at("status").as_string(), "paid");
+  auto paid_again = Post(pay_url, "", viewer.host);
+  ASSERT_EQ(paid_again.status, 200) << paid_again.body;
+  EXPECT_EQ(ParseBody(paid_again).at("paid_at"), ParseBody(paid).at("paid_at"));
+  EXPECT_EQ(Balance(viewer), before - 2 * price);
+  EXPECT_EQ(HostQuery(kPaymentEvents, {}).rows.at(0).Int(0), 1);
+
+  // The webhook arrives: the order is paid with one voucher per unit.
+  const std::string order_url = node_->provider_url() + "/mp/v1/orders/" + order_id;
+  json::object order;
+  for (int i = 0; i < 100; ++i) {
+    auto r = Get(order_url, viewer.mp);
+    ASSERT_EQ(r.status, 200) << r.body;
+    order = ParseBody(r).as_object();
+    if (order.at("status").as_string() == "paid") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(order.at("status").as_string(), "paid");
+  auto vouchers = order.at("vouchers").as_array();
+  ASSERT_EQ(vouchers.size(), 2u);
+  const std::regex twelve_digits("[0-9]{12}");
+  for (const auto& v : vouchers) {
+    EXPECT_TRUE(std::regex_match(std::string(v.at("code").as_string()), twelve_digits)) << v;
+    EXPECT_EQ(v.at("status").as_string(), "unused");
+    EXPECT_EQ(v.at("uses_left").as_int64(), 3);
+  }
+  EXPECT_NE(vouchers[0].at("code"), vouchers[1].at("code"));
+
+  auto list = Get(node_->provider_url() + "/mp/v1/orders", viewer.mp);
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto items = ParseBody(list).at("items").as_array();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].at("order_id").as_string(), order_id);
+
+  // Someone else sees neither the order nor the pay order.
+  Shopper other = Launch("13800000001");
+  ExpectProblem(Get(order_url, other.mp), 404, "not_found");
+  EXPECT_EQ(ParseBody(Get(node_->provider_url() + "/mp/v1/orders", other.mp)).at("items").as_array().size(),
+            0u);
+  ExpectProblem(Post(pay_url, "", other.host), 404, "not_found");
+  ExpectProblem(Get(order_url), 401, "unauthorized");
+}
+
+TEST_P(OrdersTest, OutOfStockWritesNothing) {
+  SetStock(plain_deal_, 1, 0);
+  Shopper viewer = Launch("13800000000");
+  ExpectProblem(Order(viewer, plain_deal_, 2), 409, "out_of_stock");
+  EXPECT_EQ(StockLeft(plain_deal_), 1);
+  EXPECT_EQ(ProviderQuery(kOrderCount, {plain_deal_}).rows.at(0).Int(0), 0);
+  ASSERT_EQ(Order(viewer, plain_deal_, 1).status, 201);
+  ExpectProblem(Order(viewer, plain_deal_, 1), 409, "out_of_stock");
+  EXPECT_EQ(StockLeft(plain_deal_), 0);
+
+  ExpectProblem(Order(viewer, "deal_01ZZZZZZZZZZZZZZZZZZZZZZZZ", 1), 404, "not_found");
+  ExpectProblem(Order(viewer, plain_deal_, 0), 400, "validation_failed");
+  ExpectProblem(
+      Post(node_->provider_url() + "/mp/v1/orders", R"({"deal_id":")" + plain_deal_ + R"(","quantity":1})"),
+      401, "unauthorized");
+}
+
+TEST_P(OrdersTest, PerUserLimitIsEnforced) {
+  SetStock(plain_deal_, 50, 2);
+  Shopper viewer = Launch("13800000000");
+  ExpectProblem(Order(viewer, plain_deal_, 3), 400, "validation_failed");
+  ASSERT_EQ(Order(viewer, plain_deal_, 2).status, 201);
+  auto over = Order(viewer, plain_deal_, 1);
+  ExpectProblem(over, 409, "conflict");
+  EXPECT_NE(over.body.find("per-user limit"), std::string::npos) << over.body;
+  EXPECT_EQ(StockLeft(plain_deal_), 48);
+  // Another user has a limit of their own.
+  Shopper other = Launch("13800000001");
+  EXPECT_EQ(Order(other, plain_deal_, 2).status, 201);
+}
+
+TEST_P(OrdersTest, CampaignPriceAndStockApply) {
+  auto row = ProviderQuery(kCampaignDeal, {});
+  ASSERT_FALSE(row.empty());
+  const std::string deal = row[0].Str(0);
+  const int64_t campaign_price = row[0].Int(1);
+  const int64_t deal_stock = StockLeft(deal);
+  const int64_t campaign_stock = ProviderQuery(kCampaignStock, {deal}).rows.at(0).Int(0);
+  Shopper viewer = Launch("13800000000");
+  auto r = Order(viewer, deal, 1);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(ParseBody(r).at("amount_fen").as_int64(), campaign_price);
+  EXPECT_EQ(StockLeft(deal), deal_stock);
+  EXPECT_EQ(ProviderQuery(kCampaignStock, {deal}).rows.at(0).Int(0), campaign_stock - 1);
+}
+
+TEST_P(OrdersTest, InsufficientBalanceChangesNothing) {
+  SetStock(plain_deal_, 50, 0);
+  Shopper poor = Launch("13800000001");  // a creator's account: no sandbox money
+  EXPECT_EQ(Balance(poor), 0);
+  auto created = Order(poor, plain_deal_, 1);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string pay_order_id(ParseBody(created).at("pay_order_id").as_string());
+  const std::string pay_url = node_->host_url() + "/api/cashier/" + pay_order_id + "/pay";
+  auto refused = Post(pay_url, "", poor.host);
+  ExpectProblem(refused, 409, "conflict");
+  EXPECT_NE(refused.body.find("insufficient balance"), std::string::npos);
+  EXPECT_EQ(HostQuery(kPayOrder, {pay_order_id}).rows.at(0).Str(0), "pending");
+  EXPECT_EQ(HostQuery(kPaymentEvents, {}).rows.at(0).Int(0), 0);
+  EXPECT_EQ(Balance(poor), 0);
+
+  // Top up (sandbox), then the same pay order goes through.
+  ExpectProblem(Post(node_->host_url() + "/api/wallet/topup", R"({"amount_fen":1000001})", poor.host), 400,
+                "validation_failed");
+  auto topped = Post(node_->host_url() + "/api/wallet/topup", R"({"amount_fen":1000000})", poor.host);
+  ASSERT_EQ(topped.status, 200) << topped.body;
+  EXPECT_EQ(ParseBody(topped).at("balance_fen").as_int64(), 1'000'000);
+  ASSERT_EQ(Post(pay_url, "", poor.host).status, 200);
+  EXPECT_EQ(HostQuery(kPaymentEvents, {}).rows.at(0).Int(0), 1);
+}
+
+TEST_P(OrdersTest, HostFailureCancelsTheOrderAndReturnsTheStock) {
+  SetStock(plain_deal_, 5, 0);
+  const std::string user_id = NewId("mpu");
+  ProviderQuery(kInsertMpUser, {user_id, "o_test_down"});
+  provider::MpUser user{user_id, "local", "o_test_down"};
+  auto r = provider::PlaceOrder(*provider_db_, FakeGateway(/*fail=*/true), user, {plain_deal_, 2, {}, {}},
+                                SystemClock::Instance().NowMs());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(StockLeft(plain_deal_), 5);
+  EXPECT_EQ(ProviderQuery(kOrderCount, {plain_deal_}).rows.at(0).Int(0), 0);
+}
+
+TEST_P(OrdersTest, ConcurrentBuyersNeverOversell) {
+  SetStock(plain_deal_, 100, 0);
+  constexpr int kThreads = 8;
+  constexpr int kAttemptsPerThread = 20;
+  std::vector<provider::MpUser> users;
+  for (int t = 0; t < kThreads; ++t) {
+    const std::string id = NewId("mpu");
+    const std::string openid = "o_race_" + std::to_string(t);
+    ProviderQuery(kInsertMpUser, {id, openid});
+    users.push_back({id, "local", openid});
+  }
+  FakeGateway gateway;
+  std::atomic<int> sold{0}, out_of_stock{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAttemptsPerThread; ++i) {
+        auto r = provider::PlaceOrder(*provider_db_, gateway, users[t], {plain_deal_, 1, {}, {}},
+                                      SystemClock::Instance().NowMs());
+        if (r.ok()) {
+          ++sold;
+        } else if (r.error().code == ErrorCode::kOutOfStock) {
+          ++out_of_stock;
+        } else if (r.error().code == ErrorCode::kUnavailable) {
+          // A serialization failure under contention: the client would retry.
+          if (++other < 10'000) --i;
+        } else {
+          ADD_FAILURE() << r.error().detail << " " << r.error().internal;
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(sold.load(), 100);
+  EXPECT_EQ(out_of_stock.load(), kThreads * kAttemptsPerThread - 100);
+  EXPECT_EQ(StockLeft(plain_deal_), 0);
+  EXPECT_EQ(ProviderQuery(kOrderCount, {plain_deal_}).rows.at(0).Int(0), 100);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, OrdersTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         BackendName);
+
+}  // namespace
+}  // namespace hutong::testing
