@@ -50,6 +50,19 @@ constexpr storage::Query kPaymentEvents{
     "test.orders.payment_events", storage::Access::kRead,
     "SELECT COUNT(*) FROM webhook_events WHERE type = 'payment.succeeded'"};
 
+constexpr storage::Query kReservationSlot{
+    "test.orders.reservation_slot", storage::Access::kRead,
+    "SELECT s.deal_id, s.slot FROM deal_slots s JOIN deals d ON d.id = s.deal_id "
+    "WHERE d.status = 'online' AND d.id NOT IN (SELECT deal_id FROM campaign_deals) "
+    "ORDER BY s.deal_id, s.slot LIMIT 1"};
+constexpr storage::Query kSetSlotStock{
+    "test.orders.set_slot_stock", storage::Access::kWrite,
+    "UPDATE deal_slots SET stock_left = $3 WHERE deal_id = $1 AND slot = $2"};
+constexpr storage::Query kSlotStock{"test.orders.slot_stock", storage::Access::kRead,
+                                    "SELECT stock_left FROM deal_slots WHERE deal_id = $1 AND slot = $2"};
+constexpr storage::Query kVoucherCount{"test.orders.voucher_count", storage::Access::kRead,
+                                       "SELECT COUNT(*) FROM vouchers WHERE order_id = $1"};
+
 // Stands in for the host in repository tests only.
 class FakeGateway final : public provider::PayOrderGateway {
  public:
@@ -357,6 +370,72 @@ TEST_P(OrdersTest, ConcurrentBuyersNeverOversell) {
   EXPECT_EQ(out_of_stock.load(), kThreads * kAttemptsPerThread - 100);
   EXPECT_EQ(StockLeft(plain_deal_), 0);
   EXPECT_EQ(ProviderQuery(kOrderCount, {plain_deal_}).rows.at(0).Int(0), 100);
+}
+
+TEST_P(OrdersTest, ReservationSlotsHaveTheirOwnStock) {
+  auto row = ProviderQuery(kReservationSlot, {});
+  ASSERT_FALSE(row.empty());
+  const std::string deal = row[0].Str(0);
+  const std::string slot = row[0].Str(1);
+  SetStock(deal, 10, 0);
+  ProviderQuery(kSetSlotStock, {deal, slot, 1});
+  Shopper viewer = Launch("13800000000");
+  const std::string url = node_->provider_url() + "/mp/v1/orders";
+  ExpectProblem(Post(url, R"({"deal_id":")" + deal + R"(","quantity":1})", viewer.mp), 400,
+                "validation_failed");
+  ExpectProblem(Post(url, R"({"deal_id":")" + deal + R"(","quantity":1,"slot":"nope"})", viewer.mp), 400,
+                "validation_failed");
+  const std::string with_slot = R"({"deal_id":")" + deal + R"(","quantity":1,"slot":")" + slot + R"("})";
+  auto r = Post(url, with_slot, viewer.mp);
+  ASSERT_EQ(r.status, 201) << r.body;
+  ExpectProblem(Post(url, with_slot, viewer.mp), 409, "out_of_stock");
+  EXPECT_EQ(ProviderQuery(kSlotStock, {deal, slot}).rows.at(0).Int(0), 0);
+  EXPECT_EQ(StockLeft(deal), 9);
+  // A slot on a deal that has none is refused.
+  ExpectProblem(Post(url, R"({"deal_id":")" + plain_deal_ + R"(","quantity":1,"slot":"x"})", viewer.mp), 400,
+                "validation_failed");
+}
+
+TEST_P(OrdersTest, PaymentEventsThatCannotApplyAreAcknowledgedWithoutVouchers) {
+  SetStock(plain_deal_, 10, 0);
+  const std::string user_id = NewId("mpu");
+  ProviderQuery(kInsertMpUser, {user_id, "o_test_events"});
+  provider::MpUser user{user_id, "local", "o_test_events"};
+  const int64_t now = SystemClock::Instance().NowMs();
+  auto placed = provider::PlaceOrder(*provider_db_, FakeGateway(), user, {plain_deal_, 2, {}, {}}, now);
+  ASSERT_TRUE(placed.ok());
+  auto deliver = [&](const std::string& order_id, int64_t amount) {
+    json::object event{{"id", NewId("evt")},
+                       {"type", "payment.succeeded"},
+                       {"data", json::object{{"out_trade_no", order_id}, {"amount_fen", amount}}}};
+    return provider_db_->WithWrite(
+        [&](storage::Tx& tx) { return provider::HandlePaymentSucceeded(tx, "local", event, now); });
+  };
+  auto status = [&](const std::string& id) { return ProviderQuery(kOrderStatus, {id}).rows.at(0).Str(0); };
+  auto vouchers = [&](const std::string& id) { return ProviderQuery(kVoucherCount, {id}).rows.at(0).Int(0); };
+
+  EXPECT_TRUE(
+      deliver(placed->order_id, placed->amount_fen + 1).ok());  // amount mismatch: logged, acknowledged
+  EXPECT_EQ(status(placed->order_id), "pending_payment");
+  EXPECT_EQ(vouchers(placed->order_id), 0);
+  EXPECT_TRUE(deliver("ord_01ZZZZZZZZZZZZZZZZZZZZZZZZ", 1).ok());  // unknown order
+  EXPECT_TRUE(deliver(placed->order_id, placed->amount_fen).ok());
+  EXPECT_EQ(status(placed->order_id), "paid");
+  EXPECT_EQ(vouchers(placed->order_id), 2);
+  EXPECT_TRUE(deliver(placed->order_id, placed->amount_fen).ok());  // a second event: nothing more
+  EXPECT_EQ(vouchers(placed->order_id), 2);
+
+  // An order cancelled because the host was down: a late payment is logged, not honoured.
+  auto failed =
+      provider::PlaceOrder(*provider_db_, FakeGateway(/*fail=*/true), user, {plain_deal_, 1, {}, {}}, now);
+  ASSERT_FALSE(failed.ok());
+  static constexpr storage::Query kCancelled{"test.orders.cancelled", storage::Access::kRead,
+                                             "SELECT id, amount_fen FROM orders WHERE status = 'cancelled'"};
+  auto cancelled = ProviderQuery(kCancelled, {});
+  ASSERT_EQ(cancelled.size(), 1u);
+  EXPECT_TRUE(deliver(cancelled[0].Str(0), cancelled[0].Int(1)).ok());
+  EXPECT_EQ(status(cancelled[0].Str(0)), "cancelled");
+  EXPECT_EQ(vouchers(cancelled[0].Str(0)), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OrdersTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
