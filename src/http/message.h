@@ -56,6 +56,10 @@ struct Response {
 // The HTTP status for an error code.
 int StatusFor(ErrorCode code);
 
+// Percent-encoding of a query value or path segment: everything but RFC 3986 unreserved
+// characters (A-Z a-z 0-9 - _ . ~) is escaped, UTF-8 byte by byte.
+std::string PercentEncode(std::string_view in);
+
 // Percent-decoding for paths and queries; nullopt on malformed escapes.
 std::optional<std::string> PercentDecode(std::string_view in, bool plus_as_space);
 

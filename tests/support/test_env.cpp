@@ -5,6 +5,7 @@
 
 #include "app/demo.h"
 #include "common/random.h"
+#include "http/message.h"
 
 namespace hutong::testing {
 
@@ -119,20 +120,7 @@ boost::json::value ParseBody(const http::ClientResponse& r) {
   return v;
 }
 
-std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string UrlEncode(std::string_view s) { return http::PercentEncode(s); }
 
 void ExpectProblem(const http::ClientResponse& r, int status, std::string_view code) {
   EXPECT_EQ(r.status, status) << r.body;

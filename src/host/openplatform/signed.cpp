@@ -1,5 +1,6 @@
 #include "host/openplatform/signed.h"
 
+#include "common/credentials.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "host/openplatform/apps.h"
@@ -28,10 +29,8 @@ http::Handler Signed(HostDeps deps, SignedHandler inner) {
 }
 
 Status RequireAdmin(const http::Request& req, const std::string& admin_token) {
-  auto header = req.Header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!header || !header->starts_with(kBearer) ||
-      !ConstantTimeEquals(header->substr(kBearer.size()), admin_token)) {
+  auto token = BearerToken(req.Header("authorization"));
+  if (!token || !ConstantTimeEquals(*token, admin_token)) {
     return Error(ErrorCode::kUnauthorized, "admin token required (Authorization: Bearer <token>)");
   }
   return Ok();

@@ -41,7 +41,8 @@ const http::OpenApiFragment& WebhooksOpenApi() {
     "post": {
       "summary": "Queue an app.test event to check the app's webhook receiver",
       "tags": ["webhooks"], "security": [{"adminToken": []}],
-      "parameters": [{"name": "app_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "parameters": [{"name": "app_id", "in": "path", "required": true, "schema": {"type": "string"}},
+                     {"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
       "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object", "properties": {"data": {"type": "object"}}}}}},
       "responses": {"201": {"description": "Queued", "content": {"application/json": {"schema": {"type": "object", "properties": {"event_id": {"type": "string"}, "type": {"type": "string"}}}}}},
         "401": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}}

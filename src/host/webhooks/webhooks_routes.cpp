@@ -8,6 +8,7 @@
 #include "host/openplatform/signed.h"
 #include "host/webhooks/outbox.h"
 #include "http/params.h"
+#include "protocol/idempotency.h"
 
 namespace hutong::host {
 namespace {
@@ -69,7 +70,7 @@ void RegisterWebhookRoutes(http::Router& router, HostDeps deps) {
                 return http::Response::Json(202, DeliveryJson(d));
               });
 
-  router.Post("/api/admin/apps/{app_id}/test-event", [deps](http::Request& req) -> Result<http::Response> {
+  http::Handler test_event = [deps](http::Request& req) -> Result<http::Response> {
     RETURN_IF_ERROR(RequireAdmin(req, deps.admin_token));
     ASSIGN_OR_RETURN(auto app, GetApp(deps.db, std::string(req.PathParam("app_id"))));
     if (app.status != "active") return Error(ErrorCode::kConflict, "the app is disabled");
@@ -86,7 +87,9 @@ void RegisterWebhookRoutes(http::Router& router, HostDeps deps) {
     }));
     if (deps.wake_webhooks) deps.wake_webhooks();
     return http::Response::Json(201, json::object{{"event_id", event_id}, {"type", "app.test"}});
-  });
+  };
+  router.Post("/api/admin/apps/{app_id}/test-event",
+              protocol::WithIdempotency(deps.db, deps.clock, "/api/admin/apps/{app_id}/test-event", test_event));
 }
 
 }  // namespace hutong::host

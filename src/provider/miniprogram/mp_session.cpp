@@ -1,9 +1,8 @@
 #include "provider/miniprogram/mp_session.h"
 
-#include "common/crypto.h"
+#include "common/credentials.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "common/random.h"
 
 namespace hutong::provider {
 using storage::Access;
@@ -25,20 +24,6 @@ constexpr Query kSessionUser{"mp.session_user", Access::kRead,
                              "SELECT u.id, u.host, u.openid FROM mp_sessions s JOIN mp_users u ON u.id = s.user_id "
                              "WHERE s.token_hash = $1 AND s.expires_at > $2"};
 
-std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -46,7 +31,7 @@ Result<MpSession> StartMpSession(storage::Db& db, const HostDirectory& hosts, co
                                  const std::string& code, int64_t now_ms) {
   const protocol::OpenApiClient* client = hosts.Client(host);
   if (client == nullptr) return Invalid("unknown host '" + host + "'");
-  auto answer = client->CallJson("GET", "/open/v1/jscode2session?js_code=" + UrlEncode(code), "");
+  auto answer = client->CallJson("GET", "/open/v1/jscode2session?js_code=" + http::PercentEncode(code), "");
   if (!answer.ok()) {
     // The host rejecting our own signature is our misconfiguration, not the caller's fault.
     if (answer.error().code == ErrorCode::kInvalidSignature || answer.error().code == ErrorCode::kUnauthorized) {
@@ -63,7 +48,8 @@ Result<MpSession> StartMpSession(storage::Db& db, const HostDirectory& hosts, co
   const std::string openid(answer->as_object().at("openid").as_string());
 
   MpSession session;
-  session.token = "mps_" + RandomHex(32);
+  SessionToken fresh = NewSessionToken("mps_");
+  session.token = fresh.token;
   session.expires_at = now_ms + kMpSessionTtlMs;
   RETURN_IF_ERROR(db.Write([&](storage::Tx& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(kUpsertUser, {NewId("mpu"), host, openid, now_ms}));
@@ -71,20 +57,20 @@ Result<MpSession> StartMpSession(storage::Db& db, const HostDirectory& hosts, co
     if (rows.empty()) return Internal("mp user vanished after upsert");
     session.user = {rows[0].Str(0), host, openid};
     RETURN_IF_ERROR(tx.Exec(kPurgeSessions, {session.user.id, now_ms}));
-    RETURN_IF_ERROR(tx.Exec(kInsertSession, {Sha256Hex(session.token), session.user.id, session.expires_at, now_ms}));
+    RETURN_IF_ERROR(tx.Exec(kInsertSession, {fresh.hash, session.user.id, session.expires_at, now_ms}));
     return Ok();
   }));
   return session;
 }
 
 Result<MpUser> AuthenticateMpUser(storage::Db& db, const http::Request& req, int64_t now_ms) {
-  auto header = req.Header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!header || !header->starts_with(kBearer) || header->size() > 300) {
+  auto token = BearerToken(req.Header("authorization"));
+  if (!token) {
     return Error(ErrorCode::kUnauthorized, "mini-program session required (Authorization: Bearer <session_token>)");
   }
-  const std::string token(header->substr(kBearer.size()));
-  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.Exec(kSessionUser, {Sha256Hex(token), now_ms}); }));
+  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) {
+    return tx.Exec(kSessionUser, {SessionTokenHash(*token), now_ms});
+  }));
   if (rows.empty()) return Error(ErrorCode::kUnauthorized, "session is not valid or has expired");
   return MpUser{rows[0].Str(0), rows[0].Str(1), rows[0].Str(2)};
 }
