@@ -930,6 +930,18 @@ Status Server::Listen() {
     return Error(ErrorCode::kUnavailable,
                  "cannot listen on " + core.options.listen + ": " + std::string(step) + ": " + ec.message());
   };
+  // SO_REUSEPORT below would let us share a port another server (or a second hutong
+  // started by mistake) already listens on, silently splitting its traffic. A probe bound
+  // without SO_REUSEPORT fails on any port in use, so a taken port is refused instead.
+  if (endpoint.port() != 0) {
+    tcp::acceptor probe(*core.rt.ios[0]);
+    error_code ec;
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec) return fail("bind", ec);
+    probe.close(ec);
+  }
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   // One acceptor per io_context on the same port (SO_REUSEPORT): the kernel spreads new
   // connections over the I/O threads. With port 0 the first bind picks the port.

@@ -663,6 +663,21 @@ TEST(Server, ListenFailsClearly) {
   ::close(fd);
 }
 
+TEST(Server, ASecondServerOnTheSamePortIsRefused) {
+  // Both use SO_REUSEPORT; without the probe the second would share the first's traffic.
+  Runtime runtime(2, 1);
+  Router router;
+  Metrics metrics;
+  Server first(runtime, router, metrics, TestOptions());
+  ASSERT_TRUE(first.Listen().ok());
+  ServerOptions same = TestOptions();
+  same.listen = "127.0.0.1:" + std::to_string(first.port());
+  Server second(runtime, router, metrics, same);
+  Status st = second.Listen();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kUnavailable);
+}
+
 TEST(Server, DestroyingTheServerClosesOpenConnections) {
   Harness h;
   RawConn c(h.port());
