@@ -174,6 +174,10 @@ TEST_P(OrdersTest, OrderPayAndReceiveVouchers) {
   SetStock(plain_deal_, 50, 0, 3);
   const int64_t price = ProviderQuery(kStock, {plain_deal_}).rows.at(0).Int(1);
   Shopper viewer = Launch("13800000000");
+  // The deal page is cached once read; an order must still show on it at once.
+  const std::string deal_url = node_->provider_url() + "/mp/v1/deals/" + plain_deal_;
+  EXPECT_EQ(ParseBody(Get(deal_url)).at("stock_left").as_int64(), 50);
+  EXPECT_EQ(ParseBody(Get(deal_url)).at("stock_left").as_int64(), 50);
 
   // A retried create with the same Idempotency-Key is the same order, reserved once.
   auto first = Order(viewer, plain_deal_, 2, "buy-1", true);
@@ -185,6 +189,7 @@ TEST_P(OrdersTest, OrderPayAndReceiveVouchers) {
   EXPECT_EQ(created.at("status").as_string(), "pending_payment");
   EXPECT_EQ(created.at("amount_fen").as_int64(), 2 * price);
   EXPECT_EQ(StockLeft(plain_deal_), 48);
+  EXPECT_EQ(ParseBody(Get(deal_url)).at("stock_left").as_int64(), 48);
   const std::string order_id(created.at("order_id").as_string());
   const std::string pay_order_id(created.at("pay_order_id").as_string());
   EXPECT_TRUE(IsWellFormedId(order_id, "ord"));

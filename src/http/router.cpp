@@ -42,7 +42,7 @@ bool MethodFits(Method route_method, Method request_method) {
 
 }  // namespace
 
-void Router::Add(Method method, std::string pattern, Handler handler, Exec exec) {
+void Router::Add(Method method, std::string pattern, Handler handler, Exec exec, FastPath fast_path) {
   if (pattern.empty() || pattern.front() != '/') {
     throw std::logic_error("route pattern must start with '/': " + pattern);
   }
@@ -51,6 +51,7 @@ void Router::Add(Method method, std::string pattern, Handler handler, Exec exec)
   route->method = method;
   route->exec = exec;
   route->handler = std::move(handler);
+  route->fast_path = std::move(fast_path);
   for (std::string_view segment : SplitPath(pattern)) {
     const bool has_brace = segment.find_first_of("{}") != std::string_view::npos;
     if (has_brace) {

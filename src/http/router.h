@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 namespace hutong::http {
 
 using Handler = std::function<Result<Response>(Request&)>;
+using FastPath = std::function<std::optional<Response>(const Request&)>;
 
 // Where a handler runs. kBlocking handlers (anything touching a database or sleeping) run
 // on the bounded worker pool; kInline ones run on the I/O thread and must never block.
@@ -24,6 +26,10 @@ struct Route {
   std::string pattern;  // e.g. /mp/v1/deals/{id}; also the metrics label
   Exec exec;
   Handler handler;
+  // Optional, for kBlocking routes: tried first on the I/O thread; an answer (a cache hit)
+  // is sent without the hop to the worker pool, nullopt falls through to `handler`. Must
+  // never block.
+  FastPath fast_path;
   std::vector<std::string> segments;  // pattern split on '/'
 };
 
@@ -31,7 +37,8 @@ class Router {
  public:
   // Start-up only. Throws std::logic_error on a malformed pattern or a duplicate
   // (method, pattern) — both are programmer errors.
-  void Add(Method method, std::string pattern, Handler handler, Exec exec = Exec::kBlocking);
+  void Add(Method method, std::string pattern, Handler handler, Exec exec = Exec::kBlocking,
+           FastPath fast_path = {});
   void Get(std::string pattern, Handler h, Exec exec = Exec::kBlocking) {
     Add(Method::kGet, std::move(pattern), std::move(h), exec);
   }

@@ -625,7 +625,18 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
     } else {
       route = match.route;
       req.path_params = std::move(match.params);
-      if (route->exec == Exec::kInline) {
+      std::optional<Response> fast;
+      if (route->fast_path) {
+        try {
+          fast = route->fast_path(req);
+        } catch (const std::exception& e) {
+          // A failing fast path only costs the fast path: the handler still answers.
+          LogError("fast path threw", {{"request_id", req.request_id}, {"what", std::string_view(e.what())}});
+        }
+      }
+      if (fast) {
+        response = std::move(*fast);
+      } else if (route->exec == Exec::kInline) {
         response = Invoke(*route, req);
       } else {
         // The frame (req, response) stays put while suspended, so the job may use it.

@@ -2,19 +2,35 @@
 #include "provider/catalog/catalog_routes.h"
 
 #include <boost/json.hpp>
+#include <memory>
 
 #include "http/params.h"
 #include "provider/catalog/catalog.h"
+#include "provider/catalog/deal_page_cache.h"
 #include "provider/catalog/categories.h"
 
 namespace hutong::provider {
 namespace json = boost::json;
 
 void RegisterCatalogRoutes(http::Router& router, ProviderDeps deps) {
-  router.Get("/mp/v1/deals/{id}", [deps](http::Request& req) -> Result<http::Response> {
-    ASSIGN_OR_RETURN(auto deal, GetDealJson(deps.db, std::string(req.PathParam("id"))));
-    return http::Response::Json(200, deal);
-  });
+  // Deal pages are the hottest read: cache hits are served on the I/O thread.
+  auto cache = std::make_shared<DealPageCache>(deps.clock);
+  router.Add(
+      http::Method::kGet, "/mp/v1/deals/{id}",
+      [deps, cache](http::Request& req) -> Result<http::Response> {
+        const std::string id(req.PathParam("id"));
+        const uint64_t version = CatalogVersion();
+        ASSIGN_OR_RETURN(auto deal, GetDealJson(deps.db, id));
+        std::string body = json::serialize(deal);
+        cache->Put(id, body, version);
+        return http::Response::JsonText(200, std::move(body));
+      },
+      http::Exec::kBlocking,
+      [cache](const http::Request& req) -> std::optional<http::Response> {
+        auto body = cache->Get(std::string(req.PathParam("id")));
+        if (!body) return std::nullopt;
+        return http::Response::JsonText(200, std::move(*body));
+      });
 
   router.Get("/mp/v1/deals", [deps](http::Request& req) -> Result<http::Response> {
     DealFilter f;

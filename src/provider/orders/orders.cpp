@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "provider/catalog/deal_page_cache.h"
 #include "common/random.h"
 
 namespace hutong::provider {
@@ -247,6 +248,7 @@ Result<PayOrderCreated> HostPayOrderGateway::CreatePayOrder(const std::string& h
 Result<PlacedOrder> PlaceOrder(storage::Db& db, const PayOrderGateway& gateway, const MpUser& user,
                                const OrderInput& in, int64_t now_ms) {
   ASSIGN_OR_RETURN(auto reserved, db.Write([&](storage::Tx& tx) { return Reserve(tx, user, in, now_ms); }));
+  BumpCatalogVersion();  // stock changed: cached deal pages are stale
   PayOrderRequest pay{reserved.order_id, reserved.amount_fen,  reserved.description,
                       user.openid,       in.attribution_token, now_ms + kOrderPaymentWindowMs};
   auto created = gateway.CreatePayOrder(user.host, pay);
@@ -255,6 +257,7 @@ Result<PlacedOrder> PlaceOrder(storage::Db& db, const PayOrderGateway& gateway, 
                                                        {"error", created.error().detail},
                                                        {"internal", created.error().internal}});
     RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) { return CancelAndRelease(tx, reserved.order_id); }));
+    BumpCatalogVersion();
     // The host judged the request itself (e.g. a stale attribution token): say so.
     if (created.error().code == ErrorCode::kValidationFailed) return std::move(created).error();
     return Error(ErrorCode::kUnavailable, "the payment service is unavailable; try again");
@@ -336,6 +339,9 @@ Status HandlePaymentSucceeded(storage::Tx& tx, const std::string& host, const js
   const int64_t uses = o.Int(4);
   const int64_t valid_to = o.Int(5);
   RETURN_IF_ERROR(tx.Exec(kCountSold, {deal_id, quantity}));
+  // Inside the transaction, so a page read before the commit may be cached until the
+  // cache's short TTL; the sold count is informational.
+  BumpCatalogVersion();
   for (int64_t i = 0; i < quantity; ++i) {
     const std::string voucher_id = NewId("vch");
     bool inserted = false;
