@@ -169,6 +169,29 @@ CREATE TABLE wallets (
   updated_at BIGINT NOT NULL
 );
 )sql"},
+      // Search (host/search): documents as space-joined tokens of host/search/tokenizer.h.
+      // SQLite: FTS5 over the tokens, a stable rowid per document key in search_doc_ids.
+      // PostgreSQL: a tsvector ('simple' keeps the pre-tokenized bigrams) under a GIN index.
+      {7, "search_docs",
+       R"sql(
+CREATE VIRTUAL TABLE search_docs USING fts5(doc_key UNINDEXED, kind UNINDEXED, app_id UNINDEXED,
+  ref_id UNINDEXED, tokens, tokenize = 'unicode61 remove_diacritics 0');
+CREATE TABLE search_doc_ids (
+  id INTEGER PRIMARY KEY,
+  doc_key TEXT NOT NULL UNIQUE
+);
+)sql",
+       R"sql(
+CREATE TABLE search_docs (
+  doc_key TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('deal', 'video')),
+  app_id TEXT NOT NULL,
+  ref_id TEXT NOT NULL,
+  tokens TEXT NOT NULL,
+  tsv tsvector NOT NULL
+);
+CREATE INDEX search_docs_tsv ON search_docs USING GIN (tsv);
+)sql"},
   };
   return kMigrations;
 }

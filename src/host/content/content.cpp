@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/validate.h"
+#include "host/search/search.h"
 
 namespace hutong::host {
 namespace json = boost::json;
@@ -61,6 +62,7 @@ Status UpsertAppDeals(storage::Tx& tx, const std::string& app_id,
     RETURN_IF_ERROR(tx.Exec(kUpsertAppDeal, {app_id, d.deal_id, d.title, d.brand_name, d.type, d.category, d.city,
                                              d.price_fen, d.original_price_fen, d.commission_bps,
                                              storage::Opt(d.lat), storage::Opt(d.lng), d.sales, d.status, now_ms}));
+    RETURN_IF_ERROR(search::IndexDeal(tx, app_id, d));
   }
   return Ok();
 }
@@ -101,6 +103,7 @@ Result<std::string> CreateVideo(storage::Tx& tx, const VideoInput& in, int64_t n
                                          in.city, tags, now_ms}));
   int64_t position = 0;
   for (const auto& m : in.mounts) RETURN_IF_ERROR(tx.Exec(kInsertMount, {id, position++, m.app_id, m.deal_id}));
+  RETURN_IF_ERROR(search::IndexVideo(tx, id, in.title, in.description, in.tags));
   return id;
 }
 

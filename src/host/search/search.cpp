@@ -1,0 +1,205 @@
+#include "host/search/search.h"
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <unordered_set>
+
+#include "common/base64.h"
+#include "host/search/tokenizer.h"
+
+namespace hutong::host::search {
+namespace json = boost::json;
+using storage::Access;
+using storage::Dialect;
+using storage::Query;
+
+namespace {
+
+// SQLite keeps the FTS5 rows under a stable rowid per document key (search_doc_ids), so
+// an update or removal finds its row by key without scanning the index.
+constexpr Query kSqliteDocId{"search.sqlite_doc_id", Access::kWrite,
+                             "INSERT INTO search_doc_ids (doc_key) VALUES ($1) ON CONFLICT (doc_key) "
+                             "DO UPDATE SET doc_key = excluded.doc_key RETURNING id"};
+constexpr Query kSqliteDelete{"search.sqlite_delete", Access::kWrite,
+                              "DELETE FROM search_docs WHERE rowid = "
+                              "(SELECT id FROM search_doc_ids WHERE doc_key = $1)"};
+constexpr Query kSqliteInsert{"search.sqlite_insert", Access::kWrite,
+                              "INSERT INTO search_docs (rowid, doc_key, kind, app_id, ref_id, tokens) "
+                              "VALUES ($1, $2, $3, $4, $5, $6)"};
+constexpr Query kPgUpsert{
+    "search.pg_upsert", Access::kWrite, "SELECT 1",
+    "INSERT INTO search_docs (doc_key, kind, app_id, ref_id, tokens, tsv) "
+    "VALUES ($1, $2, $3, $4, $5, to_tsvector('simple', CAST($5 AS TEXT))) ON CONFLICT (doc_key) DO UPDATE "
+    "SET kind = excluded.kind, app_id = excluded.app_id, ref_id = excluded.ref_id, "
+    "tokens = excluded.tokens, tsv = excluded.tsv"};
+constexpr Query kPgDelete{"search.pg_delete", Access::kWrite, "SELECT 1",
+                          "DELETE FROM search_docs WHERE doc_key = $1"};
+
+// $1 the query ($1 FTS5 expression / space-joined tokens for plainto_tsquery), $2 city,
+// $3 category, $4 rows to read, $5 offset. Deals must be online and of an active app.
+#define HUTONG_SEARCH_SELECT(SCORE)                                                                    \
+  "SELECT s.kind, s.app_id, s.ref_id, " SCORE                                                          \
+  " AS score, d.title, d.brand_name, d.price_fen, d.original_price_fen, d.city, d.category, d.sales, " \
+  "a.service_url, v.title, v.cover_url, v.city, c.id, c.name "                                         \
+  "FROM search_docs s "                                                                                \
+  "LEFT JOIN app_deals d ON s.kind = 'deal' AND d.app_id = s.app_id AND d.deal_id = s.ref_id "         \
+  "LEFT JOIN apps a ON a.id = d.app_id "                                                               \
+  "LEFT JOIN videos v ON s.kind = 'video' AND v.id = s.ref_id "                                        \
+  "LEFT JOIN creators c ON c.id = v.creator_id WHERE "
+#define HUTONG_SEARCH_FILTER                                                                      \
+  " AND ((s.kind = 'deal' AND d.status = 'online' AND a.status = 'active' "                       \
+  "AND (CAST($2 AS TEXT) = '' OR d.city = $2) AND (CAST($3 AS TEXT) = '' OR d.category = $3)) "   \
+  "OR (s.kind = 'video' AND v.status = 'published' AND (CAST($2 AS TEXT) = '' OR v.city = $2))) " \
+  "ORDER BY score DESC, COALESCE(d.sales, 0) DESC, s.doc_key LIMIT $4 OFFSET $5"
+
+// bm25 is lower-is-better; negated so both dialects sort by score descending. ts_rank's
+// normalization 1 divides by the document's length, as bm25 does, so a short deal title
+// outranks a long video description on the same words on both backends.
+constexpr Query kSearch{
+    "search.query", Access::kRead,
+    HUTONG_SEARCH_SELECT("-bm25(s.search_docs)") "s.search_docs MATCH $1" HUTONG_SEARCH_FILTER,
+    HUTONG_SEARCH_SELECT("ts_rank(s.tsv, plainto_tsquery('simple', CAST($1 AS TEXT)), 1)") "s.tsv @@ plainto_tsquery('simple', CAST($1 AS TEXT))"
+        HUTONG_SEARCH_FILTER};
+#undef HUTONG_SEARCH_SELECT
+#undef HUTONG_SEARCH_FILTER
+
+const char* CategoryName(const std::string& code) {
+  if (code == "catering") return "餐饮";
+  if (code == "hotel") return "酒店";
+  if (code == "homestay") return "民宿";
+  if (code == "scenic") return "景区";
+  if (code == "leisure") return "休闲玩乐";
+  if (code == "beauty") return "美容美发";
+  if (code == "script_murder") return "剧本杀";
+  return "";
+}
+
+// Each distinct token once: repeating a title in the description does not inflate its
+// rank, and relevance comes from which words match and how long the document is.
+std::string DocumentTokens(const std::vector<std::string>& fields) {
+  std::string out;
+  std::unordered_set<std::string> seen;
+  for (const auto& f : fields) {
+    for (auto& t : IndexTokens(f)) {
+      if (!seen.insert(t).second) continue;
+      if (!out.empty()) out += ' ';
+      out += t;
+    }
+  }
+  return out;
+}
+
+Status Put(storage::Tx& tx, const std::string& key, const char* kind, const std::string& app_id,
+           const std::string& ref_id, const std::string& tokens) {
+  if (tx.dialect() == Dialect::kPostgres) {
+    RETURN_IF_ERROR(tx.Exec(kPgUpsert, {key, std::string(kind), app_id, ref_id, tokens}));
+    return Ok();
+  }
+  RETURN_IF_ERROR(tx.Exec(kSqliteDelete, {key}));
+  ASSIGN_OR_RETURN(auto id, tx.Exec(kSqliteDocId, {key}));
+  if (id.empty()) return Internal("search_doc_ids returned no id");
+  RETURN_IF_ERROR(tx.Exec(kSqliteInsert, {id[0].Int(0), key, std::string(kind), app_id, ref_id, tokens}));
+  return Ok();
+}
+
+Status Remove(storage::Tx& tx, const std::string& key) {
+  RETURN_IF_ERROR(tx.Exec(tx.dialect() == Dialect::kPostgres ? kPgDelete : kSqliteDelete, {key}));
+  return Ok();
+}
+
+// The cursor is the offset of the next page, base64url-encoded so clients treat it as
+// opaque ("o" + decimal offset).
+constexpr int64_t kMaxOffset = 10'000;
+std::string EncodeCursor(int64_t offset) {
+  return Base64UrlEncode("o" + std::to_string(offset));
+}
+Result<int64_t> DecodeCursor(const std::string& cursor) {
+  if (cursor.empty()) return int64_t{0};
+  auto raw = Base64UrlDecode(cursor);
+  int64_t offset = -1;
+  if (raw && raw->size() > 1 && (*raw)[0] == 'o') {
+    auto [p, ec] = std::from_chars(raw->data() + 1, raw->data() + raw->size(), offset);
+    if (ec != std::errc() || p != raw->data() + raw->size()) offset = -1;
+  }
+  if (offset < 0 || offset > kMaxOffset) return Invalid("'cursor' is not valid");
+  return offset;
+}
+
+std::string FtsExpression(const std::vector<std::string>& tokens) {
+  std::string out;
+  for (const auto& t : tokens) {
+    if (!out.empty()) out += ' ';
+    out += '"';
+    for (char c : t) {
+      if (c == '"') out += '"';
+      out += c;
+    }
+    out += '"';
+  }
+  return out;
+}
+
+}  // namespace
+
+Status IndexDeal(storage::Tx& tx, const std::string& app_id, const protocol::DealIndexEntry& deal) {
+  const std::string key = app_id + ":" + deal.deal_id;
+  if (deal.status != "online") return Remove(tx, key);
+  return Put(
+      tx, key, "deal", app_id, deal.deal_id,
+      DocumentTokens({deal.title, deal.brand_name, CategoryName(deal.category), deal.category, deal.city}));
+}
+
+Status IndexVideo(storage::Tx& tx, const std::string& video_id, const std::string& title,
+                  const std::string& description, const std::vector<std::string>& tags) {
+  std::vector<std::string> fields{title, description};
+  fields.insert(fields.end(), tags.begin(), tags.end());
+  return Put(tx, video_id, "video", "", video_id, DocumentTokens(fields));
+}
+
+Result<json::object> SearchJson(storage::Db& db, const SearchParams& p) {
+  if (p.q.empty() || p.q.size() > 64) return Invalid("'q' must be 1..64 bytes");
+  if (p.limit < 1 || p.limit > 50) return Invalid("'limit' must be 1..50");
+  ASSIGN_OR_RETURN(int64_t offset, DecodeCursor(p.cursor));
+  const auto tokens = QueryTokens(p.q);
+  json::object out;
+  out["items"] = json::array();
+  out["next_cursor"] = nullptr;
+  if (tokens.empty()) return out;  // only punctuation or emoji: nothing can match
+  std::string joined;
+  for (const auto& t : tokens) joined += (joined.empty() ? "" : " ") + t;
+  const std::string match = db.dialect() == Dialect::kPostgres ? joined : FtsExpression(tokens);
+
+  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) {
+    return tx.Exec(kSearch, {match, p.city, p.category, p.limit + 1, offset});
+  }));
+  json::array items;
+  for (size_t i = 0; i < rows.size() && static_cast<int64_t>(i) < p.limit; ++i) {
+    const auto& r = rows[i];
+    if (r.Str(0) == "deal") {
+      items.push_back(json::object{{"kind", "deal"},
+                                   {"id", r.Str(2)},
+                                   {"app_id", r.Str(1)},
+                                   {"deal_id", r.Str(2)},
+                                   {"title", r.Str(4)},
+                                   {"brand_name", r.Str(5)},
+                                   {"price_fen", r.Int(6)},
+                                   {"original_price_fen", r.Int(7)},
+                                   {"city", r.Str(8)},
+                                   {"category", r.Str(9)},
+                                   {"sales", r.Int(10)},
+                                   {"deal_url", r.Str(11) + "/mp/v1/deals/" + r.Str(2)}});
+    } else {
+      items.push_back(json::object{{"kind", "video"},
+                                   {"id", r.Str(2)},
+                                   {"title", r.Str(12)},
+                                   {"cover_url", r.Str(13)},
+                                   {"city", r.Str(14)},
+                                   {"creator", json::object{{"id", r.Str(15)}, {"name", r.Str(16)}}}});
+    }
+  }
+  if (static_cast<int64_t>(rows.size()) > p.limit) out["next_cursor"] = EncodeCursor(offset + p.limit);
+  out["items"] = std::move(items);
+  return out;
+}
+
+}  // namespace hutong::host::search

@@ -1,0 +1,56 @@
+#include "host/search/search_routes.h"
+
+#include <boost/json.hpp>
+
+#include "common/json.h"
+#include "host/content/content.h"
+#include "host/openplatform/signed.h"
+#include "host/search/search.h"
+#include "http/params.h"
+
+namespace hutong::host {
+namespace json = boost::json;
+
+namespace {
+constexpr size_t kMaxDealsPerSync = 500;
+}  // namespace
+
+void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
+  // An app upserts its deals in the host's index; offline ones leave search. Only the
+  // calling (verified) app's deals are touched: the app id comes from the signature.
+  router.Post(
+      "/open/v1/deals/sync",
+      Signed(deps, [deps](http::Request& req, const std::string& app_id) -> Result<http::Response> {
+        ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
+        auto it = body.find("deals");
+        if (it == body.end() || !it->value().is_array()) return Invalid("'deals' must be an array");
+        const auto& arr = it->value().as_array();
+        if (arr.empty() || arr.size() > kMaxDealsPerSync) return Invalid("'deals' must hold 1..500 deals");
+        std::vector<protocol::DealIndexEntry> deals;
+        deals.reserve(arr.size());
+        for (size_t i = 0; i < arr.size(); ++i) {
+          auto d = protocol::DealIndexEntryFromJson(arr[i]);
+          if (!d.ok()) return Invalid("deals[" + std::to_string(i) + "]: " + d.error().detail);
+          deals.push_back(std::move(d).value());
+        }
+        const int64_t now = deps.clock.NowMs();
+        RETURN_IF_ERROR(
+            deps.db.Write([&](storage::Tx& tx) { return UpsertAppDeals(tx, app_id, deals, now); }));
+        return http::Response::Json(200, json::object{{"synced", static_cast<int64_t>(deals.size())}});
+      }));
+
+  router.Get("/api/search", [deps](http::Request& req) -> Result<http::Response> {
+    search::SearchParams p;
+    ASSIGN_OR_RETURN(p.q, http::QueryText(req, "q", 64));
+    if (p.q.empty()) return Invalid("'q' is required");
+    ASSIGN_OR_RETURN(p.city, http::QueryText(req, "city", 64));
+    ASSIGN_OR_RETURN(p.category, http::QueryText(req, "category", 32));
+    ASSIGN_OR_RETURN(p.cursor, http::QueryText(req, "cursor", 64));
+    ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
+    p.limit = limit.value_or(20);
+    ASSIGN_OR_RETURN(auto page, search::SearchJson(deps.db, p));
+    return http::Response::Json(200, page);
+  });
+}
+
+}  // namespace hutong::host
