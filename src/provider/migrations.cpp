@@ -174,6 +174,43 @@ CREATE TABLE vouchers (
 CREATE UNIQUE INDEX vouchers_code ON vouchers (code);
 CREATE INDEX vouchers_order ON vouchers (order_id);
 )sql"},
+      {5, "redemption",
+       R"sql(
+CREATE TABLE verify_tokens (
+  token_hash TEXT PRIMARY KEY,
+  staff_id TEXT NOT NULL REFERENCES staff(id),
+  store_id TEXT NOT NULL REFERENCES stores(id),
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT,
+  voucher_ids TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE redemptions (
+  id TEXT PRIMARY KEY,
+  voucher_id TEXT NOT NULL REFERENCES vouchers(id),
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  store_id TEXT NOT NULL REFERENCES stores(id),
+  staff_id TEXT NOT NULL REFERENCES staff(id),
+  verify_token_hash TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('redeemed', 'reversed')),
+  redeemed_at BIGINT NOT NULL,
+  cancel_deadline BIGINT NOT NULL,
+  reversed_at BIGINT
+);
+CREATE INDEX redemptions_token ON redemptions (verify_token_hash);
+CREATE INDEX redemptions_voucher ON redemptions (voucher_id);
+CREATE TABLE redemption_audit (
+  id TEXT PRIMARY KEY,
+  staff_id TEXT NOT NULL,
+  store_id TEXT NOT NULL,
+  action TEXT NOT NULL CHECK (action IN ('prepare', 'redeem', 'reverse')),
+  subject TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX redemption_audit_store ON redemption_audit (store_id, at);
+)sql"},
   };
   return kMigrations;
 }

@@ -5,6 +5,7 @@
 #include "provider/merchant/merchant_routes.h"
 #include "provider/miniprogram/mp_routes.h"
 #include "provider/orders/orders_routes.h"
+#include "provider/redemption/redemption_routes.h"
 
 namespace hutong::provider {
 
@@ -13,6 +14,7 @@ void RegisterProviderRoutes(http::Router& router, ProviderDeps deps) {
   RegisterMerchantRoutes(router, deps);
   RegisterMiniProgramRoutes(router, deps);
   RegisterOrderRoutes(router, deps);
+  RegisterRedemptionRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> {
@@ -25,7 +27,7 @@ const std::string& ProviderOpenApiJson() {
   static const std::string kDoc = http::BuildOpenApiDocument(
       "Hutong provider (services platform mini-program backend)", "http://127.0.0.1:8081",
       {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi(), MiniProgramOpenApi(),
-       OrdersOpenApi()});
+       OrdersOpenApi(), RedemptionOpenApi()});
   return kDoc;
 }
 
