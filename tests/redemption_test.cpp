@@ -31,9 +31,10 @@ constexpr storage::Query kOtherBrandDeal{
     "JOIN deal_stores ds ON ds.deal_id = d.id "
     "WHERE b.name <> $1 AND d.type IN ('set_meal', 'voucher') AND d.status = 'online' "
     "AND d.id NOT IN (SELECT deal_id FROM campaign_deals) ORDER BY d.id, ds.store_id LIMIT 1"};
-constexpr storage::Query kSetStock{"test.redeem.set_stock", storage::Access::kWrite,
-                                   "UPDATE deals SET stock_left = 100, stock_total = 100, per_user_limit = 0, "
-                                   "uses = $2 WHERE id = $1"};
+constexpr storage::Query kSetStock{
+    "test.redeem.set_stock", storage::Access::kWrite,
+    "UPDATE deals SET stock_left = 100, stock_total = 100, per_user_limit = 0, "
+    "uses = $2 WHERE id = $1"};
 constexpr storage::Query kInsertMpUser{
     "test.redeem.insert_mp_user", storage::Access::kWrite,
     "INSERT INTO mp_users (id, host, openid, created_at) VALUES ($1, 'local', $2, 0)"};
@@ -90,8 +91,9 @@ class RedeemTest : public ::testing::TestWithParam<Backend> {
   }
 
   storage::Rows Query(const storage::Query& q, std::vector<storage::Value> params) {
-    auto r = q.access == storage::Access::kRead ? db_->Read([&](storage::Tx& tx) { return tx.Exec(q, params); })
-                                                : db_->Write([&](storage::Tx& tx) { return tx.Exec(q, params); });
+    auto r = q.access == storage::Access::kRead
+                 ? db_->Read([&](storage::Tx& tx) { return tx.Exec(q, params); })
+                 : db_->Write([&](storage::Tx& tx) { return tx.Exec(q, params); });
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().internal);
     return r.ok() ? std::move(r).value() : storage::Rows{};
   }
@@ -108,12 +110,14 @@ class RedeemTest : public ::testing::TestWithParam<Backend> {
     const int64_t now = SystemClock::Instance().NowMs();
     auto placed = provider::PlaceOrder(*db_, FakeGateway(), user, {deal, quantity, {}, {}}, now);
     EXPECT_TRUE(placed.ok());
-    json::object event{{"id", NewId("evt")},
-                       {"type", "payment.succeeded"},
-                       {"data", json::object{{"out_trade_no", placed->order_id}, {"amount_fen", placed->amount_fen}}}};
+    json::object event{
+        {"id", NewId("evt")},
+        {"type", "payment.succeeded"},
+        {"data", json::object{{"out_trade_no", placed->order_id}, {"amount_fen", placed->amount_fen}}}};
     EXPECT_TRUE(db_->WithWrite([&](storage::Tx& tx) {
                      return provider::HandlePaymentSucceeded(tx, "local", event, now);
-                   }).ok());
+                   })
+                    .ok());
     std::vector<Voucher> out;
     for (const auto& r : Query(kOrderVouchers, {placed->order_id})) out.push_back({r.Str(0), r.Str(1)});
     return out;
@@ -127,9 +131,10 @@ class RedeemTest : public ::testing::TestWithParam<Backend> {
                               const std::vector<std::string>& ids) {
     json::array arr;
     for (const auto& id : ids) arr.emplace_back(id);
-    return Post(node_->provider_url() + "/merchant/v1/vouchers/redeem",
-                json::serialize(json::object{{"verify_token", token}, {"store_id", store}, {"voucher_ids", arr}}),
-                staff_);
+    return Post(
+        node_->provider_url() + "/merchant/v1/vouchers/redeem",
+        json::serialize(json::object{{"verify_token", token}, {"store_id", store}, {"voucher_ids", arr}}),
+        staff_);
   }
   std::string PrepareToken(const std::string& code) {
     auto r = Prepare(code, store_);
@@ -185,7 +190,8 @@ TEST_P(RedeemTest, RedeemPrepareRedeemReverseOverHttp) {
   EXPECT_EQ(ParseBody(again).at("vouchers").as_array().size(), 1u);
 
   // Reverse: the use comes back; twice → 409.
-  const std::string reverse_url = node_->provider_url() + "/merchant/v1/redemptions/" + redemption_id + "/reverse";
+  const std::string reverse_url =
+      node_->provider_url() + "/merchant/v1/redemptions/" + redemption_id + "/reverse";
   auto reversed = Post(reverse_url, "", staff_);
   ASSERT_EQ(reversed.status, 200) << reversed.body;
   EXPECT_EQ(ParseBody(reversed).at("voucher").at("status").as_string(), "unused");
@@ -237,9 +243,12 @@ TEST_P(RedeemTest, RedeemFiftyConcurrentRedeemsTakeTheVoucherOnce) {
   for (int i = 0; i < kN; ++i) {
     threads.emplace_back([&, i] {
       auto r = Redeem(tokens[i], store_, {vouchers[0].id});
-      if (r.status == 200) ++ok;
-      else if (r.status == 409) ++conflict;
-      else ++other;
+      if (r.status == 200)
+        ++ok;
+      else if (r.status == 409)
+        ++conflict;
+      else
+        ++other;
     });
   }
   for (auto& t : threads) t.join();
@@ -296,7 +305,8 @@ TEST_P(RedeemTest, RedeemFailedPreparesAreRateLimitedPerStore) {
   ASSERT_FALSE(limited.ok());
   EXPECT_EQ(limited.error().code, ErrorCode::kRateLimited);
   clock.Advance(provider::kFailedPrepareLimit.window_ms + 1);
-  EXPECT_TRUE(provider::PrepareRedemption(*db_, limiter, staff, vouchers[0].code, store_, clock.NowMs()).ok());
+  EXPECT_TRUE(
+      provider::PrepareRedemption(*db_, limiter, staff, vouchers[0].code, store_, clock.NowMs()).ok());
   EXPECT_EQ(Count(kAudit, {std::string("prepare"), std::string("rate_limited")}), 1);
 }
 
@@ -315,7 +325,8 @@ TEST_P(RedeemTest, RedeemVoucherQrIsOnlyTheOwners) {
     auto session = Post(node_->provider_url() + "/mp/v1/session",
                         R"({"code":")" + std::string(ParseBody(launched).at("code").as_string()) + R"("})");
     EXPECT_EQ(session.status, 200) << session.body;
-    Headers mp{{"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}};
+    Headers mp{
+        {"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}};
     return std::make_pair(host, mp);
   };
   Query(kSetStock, {deal_, int64_t{1}});
@@ -326,7 +337,8 @@ TEST_P(RedeemTest, RedeemVoucherQrIsOnlyTheOwners) {
   auto o = ParseBody(ordered).as_object();
   auto paid = Post(h + "/api/cashier/" + std::string(o.at("pay_order_id").as_string()) + "/pay", "", host);
   ASSERT_EQ(paid.status, 200) << paid.body;
-  const std::string order_url = node_->provider_url() + "/mp/v1/orders/" + std::string(o.at("order_id").as_string());
+  const std::string order_url =
+      node_->provider_url() + "/mp/v1/orders/" + std::string(o.at("order_id").as_string());
   json::object order;
   for (int i = 0; i < 100; ++i) {
     order = ParseBody(Get(order_url, mp)).as_object();

@@ -18,22 +18,26 @@ using storage::Query;
 
 namespace {
 
-constexpr Query kStoreBrand{"redemption.store_brand", Access::kRead, "SELECT brand_id FROM stores WHERE id = $1"};
-constexpr Query kVoucherByCode{"redemption.voucher_by_code", Access::kRead,
-                               "SELECT v.order_id, o.status, d.id, d.title, d.type, d.brand_id "
-                               "FROM vouchers v JOIN orders o ON o.id = v.order_id JOIN deals d ON d.id = o.deal_id "
-                               "WHERE v.code = $1"};
+constexpr Query kStoreBrand{"redemption.store_brand", Access::kRead,
+                            "SELECT brand_id FROM stores WHERE id = $1"};
+constexpr Query kVoucherByCode{
+    "redemption.voucher_by_code", Access::kRead,
+    "SELECT v.order_id, o.status, d.id, d.title, d.type, d.brand_id "
+    "FROM vouchers v JOIN orders o ON o.id = v.order_id JOIN deals d ON d.id = o.deal_id "
+    "WHERE v.code = $1"};
 constexpr Query kDealStore{"redemption.deal_store", Access::kRead,
                            "SELECT 1 FROM deal_stores WHERE deal_id = $1 AND store_id = $2"};
 constexpr Query kRedeemable{"redemption.redeemable", Access::kRead,
                             "SELECT id, code, uses_left, valid_to FROM vouchers WHERE order_id = $1 "
                             "AND status = 'unused' AND uses_left > 0 AND valid_to > $2 ORDER BY id"};
-constexpr Query kInsertToken{"redemption.insert_token", Access::kWrite,
-                             "INSERT INTO verify_tokens (token_hash, staff_id, store_id, order_id, expires_at, "
-                             "created_at) VALUES ($1, $2, $3, $4, $5, $6)"};
-constexpr Query kToken{"redemption.token", Access::kRead,
-                       "SELECT staff_id, store_id, order_id, expires_at, used_at, voucher_ids FROM verify_tokens "
-                       "WHERE token_hash = $1"};
+constexpr Query kInsertToken{
+    "redemption.insert_token", Access::kWrite,
+    "INSERT INTO verify_tokens (token_hash, staff_id, store_id, order_id, expires_at, "
+    "created_at) VALUES ($1, $2, $3, $4, $5, $6)"};
+constexpr Query kToken{
+    "redemption.token", Access::kRead,
+    "SELECT staff_id, store_id, order_id, expires_at, used_at, voucher_ids FROM verify_tokens "
+    "WHERE token_hash = $1"};
 constexpr Query kClaimToken{"redemption.claim_token", Access::kWrite,
                             "UPDATE verify_tokens SET used_at = $2, voucher_ids = $3 "
                             "WHERE token_hash = $1 AND used_at IS NULL"};
@@ -61,9 +65,10 @@ constexpr Query kGiveUseBack{"redemption.give_use_back", Access::kWrite,
                              "UPDATE vouchers SET uses_left = uses_left + 1, status = 'unused' "
                              "WHERE id = $1 AND status IN ('unused', 'redeemed') AND uses_left < uses_total "
                              "RETURNING uses_left"};
-constexpr Query kInsertAudit{"redemption.audit", Access::kWrite,
-                             "INSERT INTO redemption_audit (id, staff_id, store_id, action, subject, outcome, at) "
-                             "VALUES ($1, $2, $3, $4, $5, $6, $7)"};
+constexpr Query kInsertAudit{
+    "redemption.audit", Access::kWrite,
+    "INSERT INTO redemption_audit (id, staff_id, store_id, action, subject, outcome, at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)"};
 constexpr Query kOwnedVoucher{"redemption.owned_voucher", Access::kRead,
                               "SELECT v.code FROM vouchers v JOIN orders o ON o.id = v.order_id "
                               "WHERE v.id = $1 AND o.user_id = $2"};
@@ -141,8 +146,8 @@ Result<json::object> PrepareRedemption(storage::Db& db, RateLimiter& limiter, co
                                       {"valid_to", FormatRfc3339(r.Int(3))}});
     }
     const std::string token = "vt_" + RandomHex(24);
-    RETURN_IF_ERROR(tx.Exec(kInsertToken, {Sha256Hex(token), staff.id, store_id, v.Str(0),
-                                           now_ms + kVerifyTokenTtlMs, now_ms}));
+    RETURN_IF_ERROR(tx.Exec(
+        kInsertToken, {Sha256Hex(token), staff.id, store_id, v.Str(0), now_ms + kVerifyTokenTtlMs, now_ms}));
     RETURN_IF_ERROR(Audit(tx, staff, store_id, "prepare", code, "ok", now_ms));
     return json::object{{"verify_token", token},
                         {"order_id", v.Str(0)},
@@ -185,7 +190,8 @@ Result<json::object> RedeemVouchers(storage::Db& db, const Staff& staff, const s
       return RedemptionsAnswer(tx, hash);
     };
     if (!token[0].IsNull(4)) return replay();
-    if (token[0].Int(3) <= now_ms) return Error(ErrorCode::kConflict, "verify_token has expired; prepare again");
+    if (token[0].Int(3) <= now_ms)
+      return Error(ErrorCode::kConflict, "verify_token has expired; prepare again");
     ASSIGN_OR_RETURN(auto claimed, tx.Exec(kClaimToken, {hash, now_ms, subject}));
     // A concurrent retry with the same token got there first (PostgreSQL re-reads the row
     // once that transaction commits).
@@ -196,8 +202,8 @@ Result<json::object> RedeemVouchers(storage::Db& db, const Staff& staff, const s
         return Error(ErrorCode::kConflict,
                      "voucher " + voucher_id + " cannot be redeemed (used, expired, or not of this order)");
       }
-      RETURN_IF_ERROR(tx.Exec(kInsertRedemption, {NewId("rdm"), voucher_id, order_id, store_id, staff.id, hash,
-                                                  now_ms, now_ms + kRedemptionCancelWindowMs}));
+      RETURN_IF_ERROR(tx.Exec(kInsertRedemption, {NewId("rdm"), voucher_id, order_id, store_id, staff.id,
+                                                  hash, now_ms, now_ms + kRedemptionCancelWindowMs}));
     }
     RETURN_IF_ERROR(Audit(tx, staff, store_id, "redeem", subject, "ok", now_ms));
     return RedemptionsAnswer(tx, hash);
@@ -224,25 +230,27 @@ Result<json::object> ReverseRedemption(storage::Db& db, const Staff& staff, cons
     ASSIGN_OR_RETURN(auto back, tx.Exec(kGiveUseBack, {r.Str(0)}));
     if (back.empty()) return Error(ErrorCode::kConflict, "the voucher can no longer take a use back");
     RETURN_IF_ERROR(Audit(tx, staff, store_id, "reverse", redemption_id, "ok", now_ms));
-    return json::object{{"redemption_id", redemption_id},
-                        {"status", "reversed"},
-                        {"reversed_at", FormatRfc3339(now_ms)},
-                        {"voucher", json::object{{"id", r.Str(0)}, {"status", "unused"}, {"uses_left", back[0].Int(0)}}}};
+    return json::object{
+        {"redemption_id", redemption_id},
+        {"status", "reversed"},
+        {"reversed_at", FormatRfc3339(now_ms)},
+        {"voucher", json::object{{"id", r.Str(0)}, {"status", "unused"}, {"uses_left", back[0].Int(0)}}}};
   });
   if (!result.ok()) AuditFailure(db, staff, store_id, "reverse", redemption_id, result.error(), now_ms);
   return result;
 }
 
 Result<std::string> QrSvg(const std::string& text) {
-  std::unique_ptr<QRcode, void (*)(QRcode*)> qr(QRcode_encodeString(text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1),
-                                                QRcode_free);
+  std::unique_ptr<QRcode, void (*)(QRcode*)> qr(
+      QRcode_encodeString(text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1), QRcode_free);
   if (!qr) return Internal("QRcode_encodeString failed");
   const int width = qr->width;
   const int size = width + 8;  // 4 modules of quiet zone on each side
-  std::string svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
-                    std::to_string(size) + " " + std::to_string(size) + "\" width=\"" + std::to_string(size * 8) +
-                    "\" height=\"" + std::to_string(size * 8) +
-                    "\" shape-rendering=\"crispEdges\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>";
+  std::string svg =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
+      std::to_string(size) + " " + std::to_string(size) + "\" width=\"" + std::to_string(size * 8) +
+      "\" height=\"" + std::to_string(size * 8) +
+      "\" shape-rendering=\"crispEdges\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>";
   for (int y = 0; y < width; ++y) {
     // Runs of dark modules on a row become one rect.
     for (int x = 0; x < width;) {
@@ -262,7 +270,9 @@ Result<std::string> QrSvg(const std::string& text) {
 }
 
 Result<std::string> VoucherQrSvg(storage::Db& db, const MpUser& user, const std::string& voucher_id) {
-  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.Exec(kOwnedVoucher, {voucher_id, user.id}); }));
+  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) {
+    return tx.Exec(kOwnedVoucher, {voucher_id, user.id});
+  }));
   if (rows.empty()) return NotFound("voucher not found");
   return QrSvg(rows[0].Str(0));
 }

@@ -36,9 +36,9 @@ Result<boost::json::object> PrepareRedemption(storage::Db& db, RateLimiter& limi
 
 // POST /merchant/v1/vouchers/redeem: one transaction. A retry with the same token and the
 // same voucher ids answers the same redemptions; a different set → kConflict.
-Result<boost::json::object> RedeemVouchers(storage::Db& db, const Staff& staff, const std::string& verify_token,
-                                           const std::string& store_id, std::vector<std::string> voucher_ids,
-                                           int64_t now_ms);
+Result<boost::json::object> RedeemVouchers(storage::Db& db, const Staff& staff,
+                                           const std::string& verify_token, const std::string& store_id,
+                                           std::vector<std::string> voucher_ids, int64_t now_ms);
 
 // POST /merchant/v1/redemptions/{id}/reverse: before cancel_deadline only (else
 // kConflict). Reversing twice → kConflict (the first reversal stands).

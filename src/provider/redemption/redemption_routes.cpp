@@ -15,7 +15,8 @@ namespace {
 
 Result<std::vector<std::string>> VoucherIds(const json::object& o) {
   auto it = o.find("voucher_ids");
-  if (it == o.end() || !it->value().is_array()) return Invalid("'voucher_ids' must be an array of voucher ids");
+  if (it == o.end() || !it->value().is_array())
+    return Invalid("'voucher_ids' must be an array of voucher ids");
   const auto& arr = it->value().as_array();
   if (arr.empty() || arr.size() > kMaxVouchersPerRedeem) {
     return Invalid("'voucher_ids' lists 1.." + std::to_string(kMaxVouchersPerRedeem) + " vouchers");
