@@ -401,6 +401,37 @@ TEST_P(OrdersTest, ReservationSlotsHaveTheirOwnStock) {
                 "validation_failed");
 }
 
+TEST_P(OrdersTest, UnpaidOrdersExpireAndGiveTheirStockBack) {
+  SetStock(plain_deal_, 10, 0);
+  const std::string user_id = NewId("mpu");
+  ProviderQuery(kInsertMpUser, {user_id, "o_test_expiry"});
+  provider::MpUser user{user_id, "local", "o_test_expiry"};
+  const int64_t now = SystemClock::Instance().NowMs();
+  auto unpaid = provider::PlaceOrder(*provider_db_, FakeGateway(), user, {plain_deal_, 3, {}, {}}, now);
+  auto paid = provider::PlaceOrder(*provider_db_, FakeGateway(), user, {plain_deal_, 2, {}, {}}, now);
+  ASSERT_TRUE(unpaid.ok() && paid.ok());
+  json::object event{{"id", NewId("evt")},
+                     {"type", "payment.succeeded"},
+                     {"data", json::object{{"out_trade_no", paid->order_id}, {"amount_fen", paid->amount_fen}}}};
+  ASSERT_TRUE(provider_db_
+                  ->WithWrite([&](storage::Tx& tx) { return provider::HandlePaymentSucceeded(tx, "local", event, now); })
+                  .ok());
+  EXPECT_EQ(StockLeft(plain_deal_), 5);
+  auto status = [&](const std::string& id) { return ProviderQuery(kOrderStatus, {id}).rows.at(0).Str(0); };
+
+  // Inside the payment window and its grace: nothing happens.
+  const int64_t deadline = now + provider::kOrderPaymentWindowMs + provider::kUnpaidOrderGraceMs;
+  EXPECT_EQ(*provider::ExpireUnpaidOrders(*provider_db_, deadline - 1000), 0);
+  EXPECT_EQ(status(unpaid->order_id), "pending_payment");
+  // After it: the unpaid order is cancelled once and its 3 units come back; the paid one stays.
+  EXPECT_EQ(*provider::ExpireUnpaidOrders(*provider_db_, deadline + 1000), 1);
+  EXPECT_EQ(status(unpaid->order_id), "cancelled");
+  EXPECT_EQ(status(paid->order_id), "paid");
+  EXPECT_EQ(StockLeft(plain_deal_), 8);
+  EXPECT_EQ(*provider::ExpireUnpaidOrders(*provider_db_, deadline + 2000), 0);
+  EXPECT_EQ(StockLeft(plain_deal_), 8);
+}
+
 TEST_P(OrdersTest, PaymentEventsThatCannotApplyAreAcknowledgedWithoutVouchers) {
   SetStock(plain_deal_, 10, 0);
   const std::string user_id = NewId("mpu");

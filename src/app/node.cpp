@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "app/master_key.h"
+#include "app/periodic_job.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/password.h"
@@ -12,6 +13,7 @@
 #include "http/ops_routes.h"
 #include "http/server.h"
 #include "protocol/signing.h"
+#include "provider/orders/orders.h"
 #include "provider/provider.h"
 
 namespace hutong::app {
@@ -53,6 +55,7 @@ struct Node::State {
   std::unique_ptr<protocol::InMemoryNonceStore> nonces;
   std::unique_ptr<host::WebhookDispatcher> dispatcher;
   std::unique_ptr<provider::HostDirectory> provider_hosts;
+  std::unique_ptr<PeriodicJob> order_expiry;
   provider::WebhookHandlers provider_webhooks;
   std::unique_ptr<storage::Db> host_db;
   std::unique_ptr<storage::Db> provider_db;
@@ -69,6 +72,7 @@ Node::Node(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 Node::~Node() {
   if (state_ && state_->dispatcher) state_->dispatcher->Stop();
+  if (state_ && state_->order_expiry) state_->order_expiry->Stop();
   if (state_ && state_->runtime && !state_->stopped) state_->runtime->Stop();
 }
 
@@ -153,8 +157,16 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     http::AddOpsRoutes(s->provider_router, s->metrics, [db] { return db->Ping(); });
   }
 
+  if (provider_role) {
+    storage::Db* db = s->provider_db.get();
+    s->order_expiry = std::make_unique<PeriodicJob>("order_expiry", std::chrono::seconds(10), [db, c = &clock] {
+      auto n = provider::ExpireUnpaidOrders(*db, c->NowMs());
+      if (!n.ok()) LogWarn("order expiry failed", {{"internal", std::string_view(n.error().internal)}});
+    });
+  }
   s->runtime->Start();
   if (s->dispatcher) s->dispatcher->Start();
+  if (s->order_expiry) s->order_expiry->Start();
   return std::unique_ptr<Node>(new Node(std::move(s)));
 }
 
@@ -163,6 +175,7 @@ bool Node::WaitForSignal() {
   // After the servers drained: an attempt in flight finishes, nothing new starts; events
   // not yet delivered stay in the outbox for the next start (or another node).
   if (state_->dispatcher) state_->dispatcher->Stop();
+  if (state_->order_expiry) state_->order_expiry->Stop();
   state_->stopped = true;
   LogInfo("stopped", {{"clean", clean}});
   return clean;

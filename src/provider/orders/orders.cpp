@@ -58,6 +58,11 @@ constexpr Query kInsertOrder{"orders.insert", Access::kWrite,
                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12)"};
 constexpr Query kAttachPayOrder{"orders.attach_pay_order", Access::kWrite,
                                 "UPDATE orders SET pay_order_id = $2, cashier_url = $3 WHERE id = $1"};
+constexpr Query kOrderStatusForExpiry{"orders.pending_for_expiry", Access::kRead,
+                                      "SELECT id FROM orders WHERE id = $1 AND status = 'pending_payment'"};
+constexpr Query kOverdue{"orders.overdue", Access::kRead,
+                         "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at < $1 "
+                         "ORDER BY expires_at LIMIT $2"};
 constexpr Query kCancel{"orders.cancel", Access::kWrite,
                         "UPDATE orders SET status = 'cancelled' WHERE id = $1 AND status = 'pending_payment' "
                         "RETURNING deal_id, slot, campaign_id, quantity"};
@@ -269,6 +274,29 @@ Result<PlacedOrder> PlaceOrder(storage::Db& db, const PayOrderGateway& gateway, 
   }));
   return PlacedOrder{reserved.order_id, "pending_payment", reserved.amount_fen, created->pay_order_id,
                      created->cashier_url};
+}
+
+Result<int> ExpireUnpaidOrders(storage::Db& db, int64_t now_ms, int64_t limit) {
+  ASSIGN_OR_RETURN(auto overdue, db.Read([&](storage::Tx& tx) {
+    return tx.Exec(kOverdue, {now_ms - kUnpaidOrderGraceMs, limit});
+  }));
+  int cancelled = 0;
+  for (const auto& row : overdue) {
+    const std::string order_id = row.Str(0);
+    bool released = false;
+    RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) -> Status {
+      ASSIGN_OR_RETURN(auto still_pending, tx.Exec(kOrderStatusForExpiry, {order_id}));
+      if (still_pending.empty()) return Ok();  // paid or cancelled meanwhile
+      released = true;
+      return CancelAndRelease(tx, order_id);
+    }));
+    if (released) {
+      ++cancelled;
+      LogInfo("unpaid order expired", {{"order_id", std::string_view(order_id)}});
+    }
+  }
+  if (cancelled > 0) BumpCatalogVersion();
+  return cancelled;
 }
 
 Result<json::object> GetOrderJson(storage::Db& db, const MpUser& user, const std::string& order_id) {

@@ -87,6 +87,17 @@ Result<boost::json::object> GetOrderJson(storage::Db& db, const MpUser& user, co
 Result<boost::json::object> ListOrdersJson(storage::Db& db, const MpUser& user, const std::string& cursor,
                                            int64_t limit);
 
+// How long after its payment window an unpaid order is cancelled. The host's cashier
+// refuses a pay order after the same window, so the margin only absorbs clock skew and a
+// payment already in flight at the deadline.
+inline constexpr int64_t kUnpaidOrderGraceMs = 2LL * 60 * 1000;
+
+// Cancels up to `limit` orders still pending_payment whose payment window ended more than
+// kUnpaidOrderGraceMs ago, giving their stock back; returns how many. Each order is its
+// own conditional transaction, so several nodes running this at once never cancel one
+// order twice or return its stock twice.
+Result<int> ExpireUnpaidOrders(storage::Db& db, int64_t now_ms, int64_t limit = 100);
+
 // The "payment.succeeded" webhook handler: marks the order paid and issues one voucher per
 // unit. Runs inside the webhook receiver's transaction, so it is exactly-once per event.
 // Events that cannot apply (unknown order, amount mismatch, cancelled order) are logged
