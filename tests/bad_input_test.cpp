@@ -5,20 +5,13 @@ namespace hutong::testing {
 namespace {
 namespace json = boost::json;
 
-class BadInputTest : public ::testing::TestWithParam<Backend> {
+class BadInputTest : public SeededNodeTest {
  protected:
   void SetUp() override {
-    dbs_ = std::make_unique<FreshDatabases>(GetParam());
-    config_ = TestConfig(*dbs_);
-    node_ = std::make_unique<TestNode>(config_);
-    SeedDemoFor(config_, *node_);
+    SeededNodeTest::SetUp();
+    if (HasFatalFailure()) return;
     p_ = node_->provider_url();
     h_ = node_->host_url();
-  }
-  void TearDown() override {
-    if (node_) {
-      EXPECT_TRUE(node_->Stop());
-    }
   }
 
   std::string Login(const std::string& account) {
@@ -42,9 +35,6 @@ class BadInputTest : public ::testing::TestWithParam<Backend> {
                         {"store_ids", store_ids}};
   }
 
-  std::unique_ptr<FreshDatabases> dbs_;
-  app::Config config_;
-  std::unique_ptr<TestNode> node_;
   std::string p_, h_;
 };
 

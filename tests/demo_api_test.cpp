@@ -12,23 +12,7 @@ namespace hutong::testing {
 namespace {
 namespace json = boost::json;
 
-class DemoApiTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    dbs_ = std::make_unique<FreshDatabases>(GetParam());
-    config_ = TestConfig(*dbs_);
-    node_ = std::make_unique<TestNode>(config_);
-    SeedDemoFor(config_, *node_);
-  }
-  void TearDown() override {
-    if (node_) {
-      EXPECT_TRUE(node_->Stop());
-    }
-  }
-  std::unique_ptr<FreshDatabases> dbs_;
-  app::Config config_;
-  std::unique_ptr<TestNode> node_;
-};
+class DemoApiTest : public SeededNodeTest {};
 
 TEST_P(DemoApiTest, FeedMountsOpenAtTheProvider) {
   auto r = Get(node_->host_url() + "/api/feed?limit=50");

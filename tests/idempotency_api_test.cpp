@@ -14,13 +14,11 @@ namespace json = boost::json;
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-class IdempotencyApiTest : public ::testing::TestWithParam<Backend> {
+class IdempotencyApiTest : public SeededNodeTest {
  protected:
   void SetUp() override {
-    dbs_ = std::make_unique<FreshDatabases>(GetParam());
-    config_ = TestConfig(*dbs_);
-    node_ = std::make_unique<TestNode>(config_);
-    SeedDemoFor(config_, *node_);
+    SeededNodeTest::SetUp();
+    if (HasFatalFailure()) return;
     p_ = node_->provider_url();
     auto login = Post(p_ + "/merchant/v1/auth/login", R"({"account":"coucou","password":"demo-pass-1"})");
     ASSERT_EQ(login.status, 200) << login.body;
@@ -28,11 +26,6 @@ class IdempotencyApiTest : public ::testing::TestWithParam<Backend> {
     auto stores = ParseBody(Get(p_ + "/merchant/v1/stores", auth_)).at("items").as_array();
     ASSERT_FALSE(stores.empty());
     for (const auto& s : stores) stores_.push_back(s.at("id"));
-  }
-  void TearDown() override {
-    if (node_) {
-      EXPECT_TRUE(node_->Stop());
-    }
   }
 
   size_t DealCount() { return ParseBody(Get(p_ + "/mp/v1/deals?limit=50")).at("items").as_array().size(); }
@@ -57,9 +50,6 @@ class IdempotencyApiTest : public ::testing::TestWithParam<Backend> {
     return h;
   }
 
-  std::unique_ptr<FreshDatabases> dbs_;
-  app::Config config_;
-  std::unique_ptr<TestNode> node_;
   std::string p_;
   Headers auth_;
   json::array stores_;

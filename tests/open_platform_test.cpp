@@ -16,23 +16,14 @@ namespace hutong::testing {
 namespace {
 namespace json = boost::json;
 
-class OpenPlatformTest : public ::testing::TestWithParam<Backend> {
+class OpenPlatformTest : public SeededNodeTest {
  protected:
   void SetUp() override {
-    dbs_ = std::make_unique<FreshDatabases>(GetParam());
-    config_ = TestConfig(*dbs_);
-    node_ = std::make_unique<TestNode>(config_);
-    SeedDemoFor(config_, *node_);
-    storage::DbOptions o;
-    o.default_schema = "host";
-    host_db_ = storage::OpenDb(config_.host_db, o).value();
+    SeededNodeTest::SetUp();
+    if (HasFatalFailure()) return;
+    host_db_ = OpenHostDb();
     box_.emplace(app::LoadMasterKey(config_).value());
     admin_ = {{"Authorization", "Bearer " + config_.admin_token}};
-  }
-  void TearDown() override {
-    if (node_) {
-      EXPECT_TRUE(node_->Stop());
-    }
   }
 
   // A new app registered over the admin API.
@@ -65,9 +56,6 @@ class OpenPlatformTest : public ::testing::TestWithParam<Backend> {
     return c->code;
   }
 
-  std::unique_ptr<FreshDatabases> dbs_;
-  app::Config config_;
-  std::unique_ptr<TestNode> node_;
   std::unique_ptr<storage::Db> host_db_;
   std::optional<SecretBox> box_;
   std::vector<std::pair<std::string, std::string>> admin_;
@@ -153,11 +141,10 @@ TEST_P(OpenPlatformTest, RotationKeepsTheOldSecretForItsGraceAndDisableStopsAll)
 TEST_P(OpenPlatformTest, CodeToSessionGivesAStablePerAppOpenId) {
   const std::string viewer = DemoUserId("13800000000");
   const std::string other_user = DemoUserId("13800000001");
-  auto local = host::EnsureLocalProviderApp(*host_db_, *box_, {"x", "http://a", "http://b"}, 0);
-  ASSERT_TRUE(local.ok());
+  const auto [local_app_id, local_secret] = LocalAppCredentials();
   const std::string p = node_->provider_url();
 
-  auto first = Post(p + "/mp/v1/session", R"({"code":")" + Code(local->app_id, viewer) + R"("})");
+  auto first = Post(p + "/mp/v1/session", R"({"code":")" + Code(local_app_id, viewer) + R"("})");
   ASSERT_EQ(first.status, 200) << first.body;
   auto s1 = ParseBody(first).as_object();
   const std::string openid(s1.at("openid").as_string());
@@ -171,11 +158,11 @@ TEST_P(OpenPlatformTest, CodeToSessionGivesAStablePerAppOpenId) {
   ExpectProblem(Get(p + "/mp/v1/me", {{"Authorization", "Bearer mps_forged"}}), 401, "unauthorized");
 
   // Same user, new code: same openid and same provider user.
-  auto second = ParseBody(Post(p + "/mp/v1/session", R"({"code":")" + Code(local->app_id, viewer) + R"("})"));
+  auto second = ParseBody(Post(p + "/mp/v1/session", R"({"code":")" + Code(local_app_id, viewer) + R"("})"));
   EXPECT_EQ(second.at("openid").as_string(), openid);
   EXPECT_EQ(second.at("user_id"), s1.at("user_id"));
   // Another user: another openid. Another app: another openid for the same user.
-  auto third = ParseBody(Post(p + "/mp/v1/session", R"({"code":")" + Code(local->app_id, other_user) + R"("})"));
+  auto third = ParseBody(Post(p + "/mp/v1/session", R"({"code":")" + Code(local_app_id, other_user) + R"("})"));
   EXPECT_NE(third.at("openid").as_string(), openid);
   auto [app_id, secret] = Register("another app");
   auto other_app = host::ExchangeLoginCode(*host_db_, *box_, app_id, Code(app_id, viewer),
@@ -184,7 +171,7 @@ TEST_P(OpenPlatformTest, CodeToSessionGivesAStablePerAppOpenId) {
   EXPECT_NE(other_app->openid, openid);
 
   // A code works once, and only for the app it was issued to.
-  const std::string code = Code(local->app_id, viewer);
+  const std::string code = Code(local_app_id, viewer);
   EXPECT_EQ(Post(p + "/mp/v1/session", R"({"code":")" + code + R"("})").status, 200);
   ExpectProblem(Post(p + "/mp/v1/session", R"({"code":")" + code + R"("})"), 400, "validation_failed");
   const std::string foreign = Code(app_id, viewer);
@@ -196,38 +183,37 @@ TEST_P(OpenPlatformTest, CodeToSessionGivesAStablePerAppOpenId) {
 
 TEST_P(OpenPlatformTest, CodesExpireAfterFiveMinutes) {
   const std::string viewer = DemoUserId("13800000000");
-  auto local = host::EnsureLocalProviderApp(*host_db_, *box_, {"x", "http://a", "http://b"}, 0);
+  const auto [local_app_id, local_secret] = LocalAppCredentials();
   const int64_t t0 = SystemClock::Instance().NowMs();
-  auto code = host::IssueLoginCode(*host_db_, local->app_id, viewer, std::nullopt, t0);
+  auto code = host::IssueLoginCode(*host_db_, local_app_id, viewer, std::nullopt, t0);
   ASSERT_TRUE(code.ok());
-  EXPECT_FALSE(host::ExchangeLoginCode(*host_db_, *box_, local->app_id, code->code, t0 + 300'001).ok());
-  EXPECT_TRUE(host::ExchangeLoginCode(*host_db_, *box_, local->app_id, code->code, t0 + 299'000).ok());
+  EXPECT_FALSE(host::ExchangeLoginCode(*host_db_, *box_, local_app_id, code->code, t0 + 300'001).ok());
+  EXPECT_TRUE(host::ExchangeLoginCode(*host_db_, *box_, local_app_id, code->code, t0 + 299'000).ok());
 }
 
 TEST_P(OpenPlatformTest, WebhooksAreVerifiedOnRawBytesAndDeduplicated) {
-  auto local = host::EnsureLocalProviderApp(*host_db_, *box_, {"x", "http://a", "http://b"}, 0);
-  ASSERT_TRUE(local.ok());
+  const auto [local_app_id, local_secret] = LocalAppCredentials();
   const std::string url = node_->provider_url() + "/mp/v1/webhooks/local";
   const std::string body = R"({"id":"evt_1","type":"test.ping","data":{"n":1}})";
   auto signed_headers = [&](const std::string& b, const std::string& secret) {
     return std::vector<std::pair<std::string, std::string>>{
         {"Hutong-Signature", protocol::SignWebhook({secret}, b, SystemClock::Instance())}};
   };
-  auto first = Post(url, body, signed_headers(body, local->app_secret));
+  auto first = Post(url, body, signed_headers(body, local_secret));
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_FALSE(ParseBody(first).at("duplicate").as_bool());
-  auto again = Post(url, body, signed_headers(body, local->app_secret));
+  auto again = Post(url, body, signed_headers(body, local_secret));
   ASSERT_EQ(again.status, 200);
   EXPECT_TRUE(ParseBody(again).at("duplicate").as_bool());
 
   const std::string other = R"({"id":"evt_2","type":"test.ping","data":{"n":2}})";
-  ExpectProblem(Post(url, other, signed_headers(body, local->app_secret)), 401, "invalid_signature");  // body swapped
+  ExpectProblem(Post(url, other, signed_headers(body, local_secret)), 401, "invalid_signature");  // body swapped
   ExpectProblem(Post(url, other, signed_headers(other, "sk_wrong")), 401, "invalid_signature");
   ExpectProblem(Post(url, other), 401, "invalid_signature");
-  ExpectProblem(Post(node_->provider_url() + "/mp/v1/webhooks/nowhere", other, signed_headers(other, local->app_secret)),
+  ExpectProblem(Post(node_->provider_url() + "/mp/v1/webhooks/nowhere", other, signed_headers(other, local_secret)),
                 404, "not_found");
   const std::string no_id = R"({"type":"test.ping"})";
-  ExpectProblem(Post(url, no_id, signed_headers(no_id, local->app_secret)), 400, "validation_failed");
+  ExpectProblem(Post(url, no_id, signed_headers(no_id, local_secret)), 400, "validation_failed");
 }
 
 TEST_P(OpenPlatformTest, ViewerLaunchesTheMiniProgramFromAVideo) {

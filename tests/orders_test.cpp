@@ -77,37 +77,21 @@ class FakeGateway final : public provider::PayOrderGateway {
   bool fail_;
 };
 
-class OrdersTest : public ::testing::TestWithParam<Backend> {
+class OrdersTest : public SeededNodeTest {
  protected:
   void SetUp() override {
-    dbs_ = std::make_unique<FreshDatabases>(GetParam());
-    config_ = TestConfig(*dbs_);
-    node_ = std::make_unique<TestNode>(config_);
-    SeedDemoFor(config_, *node_);
-    storage::DbOptions o;
-    o.default_schema = "host";
-    host_db_ = storage::OpenDb(config_.host_db, o).value();
-    o.default_schema = "provider";
-    provider_db_ = storage::OpenDb(config_.provider_db, o).value();
+    SeededNodeTest::SetUp();
+    if (HasFatalFailure()) return;
+    host_db_ = OpenHostDb();
+    provider_db_ = OpenProviderDb();
     plain_deal_ = ProviderQuery(kPlainDeal, {}).rows.at(0).Str(0);
-  }
-  void TearDown() override {
-    if (node_) {
-      EXPECT_TRUE(node_->Stop());
-    }
   }
 
   storage::Rows ProviderQuery(const storage::Query& q, std::vector<storage::Value> params) {
-    auto r = q.access == storage::Access::kRead
-                 ? provider_db_->Read([&](storage::Tx& tx) { return tx.Exec(q, params); })
-                 : provider_db_->Write([&](storage::Tx& tx) { return tx.Exec(q, params); });
-    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().internal);
-    return r.ok() ? std::move(r).value() : storage::Rows{};
+    return RunQuery(*provider_db_, q, std::move(params));
   }
   storage::Rows HostQuery(const storage::Query& q, std::vector<storage::Value> params) {
-    auto r = host_db_->Read([&](storage::Tx& tx) { return tx.Exec(q, params); });
-    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().internal);
-    return r.ok() ? std::move(r).value() : storage::Rows{};
+    return RunQuery(*host_db_, q, std::move(params));
   }
   int64_t StockLeft(const std::string& deal_id) { return ProviderQuery(kStock, {deal_id}).rows.at(0).Int(0); }
   void SetStock(const std::string& deal_id, int64_t stock, int64_t per_user_limit, int64_t uses = 1) {
@@ -162,9 +146,6 @@ class OrdersTest : public ::testing::TestWithParam<Backend> {
     return ParseBody(r).at("balance_fen").as_int64();
   }
 
-  std::unique_ptr<FreshDatabases> dbs_;
-  app::Config config_;
-  std::unique_ptr<TestNode> node_;
   std::unique_ptr<storage::Db> host_db_;
   std::unique_ptr<storage::Db> provider_db_;
   std::string plain_deal_;

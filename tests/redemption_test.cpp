@@ -63,16 +63,12 @@ struct Voucher {
   std::string code;
 };
 
-class RedeemTest : public ::testing::TestWithParam<Backend> {
+class RedeemTest : public SeededNodeTest {
  protected:
   void SetUp() override {
-    dbs_ = std::make_unique<FreshDatabases>(GetParam());
-    config_ = TestConfig(*dbs_);
-    node_ = std::make_unique<TestNode>(config_);
-    SeedDemoFor(config_, *node_);
-    storage::DbOptions o;
-    o.default_schema = "provider";
-    db_ = storage::OpenDb(config_.provider_db, o).value();
+    SeededNodeTest::SetUp();
+    if (HasFatalFailure()) return;
+    db_ = OpenProviderDb();
     auto deal = Query(kBrandDeal, {std::string("湊湊")});
     deal_ = deal.rows.at(0).Str(0);
     store_ = deal.rows.at(0).Str(1);
@@ -84,18 +80,9 @@ class RedeemTest : public ::testing::TestWithParam<Backend> {
     EXPECT_EQ(login.status, 200) << login.body;
     staff_ = {{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
   }
-  void TearDown() override {
-    if (node_) {
-      EXPECT_TRUE(node_->Stop());
-    }
-  }
 
   storage::Rows Query(const storage::Query& q, std::vector<storage::Value> params) {
-    auto r = q.access == storage::Access::kRead
-                 ? db_->Read([&](storage::Tx& tx) { return tx.Exec(q, params); })
-                 : db_->Write([&](storage::Tx& tx) { return tx.Exec(q, params); });
-    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().internal);
-    return r.ok() ? std::move(r).value() : storage::Rows{};
+    return RunQuery(*db_, q, std::move(params));
   }
   int64_t Count(const storage::Query& q, std::vector<storage::Value> params) {
     return Query(q, std::move(params)).rows.at(0).Int(0);
@@ -146,9 +133,6 @@ class RedeemTest : public ::testing::TestWithParam<Backend> {
     return {r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4)};
   }
 
-  std::unique_ptr<FreshDatabases> dbs_;
-  app::Config config_;
-  std::unique_ptr<TestNode> node_;
   std::unique_ptr<storage::Db> db_;
   std::string deal_, store_, other_deal_, other_store_;
   Headers staff_;

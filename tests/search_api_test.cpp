@@ -12,19 +12,8 @@ namespace hutong::testing {
 namespace {
 namespace json = boost::json;
 
-class SearchApiTest : public ::testing::TestWithParam<Backend> {
+class SearchApiTest : public SeededNodeTest {
  protected:
-  void SetUp() override {
-    dbs_ = std::make_unique<FreshDatabases>(GetParam());
-    config_ = TestConfig(*dbs_);
-    node_ = std::make_unique<TestNode>(config_);
-    SeedDemoFor(config_, *node_);
-  }
-  void TearDown() override {
-    if (node_) {
-      EXPECT_TRUE(node_->Stop());
-    }
-  }
 
   json::object Search(const std::string& q, const std::string& extra = "") {
     auto r = Get(node_->host_url() + "/api/search?q=" + UrlEncode(q) + extra);
@@ -49,20 +38,11 @@ class SearchApiTest : public ::testing::TestWithParam<Backend> {
 
   // The local provider's app credentials (the demo's deals belong to it).
   protocol::OpenApiClient LocalClient() {
-    storage::DbOptions o;
-    o.default_schema = "host";
-    auto db = storage::OpenDb(config_.host_db, o).value();
-    auto box = app::LoadMasterKey(config_).value();
-    auto creds = host::EnsureLocalProviderApp(*db, box, {"x", "http://a", "http://b"}, 0).value();
-    app_id_ = creds.app_id;
-    return protocol::OpenApiClient::Create({node_->host_url(), creds.app_id, creds.app_secret},
-                                           SystemClock::Instance())
-        .value();
+    const auto [app_id, secret] = LocalAppCredentials();
+    app_id_ = app_id;
+    return protocol::OpenApiClient::Create({node_->host_url(), app_id, secret}, SystemClock::Instance()).value();
   }
 
-  std::unique_ptr<FreshDatabases> dbs_;
-  app::Config config_;
-  std::unique_ptr<TestNode> node_;
   std::string app_id_;
 };
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "app/demo.h"
+#include "app/master_key.h"
 #include "common/random.h"
 #include "http/message.h"
 
@@ -82,6 +83,60 @@ void SeedDemoFor(app::Config config, const TestNode& node) {
   config.provider_public_url = node.provider_url();
   Status s = app::RunSeedDemo(config);
   ASSERT_TRUE(s.ok()) << s.error().detail << " / " << s.error().internal;
+}
+
+void SeededNodeTest::SetUp() {
+  dbs_ = std::make_unique<FreshDatabases>(GetParam());
+  config_ = TestConfig(*dbs_);
+  node_ = std::make_unique<TestNode>(config_);
+  SeedDemoFor(config_, *node_);
+}
+
+void SeededNodeTest::TearDown() {
+  if (node_) {
+    EXPECT_TRUE(node_->Stop());
+  }
+}
+
+namespace {
+std::unique_ptr<storage::Db> OpenRoleDb(const std::string& target, const std::string& schema) {
+  storage::DbOptions o;
+  o.default_schema = schema;
+  auto db = storage::OpenDb(target, o);
+  if (!db.ok()) {
+    ADD_FAILURE() << "cannot open " << target << ": " << db.error().internal;
+    throw std::runtime_error("cannot open the test database");
+  }
+  return std::move(db).value();
+}
+}  // namespace
+
+std::unique_ptr<storage::Db> SeededNodeTest::OpenHostDb() const { return OpenRoleDb(config_.host_db, "host"); }
+std::unique_ptr<storage::Db> SeededNodeTest::OpenProviderDb() const {
+  return OpenRoleDb(config_.provider_db, "provider");
+}
+
+std::pair<std::string, std::string> SeededNodeTest::LocalAppCredentials() const {
+  static constexpr storage::Query kLocalApp{
+      "test.local_app", storage::Access::kRead,
+      "SELECT a.id, a.secret_sealed FROM apps a JOIN meta m ON m.value = a.id "
+      "WHERE m.key = 'local_provider_app_id'"};
+  auto db = OpenHostDb();
+  auto rows = RunQuery(*db, kLocalApp);
+  if (rows.empty()) {
+    ADD_FAILURE() << "the node registered no local provider app";
+    return {};
+  }
+  auto secret = app::LoadMasterKey(config_).value().Open(rows[0].Str(1));
+  EXPECT_TRUE(secret.ok());
+  return {rows[0].Str(0), secret.ok() ? *secret : std::string()};
+}
+
+storage::Rows RunQuery(storage::Db& db, const storage::Query& q, std::vector<storage::Value> params) {
+  auto r = q.access == storage::Access::kRead ? db.Read([&](storage::Tx& tx) { return tx.Exec(q, params); })
+                                              : db.Write([&](storage::Tx& tx) { return tx.Exec(q, params); });
+  EXPECT_TRUE(r.ok()) << q.name << ": " << (r.ok() ? "" : r.error().internal);
+  return r.ok() ? std::move(r).value() : storage::Rows{};
 }
 
 namespace {

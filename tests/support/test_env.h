@@ -11,6 +11,7 @@
 #include "app/config.h"
 #include "app/node.h"
 #include "http/client.h"
+#include "storage/db.h"
 
 namespace hutong::testing {
 
@@ -53,6 +54,28 @@ class TestNode {
 
 // Seeds the demo with links pointing at `node`'s provider.
 void SeedDemoFor(app::Config config, const TestNode& node);
+
+// A real node (both roles, port 0) over fresh databases of the test's backend, with the
+// demo seeded; drained after each test. Derived fixtures call SeededNodeTest::SetUp() first.
+class SeededNodeTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  // Another connection to a role's database, for what the API does not show.
+  std::unique_ptr<storage::Db> OpenHostDb() const;
+  std::unique_ptr<storage::Db> OpenProviderDb() const;
+  // The local provider's app on the host (registered by the node at start), read without
+  // changing it: {app_id, app_secret}.
+  std::pair<std::string, std::string> LocalAppCredentials() const;
+
+  std::unique_ptr<FreshDatabases> dbs_;
+  app::Config config_;
+  std::unique_ptr<TestNode> node_;
+};
+
+// Runs one query in its own transaction (a write transaction for a writing query); a
+// failure fails the test and yields no rows.
+storage::Rows RunQuery(storage::Db& db, const storage::Query& q, std::vector<storage::Value> params = {});
 
 http::ClientResponse Get(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers = {});
 http::ClientResponse Post(const std::string& url, const std::string& body,
