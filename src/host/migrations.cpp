@@ -192,6 +192,25 @@ CREATE TABLE search_docs (
 );
 CREATE INDEX search_docs_tsv ON search_docs USING GIN (tsv);
 )sql"},
+      // Refunds (host/pay/refunds.h): refunded_fen is the running total the conditional
+      // update caps at amount_fen; (app_id, out_refund_no) makes a retried refund the same one.
+      {8, "pay_refunds",
+       R"sql(
+ALTER TABLE pay_orders ADD COLUMN refunded_fen BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE pay_refunds (
+  id TEXT PRIMARY KEY,
+  app_id TEXT NOT NULL REFERENCES apps(id),
+  pay_order_id TEXT NOT NULL REFERENCES pay_orders(id),
+  out_refund_no TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
+  reason TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('succeeded')),
+  created_at BIGINT NOT NULL,
+  UNIQUE (app_id, out_refund_no)
+);
+CREATE INDEX pay_refunds_pay_order ON pay_refunds (pay_order_id);
+)sql"},
   };
   return kMigrations;
 }

@@ -24,6 +24,24 @@ const http::OpenApiFragment& PayOpenApi() {
       }
     }
   },
+  "/open/v1/pay/refunds": {
+    "post": {
+      "summary": "Refund part or all of one of the app's paid pay orders (signed)",
+      "description": "The money goes back to the payer at once and the app receives refund.succeeded {refund_id, pay_order_id, out_refund_no, amount_fen}. out_refund_no is unique per app: the same one again with the same pay order and amount returns the same refund and moves nothing; with another → 409. Another app's or unknown pay order → 404; not paid, or refunds summing past the amount paid → 409 conflict, nothing changed. Accepts Idempotency-Key.",
+      "tags": ["payments"], "security": [{"signedRequest": []}],
+      "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+        "required": ["pay_order_id", "out_refund_no", "amount_fen"],
+        "properties": {"pay_order_id": {"type": "string"}, "out_refund_no": {"type": "string", "maxLength": 64},
+          "amount_fen": {"type": "integer", "minimum": 1}, "reason": {"type": "string", "maxLength": 256}}}}}},
+      "responses": {
+        "201": {"description": "The refund", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PayRefund"}}}},
+        "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"},
+        "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"},
+        "422": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
   "/api/cashier/{pay_order_id}": {
     "get": {
       "summary": "The viewer's own pay order and wallet balance, for the cashier page", "tags": ["payments"],
@@ -76,7 +94,11 @@ const http::OpenApiFragment& PayOpenApi() {
     "amount_fen": {"type": "integer"}, "description": {"type": "string"},
     "status": {"type": "string", "enum": ["pending", "paid", "closed"]}, "cashier_url": {"type": "string"},
     "expires_at": {"type": ["string", "null"], "format": "date-time"}, "created_at": {"type": "string", "format": "date-time"},
-    "paid_at": {"type": ["string", "null"], "format": "date-time"}, "balance_fen": {"type": "integer"}}}
+    "paid_at": {"type": ["string", "null"], "format": "date-time"}, "balance_fen": {"type": "integer"}}},
+  "PayRefund": {"type": "object", "properties": {
+    "refund_id": {"type": "string"}, "pay_order_id": {"type": "string"}, "out_refund_no": {"type": "string"},
+    "amount_fen": {"type": "integer"}, "status": {"type": "string", "enum": ["succeeded"]},
+    "reason": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}}
 })json"};
   return kFragment;
 }

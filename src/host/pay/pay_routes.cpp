@@ -8,6 +8,7 @@
 #include "host/openplatform/signed.h"
 #include "host/pay/pay_orders.h"
 #include "host/pay/payment_provider.h"
+#include "host/pay/refunds.h"
 #include "host/users/users.h"
 #include "protocol/idempotency.h"
 
@@ -44,6 +45,28 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
                          http::Request& req, const std::string& app_id) -> Result<http::Response> {
                        return guard.Run(req, "app:" + app_id, [&] { return create_pay_order(req, app_id); });
                      }));
+
+  auto create_refund = [deps, payments](http::Request& req,
+                                        const std::string& app_id) -> Result<http::Response> {
+    ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
+    RefundInput in;
+    ASSIGN_OR_RETURN(in.pay_order_id, RequireString(body, "pay_order_id", 64));
+    ASSIGN_OR_RETURN(in.out_refund_no, RequireString(body, "out_refund_no", 64));
+    ASSIGN_OR_RETURN(in.amount_fen, RequireInt(body, "amount_fen", 1, 100'000'000'00));
+    ASSIGN_OR_RETURN(auto reason, OptionalString(body, "reason", 256));
+    in.reason = reason.value_or("");
+    bool created = false;
+    ASSIGN_OR_RETURN(auto r, CreateRefund(deps.db, *payments, app_id, in, deps.clock.NowMs(), &created));
+    if (created && deps.wake_webhooks) deps.wake_webhooks();
+    return http::Response::Json(201, PayRefundJson(r));
+  };
+  router.Post(
+      "/open/v1/pay/refunds",
+      Signed(deps,
+             [create_refund, guard = protocol::Idempotency(deps.db, deps.clock, "/open/v1/pay/refunds")](
+                 http::Request& req, const std::string& app_id) -> Result<http::Response> {
+               return guard.Run(req, "app:" + app_id, [&] { return create_refund(req, app_id); });
+             }));
 
   router.Get("/api/cashier/{pay_order_id}", [deps](http::Request& req) -> Result<http::Response> {
     const int64_t now = deps.clock.NowMs();

@@ -25,6 +25,13 @@ Status SandboxWallet::Charge(storage::Tx& tx, const std::string& user_id, Fen am
   return Ok();
 }
 
+Status SandboxWallet::Refund(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const {
+  if (amount < 1) return Internal("refund of a non-positive amount");
+  ASSIGN_OR_RETURN(auto credited, tx.Exec(kTopUp, {user_id, amount, now_ms}));
+  if (credited.empty()) return Internal("refund returned no balance");
+  return Ok();
+}
+
 Result<Fen> SandboxWallet::Balance(storage::Db& db, const std::string& user_id) {
   ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.Exec(kBalance, {user_id}); }));
   return rows.empty() ? Fen{0} : rows[0].Int(0);

@@ -16,6 +16,9 @@ class PaymentProvider {
   // Takes `amount` from the user inside `tx`. Not enough funds → kConflict
   // "insufficient balance" (the caller rolls back). Thread-safe.
   virtual Status Charge(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const = 0;
+  // Gives `amount` back to the user inside `tx` (a refund of an earlier charge; the
+  // caller has checked it never exceeds what was paid). Thread-safe.
+  virtual Status Refund(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const = 0;
 };
 
 // Sandbox money: a balance per user (wallets table), topped up at will in sandbox mode.
@@ -23,6 +26,7 @@ class SandboxWallet final : public PaymentProvider {
  public:
   static constexpr Fen kMaxTopUpFen = 1'000'000;
   Status Charge(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const override;
+  Status Refund(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const override;
   static Result<Fen> Balance(storage::Db& db, const std::string& user_id);
   // 1..kMaxTopUpFen per call; returns the new balance.
   static Result<Fen> TopUp(storage::Db& db, const std::string& user_id, Fen amount, int64_t now_ms);
