@@ -15,6 +15,7 @@
 #include "protocol/signing.h"
 #include "provider/orders/orders.h"
 #include "provider/provider.h"
+#include "provider/refunds/refunds.h"
 
 namespace hutong::app {
 
@@ -56,6 +57,9 @@ struct Node::State {
   std::unique_ptr<host::WebhookDispatcher> dispatcher;
   std::unique_ptr<provider::HostDirectory> provider_hosts;
   std::unique_ptr<PeriodicJob> order_expiry;
+  // Refund sending retries, voucher expiry with auto-refund, after-sale auto-approval.
+  std::unique_ptr<provider::HostRefundGateway> refund_gateway;
+  std::vector<std::unique_ptr<PeriodicJob>> refund_jobs;
   provider::WebhookHandlers provider_webhooks;
   std::unique_ptr<storage::Db> host_db;
   std::unique_ptr<storage::Db> provider_db;
@@ -73,6 +77,9 @@ Node::Node(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Node::~Node() {
   if (state_ && state_->dispatcher) state_->dispatcher->Stop();
   if (state_ && state_->order_expiry) state_->order_expiry->Stop();
+  if (state_) {
+    for (auto& job : state_->refund_jobs) job->Stop();
+  }
   if (state_ && state_->runtime && !state_->stopped) state_->runtime->Stop();
 }
 
@@ -163,10 +170,24 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
       auto n = provider::ExpireUnpaidOrders(*db, c->NowMs());
       if (!n.ok()) LogWarn("order expiry failed", {{"internal", std::string_view(n.error().internal)}});
     });
+    s->refund_gateway = std::make_unique<provider::HostRefundGateway>(*s->provider_hosts);
+    const provider::RefundGateway* gateway = s->refund_gateway.get();
+    auto job = [&](const char* name, std::chrono::milliseconds every,
+                   Result<int> (*body)(storage::Db&, const provider::RefundGateway&, int64_t, int64_t),
+                   int64_t limit) {
+      s->refund_jobs.push_back(std::make_unique<PeriodicJob>(name, every, [db, gateway, c = &clock, name, body, limit] {
+        auto n = body(*db, *gateway, c->NowMs(), limit);
+        if (!n.ok()) LogWarn("job failed", {{"job", name}, {"internal", std::string_view(n.error().internal)}});
+      }));
+    };
+    job("refund_retry", std::chrono::seconds(5), provider::RunRefundRetriesOnce, 100);
+    job("voucher_expiry", std::chrono::seconds(60), provider::RunVoucherExpiryOnce, 500);
+    job("after_sale_auto_approval", std::chrono::seconds(60), provider::RunAfterSaleAutoApprovalOnce, 100);
   }
   s->runtime->Start();
   if (s->dispatcher) s->dispatcher->Start();
   if (s->order_expiry) s->order_expiry->Start();
+  for (auto& job : s->refund_jobs) job->Start();
   return std::unique_ptr<Node>(new Node(std::move(s)));
 }
 
@@ -176,6 +197,7 @@ bool Node::WaitForSignal() {
   // not yet delivered stay in the outbox for the next start (or another node).
   if (state_->dispatcher) state_->dispatcher->Stop();
   if (state_->order_expiry) state_->order_expiry->Stop();
+  for (auto& job : state_->refund_jobs) job->Stop();
   state_->stopped = true;
   LogInfo("stopped", {{"clean", clean}});
   return clean;

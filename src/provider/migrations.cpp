@@ -211,6 +211,44 @@ CREATE TABLE redemption_audit (
 );
 CREATE INDEX redemption_audit_store ON redemption_audit (store_id, at);
 )sql"},
+      // Refunds (provider/refunds): one row per refund of an order, the vouchers it covers
+      // and the amount of each. status: awaiting_merchant → requested → succeeded, with
+      // failed (host call failed, retried from next_attempt_at) and rejected.
+      {6, "refunds",
+       R"sql(
+CREATE TABLE refunds (
+  id TEXT PRIMARY KEY,
+  order_id TEXT NOT NULL REFERENCES orders(id),
+  user_id TEXT NOT NULL REFERENCES mp_users(id),
+  host TEXT NOT NULL,
+  brand_id TEXT NOT NULL REFERENCES brands(id),
+  pay_order_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('user', 'expiry', 'after_sale', 'failed_issuance')),
+  status TEXT NOT NULL CHECK (status IN ('awaiting_merchant', 'requested', 'failed', 'succeeded', 'rejected')),
+  amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
+  reason TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT,
+  last_error TEXT NOT NULL DEFAULT '',
+  host_refund_id TEXT,
+  decided_by TEXT,
+  decided_at BIGINT,
+  created_at BIGINT NOT NULL,
+  succeeded_at BIGINT
+);
+CREATE INDEX refunds_order ON refunds (order_id, id);
+CREATE INDEX refunds_due ON refunds (status, next_attempt_at);
+CREATE INDEX refunds_brand ON refunds (brand_id, status, id);
+CREATE TABLE refund_vouchers (
+  refund_id TEXT NOT NULL REFERENCES refunds(id),
+  voucher_id TEXT NOT NULL REFERENCES vouchers(id),
+  amount_fen BIGINT NOT NULL CHECK (amount_fen >= 0),
+  prior_status TEXT NOT NULL,
+  PRIMARY KEY (refund_id, voucher_id)
+);
+CREATE INDEX refund_vouchers_voucher ON refund_vouchers (voucher_id);
+CREATE INDEX vouchers_expiry ON vouchers (status, valid_to);
+)sql"},
   };
   return kMigrations;
 }

@@ -6,6 +6,7 @@
 #include "provider/miniprogram/mp_routes.h"
 #include "provider/orders/orders_routes.h"
 #include "provider/redemption/redemption_routes.h"
+#include "provider/refunds/refunds_routes.h"
 
 namespace hutong::provider {
 
@@ -15,6 +16,7 @@ void RegisterProviderRoutes(http::Router& router, ProviderDeps deps) {
   RegisterMiniProgramRoutes(router, deps);
   RegisterOrderRoutes(router, deps);
   RegisterRedemptionRoutes(router, deps);
+  RegisterRefundRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> {
@@ -27,7 +29,7 @@ const std::string& ProviderOpenApiJson() {
   static const std::string kDoc = http::BuildOpenApiDocument(
       "Hutong provider (services platform mini-program backend)", "http://127.0.0.1:8081",
       {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi(), MiniProgramOpenApi(),
-       OrdersOpenApi(), RedemptionOpenApi()});
+       OrdersOpenApi(), RedemptionOpenApi(), RefundsOpenApi()});
   return kDoc;
 }
 

@@ -10,6 +10,8 @@
 #include "common/log.h"
 #include "provider/catalog/deal_page_cache.h"
 #include "common/random.h"
+#include "provider/orders/order_state.h"
+#include "provider/refunds/refunds.h"
 
 namespace hutong::provider {
 namespace json = boost::json;
@@ -90,6 +92,10 @@ constexpr Query kMarkPaid{"orders.mark_paid", Access::kWrite,
                           "WHERE id = $1 AND status = 'pending_payment'"};
 constexpr Query kCountSold{"orders.count_sold", Access::kWrite,
                            "UPDATE deals SET sold = sold + $2 WHERE id = $1"};
+constexpr Query kOrderStock{"orders.stock_of", Access::kRead,
+                            "SELECT deal_id, slot, campaign_id FROM orders WHERE id = $1"};
+constexpr Query kUncountSold{"orders.uncount_sold", Access::kWrite,
+                             "UPDATE deals SET sold = sold - $2 WHERE id = $1 AND sold >= $2"};
 constexpr Query kInsertVoucher{
     "orders.insert_voucher", Access::kWrite,
     "INSERT INTO vouchers (id, order_id, code, status, uses_total, uses_left, valid_to, "
@@ -178,6 +184,25 @@ Status CancelAndRelease(storage::Tx& tx, const std::string& order_id) {
   return Ok();
 }
 
+}  // namespace
+
+Status ReturnOrderStock(storage::Tx& tx, const std::string& order_id, int64_t units) {
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(kOrderStock, {order_id}));
+  if (rows.empty()) return NotFound("order not found");
+  const storage::Row& o = rows[0];
+  const std::string deal_id = o.Str(0);
+  if (!o.IsNull(1)) RETURN_IF_ERROR(tx.Exec(kReturnSlotStock, {deal_id, o.Str(1), units}));
+  if (!o.IsNull(2)) {
+    RETURN_IF_ERROR(tx.Exec(kReturnCampaignStock, {o.Str(2), deal_id, units}));
+  } else {
+    RETURN_IF_ERROR(tx.Exec(kReturnDealStock, {deal_id, units}));
+  }
+  RETURN_IF_ERROR(tx.Exec(kUncountSold, {deal_id, units}));
+  return Ok();
+}
+
+namespace {
+
 json::value OptTime(const storage::Row& r, size_t i) {
   return r.IsNull(i) ? json::value(nullptr) : json::value(FormatRfc3339(r.Int(i)));
 }
@@ -188,7 +213,8 @@ json::value OptText(const storage::Row& r, size_t i) {
 Result<json::object> OrderJson(storage::Tx& tx, const storage::Row& r) {
   json::object o{
       {"order_id", r.Str(0)},
-      {"status", r.Str(1)},
+      {"status", ""},  // derived below
+      {"payment_status", r.Str(1)},
       {"deal",
        json::object{{"id", r.Str(2)}, {"title", r.Str(3)}, {"type", r.Str(4)}, {"image_url", r.Str(5)}}},
       {"slot", OptText(r, 6)},
@@ -202,6 +228,18 @@ Result<json::object> OrderJson(storage::Tx& tx, const storage::Row& r) {
       {"paid_at", OptTime(r, 14)},
       {"campaign_id", OptText(r, 15)}};
   ASSIGN_OR_RETURN(auto vouchers, tx.Exec(kVouchers, {r.Str(0)}));
+  ASSIGN_OR_RETURN(auto refunds, OrderRefundsJson(tx, r.Str(0)));
+  OrderFacts facts{r.Str(1), {}, {}};
+  Fen refunded = 0;
+  for (const auto& v : vouchers) facts.voucher_status.push_back(v.Str(2));
+  for (const auto& f : refunds) {
+    const auto& refund = f.as_object();
+    facts.refund_status.emplace_back(refund.at("status").as_string());
+    if (refund.at("status").as_string() == "succeeded") refunded += refund.at("amount_fen").as_int64();
+  }
+  o["status"] = DeriveOrderStatus(facts);
+  o["refunded_fen"] = refunded;
+  o["refunds"] = std::move(refunds);
   json::array items;
   for (const auto& v : vouchers) {
     items.push_back(json::object{{"id", v.Str(0)},
@@ -350,10 +388,10 @@ Status HandlePaymentSucceeded(storage::Tx& tx, const std::string& host, const js
   const std::string status = o.Str(0);
   if (status == "paid") return Ok();
   if (status != "pending_payment") {
-    // TODO(refunds slice): refund the payment of a cancelled order automatically.
-    LogError("payment for a cancelled order; needs a refund",
-             {{"order_id", order_id}, {"amount_fen", amount}});
-    return Ok();
+    // Cancelled (unpaid window over, or the host was down): no vouchers, the money back.
+    auto pay_order_id = OptionalString(data->as_object(), "pay_order_id", 64);
+    return RefundUnissuablePayment(tx, order_id, pay_order_id.ok() ? pay_order_id->value_or("") : "", amount,
+                                   now_ms);
   }
   if (o.Int(1) != amount) {
     LogError("payment amount does not match the order",

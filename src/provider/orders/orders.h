@@ -2,9 +2,9 @@
 // stock), per-user limits and campaign prices, the host's payment order, and vouchers
 // issued when the host reports the payment.
 //
-// Order states kept in the `status` column: pending_payment → paid, pending_payment →
-// cancelled. `completed` is derived from the vouchers' states (DESIGN "one model, two
-// levels") once redemption and refunds exist.
+// Order states kept in the `status` column (the payment level): pending_payment → paid,
+// pending_payment → cancelled. What responses show as the order's `status` is derived from
+// it and the vouchers' and refunds' states (order_state.h); the column is `payment_status`.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -98,10 +98,14 @@ inline constexpr int64_t kUnpaidOrderGraceMs = 2LL * 60 * 1000;
 // order twice or return its stock twice.
 Result<int> ExpireUnpaidOrders(storage::Db& db, int64_t now_ms, int64_t limit = 100);
 
+// Gives `units` of an order's deal back to the stock it was taken from (slot, campaign or
+// deal stock) and takes them off the deal's sold count: for refunds of unused vouchers.
+Status ReturnOrderStock(storage::Tx& tx, const std::string& order_id, int64_t units);
+
 // The "payment.succeeded" webhook handler: marks the order paid and issues one voucher per
 // unit. Runs inside the webhook receiver's transaction, so it is exactly-once per event.
-// Events that cannot apply (unknown order, amount mismatch, cancelled order) are logged
-// and acknowledged: refunding them is the refunds slice's job.
+// Events that cannot apply (unknown order, amount mismatch) are logged and acknowledged;
+// the payment of a cancelled order is refunded in full (refunds/refunds.h).
 Status HandlePaymentSucceeded(storage::Tx& tx, const std::string& host, const boost::json::object& event,
                               int64_t now_ms);
 

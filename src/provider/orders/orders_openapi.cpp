@@ -49,7 +49,12 @@ const http::OpenApiFragment& OrdersOpenApi() {
 })json",
                                                R"json({
   "Order": {"type": "object", "properties": {
-    "order_id": {"type": "string"}, "status": {"type": "string", "enum": ["pending_payment", "paid", "cancelled"]},
+    "order_id": {"type": "string"},
+    "status": {"type": "string", "enum": ["pending_payment", "cancelled", "paid", "completed", "refunding", "partially_refunded", "refunded"],
+      "description": "Derived from payment_status, the vouchers and the refunds (README, 'Order status'): refunding while a refund is open or a voucher refunding; refunded when every voucher is (or a cancelled order's late payment was) refunded; partially_refunded when some are; paid while some are unused; completed when none is unused (redeemed or expired)."},
+    "payment_status": {"type": "string", "enum": ["pending_payment", "paid", "cancelled"]},
+    "refunded_fen": {"type": "integer"},
+    "refunds": {"type": "array", "items": {"$ref": "#/components/schemas/Refund"}},
     "deal": {"type": "object", "properties": {"id": {"type": "string"}, "title": {"type": "string"}, "type": {"type": "string"}, "image_url": {"type": "string"}}},
     "slot": {"type": ["string", "null"]}, "quantity": {"type": "integer"}, "unit_price_fen": {"type": "integer"}, "amount_fen": {"type": "integer"},
     "pay_order_id": {"type": ["string", "null"]}, "cashier_url": {"type": ["string", "null"]},
