@@ -14,6 +14,8 @@
 #   BENCH_PROFILE      auto (default: perf-profile deal detail when its target is missed),
 #                      1 (always) or 0 (never); needs perf (Debian package linux-perf)
 #   BENCH_OUT          where the report goes (default BENCHMARKS.md at the repository root)
+#   BENCH_SCALE        deals and stores generated for the benchmarks at scale (default 1000000;
+#                      0 skips them: bench/scale.sh, which lists its own knobs)
 #   JOBS               build parallelism (default 2)
 # Raw wrk output, server logs and the nginx configuration are kept in bench/out/.
 set -euo pipefail
@@ -113,10 +115,12 @@ export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
 # ---------------------------------------------------------------------------------------
 # Builds
 
-build_hutong() { # source_dir build_dir log
+build_hutong() { # source_dir build_dir log [targets...]
   local src=$1 dir=$2 out=$3
+  shift 3
+  local targets=("${@:-hutong}")
   run_tracked cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=Release >"$out" 2>&1 &&
-    run_tracked cmake --build "$dir" -j"$jobs" --target hutong >>"$out" 2>&1
+    run_tracked cmake --build "$dir" -j"$jobs" --target "${targets[@]}" >>"$out" 2>&1
 }
 
 # Builds a commit in a temporary worktree under build-prev/ and keeps its binary as
@@ -181,7 +185,7 @@ else
     dirty="yes"
   fi
   log "building the working tree (Release) into build-release"
-  if ! build_hutong "$root" "$root/build-release" "$work/build-current.log"; then
+  if ! build_hutong "$root" "$root/build-release" "$work/build-current.log" hutong hutong_load; then
     tail -n 40 "$work/build-current.log" >&2
     die "the working tree does not build (log: bench/out/build-current.log)"
   fi
@@ -540,6 +544,29 @@ stop_group "$npid" 10
 untrack "$npid"
 
 # ---------------------------------------------------------------------------------------
+# At scale (bench/scale.sh): generated data, search, nearby, orders, flash sale,
+# redemption, memory; with the current binary only.
+scale_md="$work/scale.md"
+scale_targets="$work/scale-targets.md"
+scale_note=""
+if [ "${BENCH_SCALE:-1000000}" = 0 ]; then
+  scale_note="skipped (BENCH_SCALE=0)"
+else
+  load_bin="$(dirname "$cur_bin")/hutong_load"
+  if [ -n "${BENCH_CURRENT:-}" ]; then
+    # A commit's worktree is gone after its build; its load client is built from the tree.
+    build_hutong "$root" "$root/build-release" "$work/build-load.log" hutong_load || die "hutong_load does not build"
+    load_bin="$root/build-release/hutong_load"
+  fi
+  log "benchmarks at scale (BENCH_SCALE=${BENCH_SCALE:-1000000})"
+  if ! BIN="$cur_bin" LOAD_BIN="$load_bin" WORK="$work" RAW="$raw" SCALE_MD="$scale_md" \
+    SCALE_TARGETS="$scale_targets" DURATION="$duration" CONNECTIONS="$connections" \
+    run_tracked bash "$root/bench/scale.sh"; then
+    die "the benchmarks at scale failed (see the messages above and bench/out/)"
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------
 # Report
 best() { # endpoint server field  (field of the round with the most requests/s)
   awk -F'\t' -v ep="$1" -v s="$2" -v f="$3" '
@@ -670,6 +697,7 @@ elapsed=$((SECONDS - started_at))
   echo "| Deal detail: ≥ 90% of nginx's requests/s on the same bytes | $(fmt_int "$d_rps") vs $(fmt_int "$n_rps") req/s = $(ratio "$d_rps" "$n_rps"); server CPU per request $(best detail current 10) vs $(best detail nginx 10) µs = $(ratio "$(best detail nginx 10)" "$(best detail current 10)") of nginx's efficiency | $detail_rps_verdict |"
   echo "| Deal detail: p99 within 1 ms of nginx's | $(fmt_ms "$d_p99") vs $(fmt_ms "$n_p99") | $detail_p99_verdict |"
   echo "| Deal list (10 deals, price and live stock): ≥ 100× Vendure's ~170 req/s = 17,000 req/s | $(fmt_int "$l_rps") req/s ($(awk -v a="$l_rps" 'BEGIN { printf "%.0f", a / 170 }')× Vendure) | $list_verdict |"
+  [ ! -s "$scale_targets" ] || cat "$scale_targets"
   echo
   echo "## Deal detail — \`GET /mp/v1/deals/{id}\` (provider)"
   echo
@@ -732,20 +760,18 @@ elapsed=$((SECONDS - started_at))
     echo "- hutong ($s) exited ${exit_of[$s]} on SIGTERM after the load."
   done
   echo
-  echo "## Not yet measured"
-  echo
-  echo "The other benchmarks of issue 6 do not exist yet; their targets stay open:"
-  echo
-  echo "- **Durable orders** (create → pay → vouchers issued, each step committed), SQLite with"
-  echo "  synchronous=FULL (target ≥ 10,000/s on 2 cores) and PostgreSQL (≥ 3,000/s): pending —"
-  echo "  the buying path is not built yet."
-  echo "- **Flash sale**: 1,000 units, ≥ 200,000 attempts, exactly 1,000 sold, rejections ≥ 50,000/s: pending."
-  echo "- **Search and nearby** over 1,000,000 deals / 1,000,000 stores, p99 ≤ 10 ms (search ≥ 50×"
-  echo "  Vendure's ~940 req/s): pending — needs the data generator."
-  echo "- **Redemption** prepare + redeem p99 under concurrent load: pending."
-  echo "- **Memory** ≤ 256 MiB with 1,000,000 deals stored, and data generation/import speed:"
-  echo "  pending (only the demo data set's resident set is measured above)."
-  echo
+  if [ -s "$scale_md" ]; then
+    cat "$scale_md"
+  else
+    echo "## At scale"
+    echo
+    echo "Not measured: ${scale_note:-see the messages of bench/run.sh}."
+    echo
+  fi
+  if [ -f "$root/bench/NOTES.md" ]; then
+    cat "$root/bench/NOTES.md"
+    echo
+  fi
   echo "## All runs"
   echo
   echo "| round | endpoint | server | req/s | p50 | p99 | server CPU per request | requests | non-2xx | socket errors |"

@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "  serve       serve the host and/or provider APIs (both roles by default)\n"
     "  migrate     apply database migrations and exit\n"
     "  seed-demo   fill empty databases with the demo data set (idempotent)\n"
+    "  gen-data    seed the demo, then add generated stores, deals and bench users (benchmarks)\n"
     "\n"
     "Every option can also be set by its environment variable HUTONG_<NAME>, e.g.\n"
     "--host-listen by HUTONG_HOST_LISTEN. Flags win over the environment.\n";
@@ -55,7 +56,13 @@ Result<Config> ParseConfig(int argc, const char* const* argv, std::string* help_
       ("workers", po::value(&c.workers)->default_value(c.workers), "threads for database work")
       ("db-pool", po::value(&c.db_pool)->default_value(c.db_pool), "connections per database")
       ("sqlite-sync-full", po::value(&c.sqlite_sync_full)->default_value(c.sqlite_sync_full),
-       "SQLite synchronous=FULL (true) or NORMAL (false)");
+       "SQLite synchronous=FULL (true) or NORMAL (false)")
+      ("gen-deals", po::value(&c.gen_deals)->default_value(c.gen_deals), "gen-data: deals to generate")
+      ("gen-stores", po::value(&c.gen_stores)->default_value(c.gen_stores), "gen-data: stores to generate")
+      ("gen-users", po::value(&c.gen_users)->default_value(c.gen_users), "gen-data: bench users with sessions")
+      ("gen-tokens-out", po::value(&c.gen_tokens_out), "gen-data: file for the bench users' tokens")
+      ("gen-flash-units", po::value(&c.gen_flash_units)->default_value(c.gen_flash_units),
+       "gen-data: units of a flash-sale campaign deal (0 = none)");
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("command", po::value(&c.command));
@@ -95,7 +102,8 @@ Result<Config> ParseConfig(int argc, const char* const* argv, std::string* help_
     return c;
   }
   if (c.command.empty()) return Invalid("no command given (see hutong --help)");
-  if (c.command != "serve" && c.command != "migrate" && c.command != "seed-demo") {
+  if (c.command != "serve" && c.command != "migrate" && c.command != "seed-demo" &&
+      c.command != "gen-data") {
     return Invalid("unknown command '" + c.command + "' (see hutong --help)");
   }
   if (role == "both") c.roles = Roles::kBoth;

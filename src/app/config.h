@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,7 @@ namespace hutong::app {
 enum class Roles { kBoth, kHost, kProvider };
 
 struct Config {
-  std::string command;  // serve | migrate | seed-demo | help | version
+  std::string command;  // serve | migrate | seed-demo | gen-data | help | version
   Roles roles = Roles::kBoth;
   std::string data_dir = "./data";
   std::string host_db;      // default <data_dir>/host.db
@@ -36,6 +37,12 @@ struct Config {
   size_t workers = 16;     // blocking pool for database work
   size_t db_pool = 8;      // connections per database
   bool sqlite_sync_full = true;
+  // gen-data (benchmarks): how much to generate; see app/gen_data.h.
+  int64_t gen_deals = 1000;
+  int64_t gen_stores = 1000;
+  int64_t gen_users = 0;
+  std::string gen_tokens_out;
+  int64_t gen_flash_units = 0;
 };
 
 // Parses argv and the environment. On --help/--version sets command accordingly and

@@ -4,6 +4,7 @@
 
 #include "app/config.h"
 #include "app/demo.h"
+#include "app/gen_data.h"
 #include "app/node.h"
 #include "common/log.h"
 
@@ -45,6 +46,18 @@ int main(int argc, char** argv) {
   if (config->command == "seed-demo") {
     Status s = app::RunSeedDemo(*config);
     return s.ok() ? 0 : fail(s.error());
+  }
+  if (config->command == "gen-data") {
+    app::GenDataOptions o;
+    o.deals = config->gen_deals;
+    o.stores = config->gen_stores;
+    o.users = config->gen_users;
+    o.tokens_out = config->gen_tokens_out;
+    o.flash_units = config->gen_flash_units;
+    auto report = app::RunGenData(*config, o);
+    if (!report.ok()) return fail(report.error());
+    std::cout << app::GenDataReportJson(*report) << std::endl;
+    return 0;
   }
   auto node = app::Node::Start(*config);
   if (!node.ok()) return fail(node.error());

@@ -5,7 +5,8 @@
 // Threads:
 //  - I/O threads: one per io_context; run accept loops, connection coroutines, kInline
 //    handlers, drain/close tasks posted to them. A connection lives on exactly one of them.
-//  - Blocking pool threads: run kBlocking handlers and PostBlocking jobs.
+//  - Blocking pool threads: run kBlocking handlers (one pool per server role, so roles
+//    calling each other in one process cannot starve each other) and PostBlocking jobs.
 //  - The "control" thread: whoever calls Runtime::Start/RunUntilSignal/Stop,
 //    Server::Listen and the destructors. None of these may be called from a runtime thread.
 #include "http/server.h"
@@ -20,6 +21,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <csignal>
+#include <map>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -169,9 +171,18 @@ struct Runtime::Impl {
   void RegisterServer(std::shared_ptr<ServerCore> core);
   void UnregisterServer(const ServerCore* core);
 
+  // The blocking pool of the servers of one role (created on first use, before Start).
+  // Each role has its own, so a handler of one role that waits on a request to another
+  // role in the same process (the provider calling the host's open API) cannot take the
+  // threads that request needs: with one shared pool, as many such handlers as threads
+  // deadlocked the process until their client timeouts.
+  asio::thread_pool& RolePool(const std::string& role);
+
   // Created in the constructor; the vector and the pool never change until the destructor.
   std::vector<std::unique_ptr<asio::io_context>> ios;
-  std::unique_ptr<asio::thread_pool> pool;
+  std::unique_ptr<asio::thread_pool> pool;  // PostBlocking jobs
+  size_t blocking_threads = 1;              // per pool
+  std::map<std::string, std::unique_ptr<asio::thread_pool>> role_pools;  // guarded by mu
 
   // True between Start and Stop. Read without a lock by servers deciding whether coroutines
   // can still run.
@@ -220,7 +231,7 @@ struct Connection {
 
 struct ServerCore : std::enable_shared_from_this<ServerCore> {
   ServerCore(Runtime::Impl& runtime, const Router& r, Metrics& m, ServerOptions o)
-      : rt(runtime), router(r), metrics(m), options(std::move(o)) {}
+      : rt(runtime), router(r), metrics(m), options(std::move(o)), pool(rt.RolePool(options.role)) {}
 
   // Posted to I/O thread `shard`: stop accepting there.
   void CloseAcceptor(size_t shard) {
@@ -289,6 +300,7 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
   const Router& router;
   Metrics& metrics;
   const ServerOptions options;
+  asio::thread_pool& pool;  // the role's blocking pool (Runtime::Impl::RolePool)
 
   // Written by Listen on the control thread before any accept loop runs; afterwards
   // acceptors[i] is used only on I/O thread i (and by CloseAllWhileNotRunning).
@@ -641,7 +653,7 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
       } else {
         // The frame (req, response) stays put while suspended, so the job may use it.
         co_await RunOnPool(
-            *core.rt.pool, [&response, route, &req] { response = Invoke(*route, req); }, asio::use_awaitable);
+            core.pool, [&response, route, &req] { response = Invoke(*route, req); }, asio::use_awaitable);
         if (core.closed.load()) co_return false;
       }
     }
@@ -762,7 +774,15 @@ Runtime::Impl::Impl(size_t io_threads, size_t blocking_threads) {
     ios.push_back(std::make_unique<asio::io_context>(1));
     guards.push_back(asio::make_work_guard(*ios.back()));
   }
+  this->blocking_threads = blocking_threads;
   pool = std::make_unique<asio::thread_pool>(blocking_threads);
+}
+
+asio::thread_pool& Runtime::Impl::RolePool(const std::string& role) {
+  std::lock_guard lock(mu);
+  auto& p = role_pools[role];
+  if (!p) p = std::make_unique<asio::thread_pool>(blocking_threads);
+  return *p;
 }
 
 Runtime::Impl::~Impl() {
@@ -770,6 +790,7 @@ Runtime::Impl::~Impl() {
   // Order matters: queued pool jobs and signal waits hold coroutine frames whose sockets
   // belong to the io_contexts, so those go first and the io_contexts last.
   signals.reset();
+  role_pools.clear();
   pool.reset();
   guards.clear();
   ios.clear();
@@ -792,6 +813,7 @@ void Runtime::Impl::Stop() {
   std::lock_guard stop_lock(stop_mu);
   std::vector<std::thread> to_join;
   std::vector<std::shared_ptr<ServerCore>> to_notify;
+  std::vector<asio::thread_pool*> role_pool_list;
   {
     std::lock_guard lock(mu);
     if (state == State::kStopped) return;
@@ -799,12 +821,17 @@ void Runtime::Impl::Stop() {
     running.store(false);
     to_join = std::move(threads);
     to_notify = servers;
+    for (auto& [role, p] : role_pools) role_pool_list.push_back(p.get());
   }
   for (auto& io : ios) io->stop();
   for (auto& t : to_join) t.join();
   // Running jobs finish; queued ones are dropped.
   pool->stop();
   pool->join();
+  for (auto* p : role_pool_list) {
+    p->stop();
+    p->join();
+  }
   for (auto& s : to_notify) s->CloseAllWhileNotRunning();
   cv.notify_all();
 }

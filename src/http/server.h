@@ -16,8 +16,9 @@
 
 namespace hutong::http {
 
-// The threads everything runs on: `io_threads` event loops (one io_context each) and a
-// bounded pool of `blocking_threads` for handlers that touch databases.
+// The threads everything runs on: `io_threads` event loops (one io_context each) and
+// bounded pools of `blocking_threads` for handlers that touch databases: one pool per
+// server role (ServerOptions::role), and one for PostBlocking jobs.
 // Start, RunUntilSignal, Stop and the destructor are for the controlling thread (main or a
 // test), never for an I/O or pool thread: they wait for those threads.
 class Runtime {

@@ -692,6 +692,48 @@ TEST(Server, DestroyingTheServerClosesOpenConnections) {
   EXPECT_FALSE(late.connected());
 }
 
+// Both roles in one process: a blocking handler of one server waits on a blocking route of
+// another. With one shared pool thread this deadlocked until the client timed out; each
+// role has its own pool, so every call completes.
+TEST(Server, BlockingHandlersOfOneRoleCannotStarveAnother) {
+  Runtime runtime(1, 1);
+  Metrics metrics;
+  Router inner_router;
+  inner_router.Get("/inner", Text("inner"));  // kBlocking by default
+  ServerOptions inner_options = TestOptions();
+  inner_options.role = "host";
+  Server inner(runtime, inner_router, metrics, inner_options);
+  ASSERT_TRUE(inner.Listen().ok());
+  const std::string inner_url = "http://127.0.0.1:" + std::to_string(inner.port()) + "/inner";
+  Router outer_router;
+  outer_router.Get("/outer", [&](Request&) -> Result<Response> {
+    ClientRequest req;
+    req.url = inner_url;
+    req.timeout = 3s;
+    ASSIGN_OR_RETURN(auto r, Fetch(req));
+    return Response::Text(200, "outer+" + r.body);
+  });
+  ServerOptions outer_options = TestOptions();
+  outer_options.role = "provider";
+  Server outer(runtime, outer_router, metrics, outer_options);
+  ASSERT_TRUE(outer.Listen().ok());
+  runtime.Start();
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    clients.emplace_back([&] {
+      ClientRequest req;
+      req.url = "http://127.0.0.1:" + std::to_string(outer.port()) + "/outer";
+      req.timeout = 5s;
+      auto r = Fetch(req);
+      if (r.ok() && r->status == 200 && r->body == "outer+inner") ++ok;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  runtime.Stop();
+}
+
 TEST(Server, DestroyingAServerWhoseRuntimeNeverRanStopsListening) {
   Runtime runtime(2, 1);
   Router router;
