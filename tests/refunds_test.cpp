@@ -299,6 +299,18 @@ TEST_P(RefundsTest, RefundsOverHttpGiveTheMoneyBack) {
   // The refund.succeeded webhooks arrive later and change nothing more.
   EXPECT_EQ(VoucherStatus(v0), "refunded");
   EXPECT_EQ(VoucherStatus(v1), "refunded");
+
+  // The provider resending a refund (its answer lost) gets the same refund: paid once.
+  auto [local_app, local_secret] = LocalAppCredentials();
+  auto hosts =
+      provider::HostDirectory::Create({{"local", h, local_app, local_secret}}, SystemClock::Instance());
+  ASSERT_TRUE(hosts.ok());
+  provider::HostRefundGateway real(**hosts);
+  auto resent = real.Refund(
+      "local", {pay_order_id, std::string(refund.at("refund_id").as_string()), price, "plans changed"});
+  ASSERT_TRUE(resent.ok()) << resent.error().detail;
+  EXPECT_EQ(balance(), after_payment + 2 * price);
+  EXPECT_EQ(RunQuery(*host_db_, kHostRefunds, {pay_order_id}).rows.at(0).Int(0), 2);
 }
 
 TEST_P(RefundsTest, ForbiddenRefundsChangeNothing) {
@@ -356,7 +368,9 @@ TEST_P(RefundsTest, VoucherRefundAndRedemptionTransitions) {
   EXPECT_EQ(VoucherStatus(o.vouchers[0]), "refunding");
   EXPECT_EQ(DerivedStatus(o), "refunding");
   // A refunding voucher can be neither redeemed nor refunded again.
-  EXPECT_FALSE(RedeemOne(o, o.vouchers[0], now).ok());
+  auto redeem_refunding = RedeemOne(o, o.vouchers[0], now);
+  ASSERT_FALSE(redeem_refunding.ok());
+  EXPECT_EQ(redeem_refunding.error().code, ErrorCode::kConflict);
   EXPECT_EQ(Count(kRedemptionCount, {o.vouchers[0]}), 0);
   ExpectCode(Refund(o, {o.vouchers[0]}, false, now, gateway), ErrorCode::kConflict);
   ExpectCode(Refund(o, {o.vouchers[0]}, true, now, gateway), ErrorCode::kConflict);
@@ -412,6 +426,24 @@ TEST_P(RefundsTest, VoucherRefundAndRedemptionTransitions) {
   const std::string as_id(as->at("refund_id").as_string());
   EXPECT_EQ(as->at("status").as_string(), "awaiting_merchant");
   EXPECT_EQ(VoucherStatus(o.vouchers[2]), "refunding");
+  // Its redemption cannot be reversed while the after-sale is open.
+  static constexpr storage::Query kRedemptionOf{"test.refunds.redemption_of", storage::Access::kRead,
+                                                "SELECT id FROM redemptions WHERE voucher_id = $1"};
+  auto reverse =
+      provider::ReverseRedemption(*db_, staff_, Query(kRedemptionOf, {o.vouchers[2]}).rows.at(0).Str(0), now);
+  ASSERT_FALSE(reverse.ok());
+  EXPECT_EQ(reverse.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(VoucherStatus(o.vouchers[2]), "refunding");
+  // Staff of another brand, or operations without one, do not see it.
+  static constexpr storage::Query kOtherBrand{"test.refunds.other_brand", storage::Access::kRead,
+                                              "SELECT id FROM brands WHERE id <> $1 ORDER BY id LIMIT 1"};
+  provider::Staff stranger = staff_;
+  stranger.brand_id = Query(kOtherBrand, {staff_.brand_id}).rows.at(0).Str(0);
+  ExpectCode(provider::DecideRefund(*db_, gateway, stranger, as_id, true, now), ErrorCode::kNotFound);
+  auto stranger_list = provider::ListBrandRefunds(*db_, stranger, "", "", 50);
+  ASSERT_TRUE(stranger_list.ok());
+  EXPECT_EQ(stranger_list->at("items").as_array().size(), 0u);
+  EXPECT_EQ(RefundStatus(as_id), "awaiting_merchant");
   ExpectCode(provider::DecideRefund(*db_, gateway, ops_, as_id, false, now), ErrorCode::kNotFound);
   auto rejected = provider::DecideRefund(*db_, gateway, staff_, as_id, false, now);
   ASSERT_TRUE(rejected.ok());
