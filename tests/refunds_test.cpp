@@ -608,6 +608,69 @@ TEST_P(RefundsTest, PaymentOfACancelledOrderIsRefundedInFull) {
   EXPECT_EQ(order->at("refunded_fen").as_int64(), placed->amount_fen);
 }
 
+TEST_P(RefundsTest, ConcurrentDecisionsAndSendersActOnce) {
+  FakeRefundGateway gateway;
+  const int64_t now = SystemClock::Instance().NowMs() + 3'600'000;
+  Paid o = PaidOrder(2);
+
+  // Staff approving and rejecting at once, with the auto-approval job: one decision wins.
+  ASSERT_TRUE(RedeemOne(o, o.vouchers[0], now).ok());
+  auto as = Refund(o, {o.vouchers[0]}, true, now, gateway);
+  ASSERT_TRUE(as.ok());
+  const std::string as_id(as->at("refund_id").as_string());
+  const int64_t due = now + provider::kMerchantAnswerWindowMs;
+  std::atomic<int> decided{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      for (int attempt = 0; attempt < 50; ++attempt) {
+        if (i == 0) {
+          auto n = provider::RunAfterSaleAutoApprovalOnce(*db_, gateway, due);
+          if (!n.ok() && n.error().code == ErrorCode::kUnavailable) continue;
+          if (n.ok()) decided += *n;
+          break;
+        }
+        auto r = provider::DecideRefund(*db_, gateway, staff_, as_id, i % 2 == 0, due);
+        if (!r.ok() && r.error().code == ErrorCode::kUnavailable) continue;
+        if (r.ok()) ++decided;
+        break;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(decided.load(), 1);
+  const std::string final_status = RefundStatus(as_id);
+  EXPECT_TRUE(final_status == "succeeded" || final_status == "rejected") << final_status;
+  EXPECT_EQ(VoucherStatus(o.vouchers[0]), final_status == "succeeded" ? "refunded" : "redeemed");
+  EXPECT_EQ(gateway.calls().size(), final_status == "succeeded" ? 1u : 0u);
+
+  // A failed refund retried by several nodes at once is sent once more, not once per node.
+  const size_t calls_before = gateway.calls().size();
+  gateway.SetFailing(true);
+  auto r = Refund(o, {o.vouchers[1]}, false, now, gateway);
+  ASSERT_TRUE(r.ok());
+  const std::string id(r->at("refund_id").as_string());
+  EXPECT_EQ(RefundStatus(id), "failed");
+  gateway.SetFailing(false);
+  std::atomic<int> sent{0};
+  threads.clear();
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&] {
+      for (int attempt = 0; attempt < 50; ++attempt) {
+        auto n = provider::RunRefundRetriesOnce(*db_, gateway, now + provider::RefundRetryDelayMs(1));
+        if (!n.ok() && n.error().code == ErrorCode::kUnavailable) continue;
+        if (n.ok()) sent += *n;
+        break;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(sent.load(), 1);
+  EXPECT_EQ(gateway.calls().size(), calls_before + 2);
+  EXPECT_EQ(RefundStatus(id), "succeeded");
+  EXPECT_EQ(Query(kRefundRow, {id}).rows.at(0).Int(3), 1);  // one failed attempt recorded
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RefundsTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          BackendName);
 
