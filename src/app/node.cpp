@@ -3,7 +3,6 @@
 #include <thread>
 
 #include "app/master_key.h"
-#include "app/periodic_job.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/password.h"
@@ -12,6 +11,7 @@
 #include "host/webhooks/dispatcher.h"
 #include "http/ops_routes.h"
 #include "http/server.h"
+#include "jobs/job_runner.h"
 #include "protocol/signing.h"
 #include "provider/orders/orders.h"
 #include "provider/provider.h"
@@ -56,10 +56,11 @@ struct Node::State {
   std::unique_ptr<protocol::InMemoryNonceStore> nonces;
   std::unique_ptr<host::WebhookDispatcher> dispatcher;
   std::unique_ptr<provider::HostDirectory> provider_hosts;
-  std::unique_ptr<PeriodicJob> order_expiry;
   // Refund sending retries, voucher expiry with auto-refund, after-sale auto-approval.
   std::unique_ptr<provider::HostRefundGateway> refund_gateway;
-  std::vector<std::unique_ptr<PeriodicJob>> refund_jobs;
+  // Leased background jobs of each role (a runner per role database).
+  std::unique_ptr<jobs::JobRunner> host_jobs;
+  std::unique_ptr<jobs::JobRunner> provider_jobs;
   provider::WebhookHandlers provider_webhooks;
   std::unique_ptr<storage::Db> host_db;
   std::unique_ptr<storage::Db> provider_db;
@@ -76,10 +77,8 @@ Node::Node(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
 Node::~Node() {
   if (state_ && state_->dispatcher) state_->dispatcher->Stop();
-  if (state_ && state_->order_expiry) state_->order_expiry->Stop();
-  if (state_) {
-    for (auto& job : state_->refund_jobs) job->Stop();
-  }
+  if (state_ && state_->host_jobs) state_->host_jobs->Stop();
+  if (state_ && state_->provider_jobs) state_->provider_jobs->Stop();
   if (state_ && state_->runtime && !state_->stopped) state_->runtime->Stop();
 }
 
@@ -164,30 +163,40 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     http::AddOpsRoutes(s->provider_router, s->metrics, [db] { return db->Ping(); });
   }
 
+  // Background jobs: each runs on whichever node holds its lease (src/jobs). Register new
+  // jobs here, as plain idempotent RunOnce-style functions.
+  if (host_role) s->host_jobs = std::make_unique<jobs::JobRunner>(*s->host_db, clock, "host");
   if (provider_role) {
     storage::Db* db = s->provider_db.get();
-    s->order_expiry = std::make_unique<PeriodicJob>("order_expiry", std::chrono::seconds(10), [db, c = &clock] {
-      auto n = provider::ExpireUnpaidOrders(*db, c->NowMs());
-      if (!n.ok()) LogWarn("order expiry failed", {{"internal", std::string_view(n.error().internal)}});
-    });
+    s->provider_jobs = std::make_unique<jobs::JobRunner>(*db, clock, "provider");
+    s->provider_jobs->Add({"order_expiry", std::chrono::seconds(10), [db, c = &clock]() -> Status {
+                             RETURN_IF_ERROR(provider::ExpireUnpaidOrders(*db, c->NowMs()));
+                             return Ok();
+                           }});
     s->refund_gateway = std::make_unique<provider::HostRefundGateway>(*s->provider_hosts);
     const provider::RefundGateway* gateway = s->refund_gateway.get();
-    auto job = [&](const char* name, std::chrono::milliseconds every,
-                   Result<int> (*body)(storage::Db&, const provider::RefundGateway&, int64_t, int64_t),
-                   int64_t limit) {
-      s->refund_jobs.push_back(std::make_unique<PeriodicJob>(name, every, [db, gateway, c = &clock, name, body, limit] {
-        auto n = body(*db, *gateway, c->NowMs(), limit);
-        if (!n.ok()) LogWarn("job failed", {{"job", name}, {"internal", std::string_view(n.error().internal)}});
-      }));
+    auto refund_job = [&](const char* name, std::chrono::milliseconds every,
+                          Result<int> (*body)(storage::Db&, const provider::RefundGateway&, int64_t, int64_t),
+                          int64_t limit) {
+      s->provider_jobs->Add({name, every, [db, gateway, c = &clock, body, limit]() -> Status {
+                               RETURN_IF_ERROR(body(*db, *gateway, c->NowMs(), limit));
+                               return Ok();
+                             }});
     };
-    job("refund_retry", std::chrono::seconds(5), provider::RunRefundRetriesOnce, 100);
-    job("voucher_expiry", std::chrono::seconds(60), provider::RunVoucherExpiryOnce, 500);
-    job("after_sale_auto_approval", std::chrono::seconds(60), provider::RunAfterSaleAutoApprovalOnce, 100);
+    refund_job("refund_retry", std::chrono::seconds(5), provider::RunRefundRetriesOnce, 100);
+    refund_job("voucher_expiry", std::chrono::seconds(60), provider::RunVoucherExpiryOnce, 500);
+    refund_job("after_sale_auto_approval", std::chrono::seconds(60), provider::RunAfterSaleAutoApprovalOnce, 100);
+  }
+  {
+    std::vector<const jobs::JobRunner*> runners;
+    if (s->host_jobs) runners.push_back(s->host_jobs.get());
+    if (s->provider_jobs) runners.push_back(s->provider_jobs.get());
+    s->metrics.AddCollector([runners](std::string& out) { jobs::AppendJobMetrics(out, runners); });
   }
   s->runtime->Start();
   if (s->dispatcher) s->dispatcher->Start();
-  if (s->order_expiry) s->order_expiry->Start();
-  for (auto& job : s->refund_jobs) job->Start();
+  if (s->host_jobs) s->host_jobs->Start();
+  if (s->provider_jobs) s->provider_jobs->Start();
   return std::unique_ptr<Node>(new Node(std::move(s)));
 }
 
@@ -196,8 +205,8 @@ bool Node::WaitForSignal() {
   // After the servers drained: an attempt in flight finishes, nothing new starts; events
   // not yet delivered stay in the outbox for the next start (or another node).
   if (state_->dispatcher) state_->dispatcher->Stop();
-  if (state_->order_expiry) state_->order_expiry->Stop();
-  for (auto& job : state_->refund_jobs) job->Stop();
+  if (state_->host_jobs) state_->host_jobs->Stop();
+  if (state_->provider_jobs) state_->provider_jobs->Stop();
   state_->stopped = true;
   LogInfo("stopped", {{"clean", clean}});
   return clean;

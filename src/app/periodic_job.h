@@ -1,4 +1,6 @@
-// A background job run every `interval` on its own thread until stopped. Jobs must be safe
+// A background job run every `interval` on its own thread until stopped. Superseded by
+// jobs::JobRunner (src/jobs), which runs a job on one node at a time under a lease: register
+// new jobs there. Jobs here must be safe
 // to run on several nodes at once (conditional updates or leases), since every node runs
 // its own copy.
 #pragma once

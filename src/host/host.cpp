@@ -2,6 +2,7 @@
 
 #include "host/content/content_routes.h"
 #include "host/openplatform/openplatform_routes.h"
+#include "host/ops/jobs_routes.h"
 #include "host/pay/pay_routes.h"
 #include "host/search/search_routes.h"
 #include "host/webhooks/webhooks_routes.h"
@@ -17,6 +18,7 @@ void RegisterHostRoutes(http::Router& router, HostDeps deps) {
   RegisterWebhookRoutes(router, deps);
   RegisterPayRoutes(router, deps);
   RegisterSearchRoutes(router, deps);
+  RegisterJobsRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> { return http::Response::JsonText(200, HostOpenApiJson()); },
@@ -27,7 +29,7 @@ const std::string& HostOpenApiJson() {
   static const std::string kDoc =
       http::BuildOpenApiDocument("Hutong host (content platform and open platform)", "http://127.0.0.1:8080",
                                  {http::OpsOpenApiFragment(), ContentOpenApi(), UsersOpenApi(),
-                                  OpenPlatformOpenApi(), WebhooksOpenApi(), PayOpenApi(), SearchOpenApi()});
+                                  OpenPlatformOpenApi(), WebhooksOpenApi(), PayOpenApi(), SearchOpenApi(), JobsOpenApi()});
   return kDoc;
 }
 

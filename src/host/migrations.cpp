@@ -211,6 +211,20 @@ CREATE TABLE pay_refunds (
 );
 CREATE INDEX pay_refunds_pay_order ON pay_refunds (pay_order_id);
 )sql"},
+      {12, "job_leases",
+       R"sql(
+CREATE TABLE job_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  last_started_at BIGINT,
+  last_run_at BIGINT,
+  last_success_at BIGINT,
+  last_error TEXT NOT NULL DEFAULT '',
+  runs BIGINT NOT NULL DEFAULT 0,
+  failures BIGINT NOT NULL DEFAULT 0
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -249,6 +249,20 @@ CREATE TABLE refund_vouchers (
 CREATE INDEX refund_vouchers_voucher ON refund_vouchers (voucher_id);
 CREATE INDEX vouchers_expiry ON vouchers (status, valid_to);
 )sql"},
+      {10, "job_leases",
+       R"sql(
+CREATE TABLE job_leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  last_started_at BIGINT,
+  last_run_at BIGINT,
+  last_success_at BIGINT,
+  last_error TEXT NOT NULL DEFAULT '',
+  runs BIGINT NOT NULL DEFAULT 0,
+  failures BIGINT NOT NULL DEFAULT 0
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -4,6 +4,7 @@
 #include "provider/catalog/catalog_routes.h"
 #include "provider/merchant/merchant_routes.h"
 #include "provider/miniprogram/mp_routes.h"
+#include "provider/ops/jobs_routes.h"
 #include "provider/orders/orders_routes.h"
 #include "provider/redemption/redemption_routes.h"
 #include "provider/refunds/refunds_routes.h"
@@ -17,6 +18,7 @@ void RegisterProviderRoutes(http::Router& router, ProviderDeps deps) {
   RegisterOrderRoutes(router, deps);
   RegisterRedemptionRoutes(router, deps);
   RegisterRefundRoutes(router, deps);
+  RegisterJobsRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> {
@@ -29,7 +31,7 @@ const std::string& ProviderOpenApiJson() {
   static const std::string kDoc = http::BuildOpenApiDocument(
       "Hutong provider (services platform mini-program backend)", "http://127.0.0.1:8081",
       {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi(), MiniProgramOpenApi(),
-       OrdersOpenApi(), RedemptionOpenApi(), RefundsOpenApi()});
+       OrdersOpenApi(), RedemptionOpenApi(), RefundsOpenApi(), JobsOpenApi()});
   return kDoc;
 }
 
