@@ -1,10 +1,6 @@
 // The real `hutong` binary: its commands, configuration from flags and environment, and a
 // clean exit on SIGTERM.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -13,67 +9,16 @@
 #include <sstream>
 #include <thread>
 
+#include "support/child_process.h"
 #include "support/test_env.h"
-
-extern char** environ;
 
 namespace hutong::testing {
 namespace {
 using namespace std::chrono_literals;
 
-struct Child {
-  pid_t pid = -1;
-  std::string out_path;
-};
-
-// Starts HUTONG_BINARY with args; stdout and stderr go to a file; extra env appended.
 Child Spawn(const std::vector<std::string>& args, const std::string& out_path,
             const std::vector<std::string>& extra_env = {}) {
-  std::vector<std::string> all = {HUTONG_BINARY};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e; ++e) {
-    if (std::string_view(*e).starts_with("HUTONG_")) continue;  // a clean configuration
-    env_store.emplace_back(*e);
-  }
-  env_store.insert(env_store.end(), extra_env.begin(), extra_env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  Child c;
-  c.out_path = out_path;
-  EXPECT_EQ(posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  return c;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Waits up to `limit`; returns the exit code, or -1 if it did not exit (then kills it).
-int WaitExit(pid_t pid, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(20ms);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
+  return SpawnBinary(HUTONG_BINARY, args, out_path, extra_env);
 }
 
 int RunBinary(const std::vector<std::string>& args, const std::string& out, const std::vector<std::string>& env = {}) {
@@ -137,15 +82,7 @@ TEST_F(BinaryTest, ServesAndExitsCleanlyOnSigterm) {
                       "127.0.0.1:0"},
                      Out("serve"));
   // The JSON log line "listening" carries the bound port of each role.
-  std::map<std::string, int> ports;
-  const std::regex re(R"re("msg":"listening".*"role":"(host|provider)".*"port":([0-9]+))re");
-  for (int i = 0; i < 500 && ports.size() < 2; ++i) {
-    std::this_thread::sleep_for(20ms);
-    std::string log = Slurp(child.out_path);
-    for (std::sregex_iterator it(log.begin(), log.end(), re), end; it != end; ++it) {
-      ports[(*it)[1]] = std::stoi((*it)[2]);
-    }
-  }
+  auto ports = WaitForListeningPorts(child);
   ASSERT_EQ(ports.size(), 2u) << Slurp(child.out_path);
   for (const auto& [role, port] : ports) {
     auto r = Get("http://127.0.0.1:" + std::to_string(port) + "/healthz");
