@@ -512,6 +512,55 @@ TYPED_TEST(StorageTest, ConditionalStockDecrementNeverOversells) {
   EXPECT_EQ(this->Count(kLeft, {std::string("deal")}), 0);
 }
 
+// Many concurrent writers (on SQLite they share commits): each one's outcome is its own.
+// Successes are all committed, failed or throwing functions leave nothing, and a write
+// whose constraint fails does not take its neighbours down.
+TYPED_TEST(StorageTest, ConcurrentWritesKeepTheirOwnOutcome) {
+  this->MigrateAll();
+  constexpr int kThreads = 16, kRounds = 20;
+  std::atomic<int> ok{0}, failed{0}, thrown{0}, conflicts{0}, unexpected{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        const std::string key = "w" + std::to_string(t) + "-" + std::to_string(round);
+        const int kind = (t + round) % 4;
+        try {
+          Status s = this->db_->WithWrite([&](Tx& tx) -> Status {
+            RETURN_IF_ERROR(tx.Exec(kPutKv, {key, int64_t{1}}));
+            if (kind == 1) return Error(ErrorCode::kOutOfStock, "sold out");
+            if (kind == 2) throw std::runtime_error("bug");
+            if (kind == 3) RETURN_IF_ERROR(tx.Exec(kPutKv, {key, int64_t{2}}));  // duplicate key
+            return Ok();
+          });
+          if (kind == 0 && s.ok()) ++ok;
+          else if (kind == 1 && !s.ok() && s.error().code == ErrorCode::kOutOfStock) ++failed;
+          else if (kind == 3 && !s.ok() && s.error().code == ErrorCode::kConflict) ++conflicts;
+          else ++unexpected;
+        } catch (const std::runtime_error&) {
+          if (kind == 2) ++thrown;
+          else ++unexpected;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  constexpr int kEach = kThreads * kRounds / 4;
+  EXPECT_EQ(unexpected.load(), 0);
+  EXPECT_EQ(ok.load(), kEach);
+  EXPECT_EQ(failed.load(), kEach);
+  EXPECT_EQ(thrown.load(), kEach);
+  EXPECT_EQ(conflicts.load(), kEach);
+  constexpr Query kCountAll{"test.count_all_kv", Access::kRead, "SELECT COUNT(*) FROM kv WHERE k LIKE 'w%'"};
+  EXPECT_EQ(this->Count(kCountAll), kEach);  // only the successful writes are there
+  for (int t = 0; t < kThreads; ++t) {
+    for (int round = 0; round < kRounds; ++round) {
+      const std::string key = "w" + std::to_string(t) + "-" + std::to_string(round);
+      EXPECT_EQ(this->Count(kCountKv, {key}), (t + round) % 4 == 0 ? 1 : 0) << key;
+    }
+  }
+}
+
 TYPED_TEST(StorageTest, ReadsSeeCommittedDataAsOneSnapshot) {
   this->MigrateAll();
   auto put = [&](const std::string& k) {

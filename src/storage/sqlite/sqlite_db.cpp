@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <string_view>
 #include <system_error>
@@ -146,6 +147,11 @@ constexpr Query kBeginRead{"sqlite.begin_deferred", Access::kRead, "BEGIN DEFERR
 constexpr Query kBeginWrite{"sqlite.begin_immediate", Access::kWrite, "BEGIN IMMEDIATE"};
 constexpr Query kCommit{"sqlite.commit", Access::kRead, "COMMIT"};
 constexpr Query kPing{"sqlite.ping", Access::kRead, "SELECT 1"};
+constexpr Query kSavepoint{"sqlite.savepoint", Access::kWrite, "SAVEPOINT hutong_group"};
+constexpr Query kRelease{"sqlite.release", Access::kWrite, "RELEASE hutong_group"};
+constexpr Query kRollbackTo{"sqlite.rollback_to", Access::kWrite, "ROLLBACK TO hutong_group"};
+// Writes queued behind one commit that share the next one.
+constexpr size_t kMaxGroup = 128;
 
 class SqliteTx final : public Tx {
  public:
@@ -357,9 +363,122 @@ Status SqliteDb::WithRead(const std::function<Status(Tx&)>& fn) {
   return sqlite_internal::RunTransaction(*conn, false, fn);
 }
 
+struct SqliteDb::WriteRequest {
+  const std::function<Status(Tx&)>* fn;
+  Status result = Ok();
+  std::exception_ptr exception;
+  bool done = false;  // GUARDED_BY(queue_mu_)
+};
+
 Status SqliteDb::WithWrite(const std::function<Status(Tx&)>& fn) {
-  std::lock_guard lock(writer_mu_);
-  return sqlite_internal::RunTransaction(*writer_, true, fn);
+  WriteRequest me{&fn};
+  std::unique_lock lock(queue_mu_);
+  queue_.push_back(&me);
+  while (!me.done) {
+    if (leader_active_) {
+      queue_cv_.wait(lock);
+      continue;
+    }
+    // Lead: take what is queued (oldest first, at most kMaxGroup) and run it as one group.
+    leader_active_ = true;
+    std::vector<WriteRequest*> batch;
+    if (queue_.size() <= sqlite_internal::kMaxGroup) {
+      batch.swap(queue_);
+    } else {
+      batch.assign(queue_.begin(), queue_.begin() + sqlite_internal::kMaxGroup);
+      queue_.erase(queue_.begin(), queue_.begin() + sqlite_internal::kMaxGroup);
+    }
+    lock.unlock();
+    {
+      std::lock_guard writer(writer_mu_);
+      RunWriteBatch(batch);
+    }
+    lock.lock();
+    for (WriteRequest* r : batch) r->done = true;
+    leader_active_ = false;
+    queue_cv_.notify_all();
+  }
+  lock.unlock();
+  if (me.exception) std::rethrow_exception(me.exception);
+  return std::move(me.result);
+}
+
+void SqliteDb::RunWriteBatch(const std::vector<WriteRequest*>& batch) {
+  using sqlite_internal::kBeginWrite;
+  using sqlite_internal::kCommit;
+  Conn& conn = *writer_;
+  if (batch.size() == 1) {
+    WriteRequest& r = *batch[0];
+    try {
+      r.result = sqlite_internal::RunTransaction(conn, true, *r.fn);
+    } catch (...) {
+      r.exception = std::current_exception();
+    }
+    return;
+  }
+  struct RollbackGuard {
+    Conn& conn;
+    ~RollbackGuard() { conn.RollbackIfOpen(); }
+  } guard{conn};
+  std::vector<WriteRequest*> applied;  // released into the open transaction
+  bool open = false;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    WriteRequest* r = batch[i];
+    if (!open) {
+      Status begin = conn.Run(kBeginWrite);
+      if (!begin.ok()) {
+        r->result = begin;
+        continue;
+      }
+      open = true;
+    }
+    Status sp = conn.Run(sqlite_internal::kSavepoint);
+    if (!sp.ok()) {
+      r->result = sp;
+      continue;
+    }
+    sqlite_internal::SqliteTx tx(conn, true);
+    Status s = Ok();
+    try {
+      s = (*r->fn)(tx);
+    } catch (...) {
+      r->exception = std::current_exception();
+      s = Internal("exception in a write transaction");
+    }
+    if (sqlite3_get_autocommit(conn.db) != 0) {
+      // The engine rolled the whole transaction back (I/O error, disk full): the writes
+      // of the group so far are gone; their callers get an error, the rest go on.
+      for (WriteRequest* a : applied) {
+        a->result = Error(ErrorCode::kUnavailable, "database busy, try again",
+                          "sqlite: group transaction rolled back by a failure of another write");
+      }
+      applied.clear();
+      open = false;
+      if (!r->exception) r->result = s.ok() ? Internal("sqlite: transaction rolled back by the engine") : s;
+      continue;
+    }
+    if (s.ok()) {
+      Status released = conn.Run(sqlite_internal::kRelease);
+      if (released.ok()) {
+        applied.push_back(r);
+        continue;
+      }
+      s = released;
+    }
+    // This write alone is undone; the savepoint is then closed.
+    Status undone = conn.Run(sqlite_internal::kRollbackTo);
+    if (undone.ok()) undone = conn.Run(sqlite_internal::kRelease);
+    if (!r->exception) r->result = s;
+    if (!undone.ok()) {
+      // Cannot isolate it: give up on the whole group (the guard rolls back).
+      for (WriteRequest* a : applied) a->result = undone;
+      for (size_t j = i + 1; j < batch.size(); ++j) batch[j]->result = undone;
+      return;
+    }
+  }
+  if (!open) return;
+  Status committed = conn.Run(kCommit);  // on failure the guard rolls back
+  for (WriteRequest* a : applied) a->result = committed;
 }
 
 Status SqliteDb::Ping() {

@@ -21,6 +21,14 @@ struct Conn;  // one sqlite3 handle plus its statement cache (sqlite_db.cpp)
 // serialised in-process by writer_mu_ and across processes by BEGIN IMMEDIATE (with a busy
 // timeout); reads run concurrently on the readers, each a snapshot (WAL).
 //
+// Group commit: write transactions that arrive while another commit is in progress wait
+// in a queue, and the next of them to run takes the whole queue and runs each function
+// in its own SAVEPOINT inside one transaction, with one COMMIT (one fsync under
+// synchronous=FULL) for all. A function that fails or throws is rolled back to its
+// savepoint alone and gets its own error; the others are unaffected. Every caller
+// returns only after the COMMIT that holds its writes, with that COMMIT's status. A lone
+// write runs as a plain transaction.
+//
 // The Db must outlive every transaction running on it; destroying it closes all handles.
 class SqliteDb final : public Db {
  public:
@@ -47,8 +55,17 @@ class SqliteDb final : public Db {
 
   const std::string path_;
 
+  struct WriteRequest;
+  // Runs a batch of queued writes on writer_ (writer_mu_ held), filling in their results.
+  void RunWriteBatch(const std::vector<WriteRequest*>& batch);
+
   std::mutex writer_mu_;                           // held for a whole write transaction
   std::unique_ptr<sqlite_internal::Conn> writer_;  // GUARDED_BY(writer_mu_) after Open
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<WriteRequest*> queue_;  // GUARDED_BY(queue_mu_): writes waiting for a leader
+  bool leader_active_ = false;        // GUARDED_BY(queue_mu_): a thread is running a batch
 
   std::vector<std::unique_ptr<sqlite_internal::Conn>> readers_;  // owned; fixed after Open
   std::mutex pool_mu_;
