@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/credentials.h"
 #include "common/ids.h"
+#include "host/ledger/ledger.h"
 #include "support/child_process.h"
 #include "support/test_env.h"
 
@@ -156,6 +157,16 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
     s.host_user_id = NewId("usr");
     RunQuery(*host_db, kInsertUser, {s.host_user_id, "1370000000" + std::to_string(u), "crash " + std::to_string(u)});
     RunQuery(*host_db, kInsertWallet, {s.host_user_id, kInitialBalance});
+    // Sandbox money enters through the ledger, like a top-up (host/ledger/ledger.h).
+    ASSERT_TRUE(host_db
+                    ->Write([&](storage::Tx& tx) {
+                      return host::PostEntry(tx,
+                                             {"topup", "crash:" + s.host_user_id, std::nullopt,
+                                              {{host::SandboxFundingAccount(), -kInitialBalance},
+                                               {host::WalletAccount(s.host_user_id), kInitialBalance}}},
+                                             0);
+                    })
+                    .ok());
     SessionToken token = NewSessionToken("utok_");
     RunQuery(*host_db, kInsertSession, {token.hash, s.host_user_id, SystemClock::Instance().NowMs() + 3'600'000});
     s.host = {{"Authorization", "Bearer " + token.token}};
@@ -287,6 +298,12 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
     }
     break;  // one is enough: the database checks above cover all
   }
+
+  // The ledger is balanced and agrees with the wallets: `hutong reconcile` is clean.
+  const std::string today = host::BusinessDay(SystemClock::Instance().NowMs());
+  std::vector<std::string> reconcile = {"reconcile", "--date", today};
+  reconcile.insert(reconcile.end(), db_args_.begin(), db_args_.end());
+  EXPECT_EQ(WaitExit(SpawnBinary(HUTONG_BINARY, reconcile, Log("reconcile")).pid, 60s), 0) << Slurp(Log("reconcile"));
 
   ASSERT_EQ(kill(child_.pid, SIGTERM), 0);
   EXPECT_EQ(WaitExit(child_.pid, 15s), 0) << Slurp(Log("serve2"));

@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <sstream>
 #include <thread>
@@ -17,6 +18,7 @@ constexpr const char* kUsage =
     "  migrate     apply database migrations and exit\n"
     "  seed-demo   fill empty databases with the demo data set (idempotent)\n"
     "  gen-data    seed the demo, then add generated stores, deals and bench users (benchmarks)\n"
+    "  reconcile   check the host's ledger through --date (exit 0 clean, 1 not)\n"
     "\n"
     "Every option can also be set by its environment variable HUTONG_<NAME>, e.g.\n"
     "--host-listen by HUTONG_HOST_LISTEN. Flags win over the environment.\n";
@@ -62,7 +64,8 @@ Result<Config> ParseConfig(int argc, const char* const* argv, std::string* help_
       ("gen-users", po::value(&c.gen_users)->default_value(c.gen_users), "gen-data: bench users with sessions")
       ("gen-tokens-out", po::value(&c.gen_tokens_out), "gen-data: file for the bench users' tokens")
       ("gen-flash-units", po::value(&c.gen_flash_units)->default_value(c.gen_flash_units),
-       "gen-data: units of a flash-sale campaign deal (0 = none)");
+       "gen-data: units of a flash-sale campaign deal (0 = none)")
+      ("date", po::value(&c.date), "reconcile: business day YYYY-MM-DD (UTC+8)");
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("command", po::value(&c.command));
@@ -102,9 +105,15 @@ Result<Config> ParseConfig(int argc, const char* const* argv, std::string* help_
     return c;
   }
   if (c.command.empty()) return Invalid("no command given (see hutong --help)");
-  if (c.command != "serve" && c.command != "migrate" && c.command != "seed-demo" &&
-      c.command != "gen-data") {
+  if (c.command != "serve" && c.command != "migrate" && c.command != "seed-demo" && c.command != "gen-data" &&
+      c.command != "reconcile") {
     return Invalid("unknown command '" + c.command + "' (see hutong --help)");
+  }
+  if (c.command == "reconcile") {
+    const bool shape = c.date.size() == 10 && c.date[4] == '-' && c.date[7] == '-' &&
+                       std::all_of(c.date.begin(), c.date.end(),
+                                   [](char ch) { return ch == '-' || (ch >= '0' && ch <= '9'); });
+    if (!shape) return Invalid("reconcile needs --date YYYY-MM-DD");
   }
   if (role == "both") c.roles = Roles::kBoth;
   else if (role == "host") c.roles = Roles::kHost;

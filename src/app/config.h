@@ -13,7 +13,7 @@ namespace hutong::app {
 enum class Roles { kBoth, kHost, kProvider };
 
 struct Config {
-  std::string command;  // serve | migrate | seed-demo | gen-data | help | version
+  std::string command;  // serve | migrate | seed-demo | gen-data | reconcile | help | version
   Roles roles = Roles::kBoth;
   std::string data_dir = "./data";
   std::string host_db;      // default <data_dir>/host.db
@@ -43,6 +43,7 @@ struct Config {
   int64_t gen_users = 0;
   std::string gen_tokens_out;
   int64_t gen_flash_units = 0;
+  std::string date;  // reconcile: the business day YYYY-MM-DD (UTC+8)
 };
 
 // Parses argv and the environment. On --help/--version sets command accordingly and

@@ -18,6 +18,7 @@
 #include "common/random.h"
 #include "host/content/content.h"
 #include "host/host.h"
+#include "host/ledger/ledger.h"
 #include "host/openplatform/apps.h"
 #include "host/openplatform/login_codes.h"
 #include "host/users/users.h"
@@ -405,6 +406,13 @@ Result<GenDataReport> RunGenData(const Config& config, const GenDataOptions& opt
                                                 "压测用户" + std::to_string(i + 1), std::string("北京"), now}));
           RETURN_IF_ERROR(tx.Exec(kInsertUserSession, {m.host.hash, user_id, now + 30 * kDay, now}));
           RETURN_IF_ERROR(tx.Exec(kInsertWallet, {user_id, kWalletFen, now}));
+          RETURN_IF_ERROR(host::PostEntry(
+              tx,
+              {"topup",
+               "gen:" + user_id,
+               std::nullopt,
+               {{host::SandboxFundingAccount(), -kWalletFen}, {host::WalletAccount(user_id), kWalletFen}}},
+              now));
           RETURN_IF_ERROR(tx.Exec(kInsertOpenId, {app_id, m.openid, user_id, now}));
           made.push_back(std::move(m));
         }

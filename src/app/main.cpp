@@ -59,6 +59,13 @@ int main(int argc, char** argv) {
     std::cout << app::GenDataReportJson(*report) << std::endl;
     return 0;
   }
+  if (config->command == "reconcile") {
+    std::string report;
+    auto clean = app::RunReconcile(*config, &report);
+    if (!clean.ok()) return fail(clean.error());
+    std::cout << report;
+    return *clean ? 0 : 1;
+  }
   auto node = app::Node::Start(*config);
   if (!node.ok()) return fail(node.error());
   return (*node)->WaitForSignal() ? 0 : 1;

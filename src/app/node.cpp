@@ -7,6 +7,8 @@
 #include "common/log.h"
 #include "common/password.h"
 #include "host/host.h"
+#include "host/ledger/reconcile.h"
+#include "host/ledger/settlement.h"
 #include "host/openplatform/apps.h"
 #include "host/webhooks/dispatcher.h"
 #include "http/ops_routes.h"
@@ -15,6 +17,7 @@
 #include "protocol/signing.h"
 #include "provider/orders/orders.h"
 #include "provider/provider.h"
+#include "provider/redemption/redemption_reports.h"
 #include "provider/refunds/refunds.h"
 
 namespace hutong::app {
@@ -165,7 +168,13 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
 
   // Background jobs: each runs on whichever node holds its lease (src/jobs). Register new
   // jobs here, as plain idempotent RunOnce-style functions.
-  if (host_role) s->host_jobs = std::make_unique<jobs::JobRunner>(*s->host_db, clock, "host");
+  if (host_role) {
+    storage::Db* db = s->host_db.get();
+    s->host_jobs = std::make_unique<jobs::JobRunner>(*db, clock, "host");
+    // Settles the previous business day (UTC+8); idempotent per day and account.
+    s->host_jobs->Add({"settlement", std::chrono::minutes(10),
+                       [db, c = &clock]() -> Status { return host::SettlePreviousDay(*db, c->NowMs()); }});
+  }
   if (provider_role) {
     storage::Db* db = s->provider_db.get();
     s->provider_jobs = std::make_unique<jobs::JobRunner>(*db, clock, "provider");
@@ -186,6 +195,11 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     refund_job("refund_retry", std::chrono::seconds(5), provider::RunRefundRetriesOnce, 100);
     refund_job("voucher_expiry", std::chrono::seconds(60), provider::RunVoucherExpiryOnce, 500);
     refund_job("after_sale_auto_approval", std::chrono::seconds(60), provider::RunAfterSaleAutoApprovalOnce, 100);
+    const provider::HostDirectory* hosts = s->provider_hosts.get();
+    s->provider_jobs->Add({"redemption_reports", std::chrono::seconds(2), [db, hosts, c = &clock]() -> Status {
+                             RETURN_IF_ERROR(provider::DeliverRedemptionReports(*db, *hosts, c->NowMs()));
+                             return Ok();
+                           }});
   }
   {
     std::vector<const jobs::JobRunner*> runners;
@@ -228,6 +242,17 @@ Status RunMigrate(const Config& config) {
     RETURN_IF_ERROR(OpenAndMigrate(config, config.provider_db, "provider", provider::ProviderMigrations()));
   }
   return Ok();
+}
+
+Result<bool> RunReconcile(const Config& config, std::string* report) {
+  storage::DbOptions options;
+  options.default_schema = "host";
+  options.pool_size = 1;
+  options.sqlite_synchronous_full = config.sqlite_sync_full;
+  ASSIGN_OR_RETURN(auto db, storage::OpenDb(config.host_db, options));
+  ASSIGN_OR_RETURN(auto r, host::Reconcile(*db, config.date));
+  *report = host::FormatReconcileReport(r);
+  return r.clean();
 }
 
 }  // namespace hutong::app

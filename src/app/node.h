@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "app/config.h"
 #include "common/result.h"
@@ -38,5 +39,10 @@ class Node {
 
 // `hutong migrate`: migrate the configured roles' databases; prints what it did.
 Status RunMigrate(const Config& config);
+
+// `hutong reconcile --date D`: reads the host database (never changes it) and checks
+// paid = refunded + settled + outstanding through business day D and that the ledger is
+// sound (host/ledger/reconcile.h). True when clean; `report` gets the printout.
+Result<bool> RunReconcile(const Config& config, std::string* report);
 
 }  // namespace hutong::app

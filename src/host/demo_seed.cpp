@@ -5,6 +5,7 @@
 #include "common/ids.h"
 #include "common/password.h"
 #include "host/content/content.h"
+#include "host/ledger/ledger.h"
 #include "host/openplatform/apps.h"
 
 namespace hutong::host {
@@ -71,6 +72,12 @@ Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, c
     }
     // The demo viewer starts with 1,000 yuan of sandbox money for the cashier.
     RETURN_IF_ERROR(tx.Exec(kDemoWallet, {user_ids[0], int64_t{100'000}, now}));
+    RETURN_IF_ERROR(PostEntry(tx,
+                              {"topup",
+                               "demo:" + user_ids[0],
+                               std::nullopt,
+                               {{SandboxFundingAccount(), -100'000}, {WalletAccount(user_ids[0]), 100'000}}},
+                              now));
     std::vector<std::string> creators;
     const char* names[] = {"北京吃货小王", "魔都探店Lily", "成都耍事儿"};
     for (size_t i = 0; i < 3; ++i) {

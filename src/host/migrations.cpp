@@ -1,8 +1,131 @@
 // The host's schema, one migration per change; never edit a released one.
+#include <string>
+
 #include "host/host.h"
 #include "protocol/idempotency.h"
 
 namespace hutong::host {
+
+namespace {
+
+const std::string kLedgerTables = R"sql(
+CREATE TABLE ledger_accounts (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('wallet', 'clearing', 'merchant_payable', 'commission_payable',
+    'platform_fee', 'funding', 'payout')),
+  balance_fen BIGINT NOT NULL,
+  external INTEGER NOT NULL CHECK (external IN (0, 1)),
+  created_at BIGINT NOT NULL,
+  CHECK (external = 1 OR balance_fen >= 0)
+);
+CREATE TABLE ledger_entries (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  pay_order_id TEXT,
+  business_day TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (kind, ref)
+);
+CREATE INDEX ledger_entries_day ON ledger_entries (business_day, kind);
+CREATE INDEX ledger_entries_time ON ledger_entries (created_at);
+CREATE INDEX ledger_entries_pay_order ON ledger_entries (pay_order_id);
+CREATE TABLE ledger_postings (
+  entry_id TEXT NOT NULL REFERENCES ledger_entries(id),
+  account_id TEXT NOT NULL REFERENCES ledger_accounts(id),
+  amount_fen BIGINT NOT NULL,
+  PRIMARY KEY (entry_id, account_id)
+);
+CREATE INDEX ledger_postings_account ON ledger_postings (account_id);
+ALTER TABLE pay_orders ADD COLUMN deal_id TEXT;
+ALTER TABLE pay_orders ADD COLUMN commission_bps INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pay_orders ADD COLUMN attributed_at BIGINT;
+CREATE INDEX pay_orders_creator ON pay_orders (creator_id);
+CREATE TABLE attribution_clicks (
+  app_id TEXT NOT NULL REFERENCES apps(id),
+  user_id TEXT NOT NULL REFERENCES users(id),
+  creator_id TEXT NOT NULL,
+  video_id TEXT NOT NULL,
+  clicked_at BIGINT NOT NULL,
+  PRIMARY KEY (app_id, user_id)
+);
+CREATE TABLE settlement_days (
+  day TEXT PRIMARY KEY,
+  settled_at BIGINT NOT NULL
+);
+CREATE TABLE redemption_reports (
+  app_id TEXT NOT NULL REFERENCES apps(id),
+  redemption_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  pay_order_id TEXT NOT NULL REFERENCES pay_orders(id),
+  voucher_id TEXT NOT NULL,
+  deal_id TEXT,
+  brand_id TEXT NOT NULL,
+  store_id TEXT NOT NULL,
+  amount_fen BIGINT NOT NULL CHECK (amount_fen >= 0),
+  commission_fen BIGINT NOT NULL,
+  fee_fen BIGINT NOT NULL,
+  merchant_fen BIGINT NOT NULL,
+  creator_id TEXT,
+  video_id TEXT,
+  status TEXT NOT NULL CHECK (status IN ('redeemed', 'reversed', 'refunded')),
+  redeemed_at BIGINT NOT NULL,
+  reported_at BIGINT NOT NULL,
+  reversed_at BIGINT,
+  PRIMARY KEY (app_id, redemption_id)
+);
+CREATE INDEX redemption_reports_pay_order ON redemption_reports (pay_order_id);
+CREATE INDEX redemption_reports_creator ON redemption_reports (creator_id, status);
+INSERT INTO ledger_accounts (id, kind, balance_fen, external, created_at) VALUES ('funding:sandbox', 'funding', 0, 1, 0);
+INSERT INTO ledger_accounts (id, kind, balance_fen, external, created_at)
+  SELECT 'wallet:' || user_id, 'wallet', balance_fen, 0, updated_at FROM wallets;
+INSERT INTO ledger_accounts (id, kind, balance_fen, external, created_at)
+  SELECT 'clearing:' || id, 'clearing', amount_fen, 0, paid_at FROM pay_orders WHERE status = 'paid';
+INSERT INTO ledger_entries (id, kind, ref, pay_order_id, business_day, created_at)
+  SELECT 'led_opening_' || user_id, 'opening', user_id, NULL, '1970-01-01', 0 FROM wallets;
+INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
+  SELECT 'led_opening_' || w.user_id, 'wallet:' || w.user_id, w.balance_fen +
+    (SELECT COALESCE(SUM(p.amount_fen), 0) FROM pay_orders p WHERE p.user_id = w.user_id AND p.status = 'paid')
+  FROM wallets w;
+INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
+  SELECT 'led_opening_' || w.user_id, 'funding:sandbox', -(w.balance_fen +
+    (SELECT COALESCE(SUM(p.amount_fen), 0) FROM pay_orders p WHERE p.user_id = w.user_id AND p.status = 'paid'))
+  FROM wallets w;
+INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
+  SELECT 'led_payment_' || id, 'clearing:' || id, amount_fen FROM pay_orders WHERE status = 'paid';
+INSERT INTO ledger_postings (entry_id, account_id, amount_fen)
+  SELECT 'led_payment_' || id, 'wallet:' || user_id, -amount_fen FROM pay_orders WHERE status = 'paid';
+UPDATE ledger_accounts SET balance_fen =
+  (SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_postings WHERE account_id = 'funding:sandbox')
+  WHERE id = 'funding:sandbox';
+)sql";
+
+// Payment entries of pay orders paid before the ledger existed, on their UTC+8 day.
+// (Inserted before their postings: the postings reference them.)
+const std::string kLedgerSqlite = [] {
+  std::string s = kLedgerTables;
+  const std::string anchor =
+      "INSERT INTO ledger_postings (entry_id, account_id, amount_fen)\n  SELECT 'led_payment_'";
+  s.insert(
+      s.find(anchor),
+      "INSERT INTO ledger_entries (id, kind, ref, pay_order_id, business_day, created_at)\n"
+      "  SELECT 'led_payment_' || id, 'payment', id, id, date(paid_at / 1000 + 28800, 'unixepoch'), paid_at\n"
+      "  FROM pay_orders WHERE status = 'paid';\n");
+  return s;
+}();
+const std::string kLedgerPg = [] {
+  std::string s = kLedgerTables;
+  const std::string anchor =
+      "INSERT INTO ledger_postings (entry_id, account_id, amount_fen)\n  SELECT 'led_payment_'";
+  s.insert(s.find(anchor),
+           "INSERT INTO ledger_entries (id, kind, ref, pay_order_id, business_day, created_at)\n"
+           "  SELECT 'led_payment_' || id, 'payment', id, id,\n"
+           "    to_char(to_timestamp(paid_at / 1000 + 28800) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), paid_at\n"
+           "  FROM pay_orders WHERE status = 'paid';\n");
+  return s;
+}();
+
+}  // namespace
 
 const std::vector<storage::Migration>& HostMigrations() {
   static const std::vector<storage::Migration> kMigrations = {
@@ -211,6 +334,10 @@ CREATE TABLE pay_refunds (
 );
 CREATE INDEX pay_refunds_pay_order ON pay_refunds (pay_order_id);
 )sql"},
+      // Ledger (host/ledger): accounts, entries, postings; redemptions the apps report;
+      // what a pay order needs for commission. Existing wallets and paid pay orders get
+      // their opening and payment entries so the ledger agrees with them from the start.
+      {9, "ledger", kLedgerSqlite.c_str(), kLedgerPg.c_str()},
       {12, "job_leases",
        R"sql(
 CREATE TABLE job_leases (

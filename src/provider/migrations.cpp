@@ -249,6 +249,26 @@ CREATE TABLE refund_vouchers (
 CREATE INDEX refund_vouchers_voucher ON refund_vouchers (voucher_id);
 CREATE INDEX vouchers_expiry ON vouchers (status, valid_to);
 )sql"},
+      // What each redemption was worth (for the host's ledger) and the outbox of redemption
+      // reports to the hosts, written in the redeem/reverse transaction.
+      {7, "redemption_reports",
+       R"sql(
+ALTER TABLE redemptions ADD COLUMN amount_fen BIGINT;
+CREATE TABLE redemption_outbox (
+  id TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('redeemed', 'reversed')),
+  redemption_id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'delivered')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  delivered_at BIGINT
+);
+CREATE INDEX redemption_outbox_due ON redemption_outbox (status, next_attempt_at);
+)sql"},
       {10, "job_leases",
        R"sql(
 CREATE TABLE job_leases (

@@ -3,10 +3,12 @@
 // the host's payment order, where the host verifies it and credits the creator.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/result.h"
 #include "common/secret_box.h"
+#include "storage/db.h"
 
 namespace hutong::host {
 
@@ -25,5 +27,21 @@ std::string IssueAttributionToken(const SecretBox& box, const Attribution& a);
 // old; anything else → kValidationFailed.
 Result<Attribution> VerifyAttributionToken(const SecretBox& box, const std::string& token,
                                            const std::string& app_id, int64_t now_ms);
+
+// Checks the MAC and the app only: the age is the caller's to judge (a pay order with a
+// stale token is simply not attributed). Anything else → kValidationFailed.
+Result<Attribution> ParseAttributionToken(const SecretBox& box, const std::string& token,
+                                          const std::string& app_id);
+
+// Last click wins: the viewer's latest launch of `app_id` from a video, kept per (app,
+// user) and replaced only by a newer one.
+Status RecordAttributionClick(storage::Tx& tx, const Attribution& a, const std::string& user_id);
+// The attribution a payment of `user_id` to `app_id` created at `now_ms` carries: the
+// newer of the presented token and the recorded last click, if at most
+// kAttributionWindowMs old (exactly 7 days still counts), else none.
+Result<std::optional<Attribution>> ResolveAttribution(storage::Tx& tx,
+                                                      const std::optional<Attribution>& token,
+                                                      const std::string& app_id, const std::string& user_id,
+                                                      int64_t now_ms);
 
 }  // namespace hutong::host

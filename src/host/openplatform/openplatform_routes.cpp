@@ -103,7 +103,10 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
     if (video_id) {
       ASSIGN_OR_RETURN(auto rows, deps.db.Read([&](storage::Tx& tx) { return tx.Exec(kVideoCreator, {*video_id}); }));
       if (rows.empty()) return NotFound("video not found");
-      attribution = IssueAttributionToken(deps.box, {rows[0].Str(0), *video_id, app.id, now});
+      const Attribution click{rows[0].Str(0), *video_id, app.id, now};
+      attribution = IssueAttributionToken(deps.box, click);
+      RETURN_IF_ERROR(
+          deps.db.WithWrite([&](storage::Tx& tx) { return RecordAttributionClick(tx, click, user.id); }));
     }
     ASSIGN_OR_RETURN(auto code, IssueLoginCode(deps.db, app.id, user.id, video_id, now));
     std::string entry_url = app.service_url + "/mp/entry?code=" + code.code;

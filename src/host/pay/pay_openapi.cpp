@@ -8,14 +8,14 @@ const http::OpenApiFragment& PayOpenApi() {
   "/open/v1/pay/orders": {
     "post": {
       "summary": "Create a payment order for one of the app's orders (signed)",
-      "description": "out_trade_no is unique per app: the same one again returns the same pay order. The payer is named by the openid the app got from jscode2session. A valid attribution token records the creator and video. Accepts Idempotency-Key.",
+      "description": "out_trade_no is unique per app: the same one again returns the same pay order. The payer is named by the openid the app got from jscode2session. Attribution: last click within 7 days wins — the newer of the attribution token and the viewer's latest launch of the app from a video; a token older than 7 days is not attributed (the order still succeeds), a forged one is 422. deal_id (a deal the app synced) sets the creator's commission rate (its commission_bps). Accepts Idempotency-Key.",
       "tags": ["payments"], "security": [{"signedRequest": []}],
       "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
         "required": ["out_trade_no", "amount_fen", "description", "openid"],
         "properties": {"out_trade_no": {"type": "string"}, "amount_fen": {"type": "integer", "minimum": 1},
           "description": {"type": "string"}, "openid": {"type": "string"}, "attribution_token": {"type": "string"},
-          "expires_at": {"type": "string", "format": "date-time"}}}}}},
+          "deal_id": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}}}}},
       "responses": {
         "201": {"description": "The pay order", "content": {"application/json": {"schema": {"type": "object", "properties": {
           "pay_order_id": {"type": "string"}, "cashier_url": {"type": "string"}, "status": {"type": "string"}, "amount_fen": {"type": "integer"}}}}}},

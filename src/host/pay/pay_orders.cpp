@@ -1,9 +1,11 @@
 #include "host/pay/pay_orders.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "host/ledger/ledger.h"
 #include "host/openplatform/attribution.h"
 #include "host/webhooks/outbox.h"
 
@@ -20,17 +22,21 @@ constexpr Query kInsertPayOrder{
     "pay.insert_order", Access::kWrite,
     "INSERT INTO pay_orders (id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, "
     "video_id, "
-    "status, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10) "
+    "status, expires_at, created_at, deal_id, commission_bps, attributed_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13) "
     "ON CONFLICT (app_id, out_trade_no) DO NOTHING"};
 constexpr Query kByTradeNo{
     "pay.by_trade_no", Access::kRead,
     "SELECT id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
-    "status, expires_at, created_at, paid_at FROM pay_orders "
+    "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at FROM pay_orders "
     "WHERE app_id = $1 AND out_trade_no = $2"};
 constexpr Query kById{
     "pay.by_id", Access::kRead,
     "SELECT id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
-    "status, expires_at, created_at, paid_at FROM pay_orders WHERE id = $1"};
+    "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at FROM pay_orders "
+    "WHERE id = $1"};
+constexpr Query kDealRate{"pay.deal_rate", Access::kRead,
+                          "SELECT commission_bps FROM app_deals WHERE app_id = $1 AND deal_id = $2"};
 constexpr Query kMarkPaid{
     "pay.mark_paid", Access::kWrite,
     "UPDATE pay_orders SET status = 'paid', paid_at = $2 WHERE id = $1 AND status = 'pending'"};
@@ -49,6 +55,9 @@ PayOrder FromRow(const storage::Row& r) {
   p.expires_at = r.OptInt(9);
   p.created_at = r.Int(10);
   p.paid_at = r.OptInt(11);
+  p.deal_id = r.OptStr(12);
+  p.commission_bps = r.Int(13);
+  p.attributed_at = r.OptInt(14);
   return p;
 }
 
@@ -58,22 +67,32 @@ Result<PayOrder> CreatePayOrder(storage::Db& db, const SecretBox& box, const std
                                 const PayOrderInput& in, int64_t now_ms) {
   if (in.out_trade_no.empty()) return Invalid("'out_trade_no' is required");
   if (in.amount_fen < 1) return Invalid("'amount_fen' must be at least 1");
-  std::optional<Attribution> attribution;
+  std::optional<Attribution> token;
   if (in.attribution_token) {
-    ASSIGN_OR_RETURN(auto a, VerifyAttributionToken(box, *in.attribution_token, app_id, now_ms));
-    attribution = std::move(a);
+    ASSIGN_OR_RETURN(auto a, ParseAttributionToken(box, *in.attribution_token, app_id));
+    token = std::move(a);
   }
   return db.Write([&](storage::Tx& tx) -> Result<PayOrder> {
     ASSIGN_OR_RETURN(auto user, tx.Exec(kOpenIdUser, {app_id, in.openid}));
     if (user.empty()) return Invalid("unknown 'openid' for this app");
+    ASSIGN_OR_RETURN(auto attribution, ResolveAttribution(tx, token, app_id, user[0].Str(0), now_ms));
     std::optional<std::string> creator_id, video_id;
+    std::optional<int64_t> attributed_at;
+    int64_t commission_bps = 0;
     if (attribution) {
       creator_id = attribution->creator_id;
       video_id = attribution->video_id;
+      attributed_at = attribution->issued_at;
+      if (in.deal_id) {
+        ASSIGN_OR_RETURN(auto rate, tx.Exec(kDealRate, {app_id, *in.deal_id}));
+        if (!rate.empty()) commission_bps = std::clamp<int64_t>(rate[0].Int(0), 0, 10'000);
+      }
     }
-    RETURN_IF_ERROR(tx.Exec(kInsertPayOrder, {NewId("pay"), app_id, in.out_trade_no, user[0].Str(0),
-                                              in.amount_fen, in.description, storage::Opt(creator_id),
-                                              storage::Opt(video_id), storage::Opt(in.expires_at), now_ms}));
+    RETURN_IF_ERROR(
+        tx.Exec(kInsertPayOrder,
+                {NewId("pay"), app_id, in.out_trade_no, user[0].Str(0), in.amount_fen, in.description,
+                 storage::Opt(creator_id), storage::Opt(video_id), storage::Opt(in.expires_at), now_ms,
+                 storage::Opt(in.deal_id), commission_bps, storage::Opt(attributed_at)}));
     ASSIGN_OR_RETURN(auto rows, tx.Exec(kByTradeNo, {app_id, in.out_trade_no}));
     if (rows.empty()) return Internal("pay order vanished after insert");
     PayOrder p = FromRow(rows[0]);
@@ -106,6 +125,13 @@ Result<PayOrder> PayPayOrder(storage::Db& db, const PaymentProvider& payments,
       return Error(ErrorCode::kConflict, "this pay order is closed");
     }
     RETURN_IF_ERROR(payments.Charge(tx, user_id, p.amount_fen, now_ms));
+    RETURN_IF_ERROR(
+        PostEntry(tx,
+                  {"payment",
+                   p.id,
+                   p.id,
+                   {{payments.PayerAccount(user_id), -p.amount_fen}, {ClearingAccount(p.id), p.amount_fen}}},
+                  now_ms));
     p.status = "paid";
     p.paid_at = now_ms;
     RETURN_IF_ERROR(EnqueueEvent(tx, p.app_id, "payment.succeeded",

@@ -22,6 +22,8 @@ struct PayOrderInput {
   std::string openid;
   std::optional<std::string> attribution_token;
   std::optional<int64_t> expires_at;
+  // The app's deal (as synced to the host): its commission_bps is the creator's rate.
+  std::optional<std::string> deal_id;
 };
 
 struct PayOrder {
@@ -37,16 +39,21 @@ struct PayOrder {
   std::optional<int64_t> expires_at;
   int64_t created_at = 0;
   std::optional<int64_t> paid_at;
+  std::optional<std::string> deal_id;
+  int64_t commission_bps = 0;  // of the deal, when bought; 0 without attribution
+  std::optional<int64_t> attributed_at;
 };
 
 // Creates the pay order, or returns the existing one for the same (app, out_trade_no)
 // when the amount matches (another amount → kConflict). An openid this app never received
-// or a bad attribution token → kValidationFailed.
+// or a forged attribution token → kValidationFailed. Attribution: last click within 7 days
+// wins (openplatform/attribution.h); a stale token leaves the order unattributed.
 Result<PayOrder> CreatePayOrder(storage::Db& db, const SecretBox& box, const std::string& app_id,
                                 const PayOrderInput& in, int64_t now_ms);
 
-// The pay order's own user pays it through `payments`: pending → paid, the charge and the
-// `payment.succeeded` event in one transaction. Already paid → the paid order again
+// The pay order's own user pays it through `payments`: pending → paid, the charge, its
+// ledger entry (payer → the order's clearing account) and the `payment.succeeded` event
+// in one transaction. Already paid → the paid order again
 // (never a second charge). Another user's or unknown → kNotFound; closed or expired →
 // kConflict; not enough money → kConflict "insufficient balance", nothing written.
 // `*event_enqueued` says whether this call paid it (so the caller wakes the dispatcher).

@@ -27,6 +27,7 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
     ASSIGN_OR_RETURN(in.description, RequireString(body, "description", 256));
     ASSIGN_OR_RETURN(in.openid, RequireString(body, "openid", 128));
     ASSIGN_OR_RETURN(in.attribution_token, OptionalString(body, "attribution_token", 2048));
+    ASSIGN_OR_RETURN(in.deal_id, OptionalString(body, "deal_id", 64));
     ASSIGN_OR_RETURN(auto expires, OptionalString(body, "expires_at", 64));
     if (expires) {
       in.expires_at = ParseRfc3339(*expires);

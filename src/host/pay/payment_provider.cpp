@@ -1,5 +1,7 @@
 #include "host/pay/payment_provider.h"
 
+#include "common/ids.h"
+
 namespace hutong::host {
 using storage::Access;
 using storage::Query;
@@ -41,8 +43,15 @@ Result<Fen> SandboxWallet::TopUp(storage::Db& db, const std::string& user_id, Fe
   if (amount < 1 || amount > kMaxTopUpFen) {
     return Invalid("'amount_fen' must be between 1 and " + std::to_string(kMaxTopUpFen));
   }
-  ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) {
-    return tx.Exec(kTopUp, {user_id, amount, now_ms});
+  ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) -> Result<storage::Rows> {
+    ASSIGN_OR_RETURN(auto balance, tx.Exec(kTopUp, {user_id, amount, now_ms}));
+    RETURN_IF_ERROR(PostEntry(tx,
+                              {"topup",
+                               NewId("top"),
+                               std::nullopt,
+                               {{SandboxFundingAccount(), -amount}, {WalletAccount(user_id), amount}}},
+                              now_ms));
+    return balance;
   }));
   if (rows.empty()) return Internal("top-up returned no balance");
   return rows[0].Int(0);

@@ -6,6 +6,7 @@
 
 #include "common/money.h"
 #include "common/result.h"
+#include "host/ledger/ledger.h"
 #include "storage/db.h"
 
 namespace hutong::host {
@@ -19,6 +20,9 @@ class PaymentProvider {
   // Gives `amount` back to the user inside `tx` (a refund of an earlier charge; the
   // caller has checked it never exceeds what was paid). Thread-safe.
   virtual Status Refund(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const = 0;
+  // The ledger account a charge of `user_id` comes from (the cashier posts it to the pay
+  // order's clearing account in the same transaction).
+  virtual LedgerAccount PayerAccount(const std::string& user_id) const = 0;
 };
 
 // Sandbox money: a balance per user (wallets table), topped up at will in sandbox mode.
@@ -27,8 +31,10 @@ class SandboxWallet final : public PaymentProvider {
   static constexpr Fen kMaxTopUpFen = 1'000'000;
   Status Charge(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const override;
   Status Refund(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const override;
+  LedgerAccount PayerAccount(const std::string& user_id) const override { return WalletAccount(user_id); }
   static Result<Fen> Balance(storage::Db& db, const std::string& user_id);
-  // 1..kMaxTopUpFen per call; returns the new balance.
+  // 1..kMaxTopUpFen per call, posted to the ledger (sandbox funding → wallet) in the same
+  // transaction; returns the new balance.
   static Result<Fen> TopUp(storage::Db& db, const std::string& user_id, Fen amount, int64_t now_ms);
 };
 

@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "host/ledger/redemptions.h"
 #include "host/webhooks/outbox.h"
 
 namespace hutong::host {
@@ -91,6 +92,7 @@ Result<PayRefund> ApplyRefund(storage::Tx& tx, const PaymentProvider& payments, 
                                            std::to_string(orders[0].Int(3)) + " fen)");
   }
   RETURN_IF_ERROR(payments.Refund(tx, user_id, r.amount_fen, now_ms));
+  RETURN_IF_ERROR(PostRefund(tx, r.id, r.pay_order_id, payments.PayerAccount(user_id), r.amount_fen, now_ms));
   RETURN_IF_ERROR(EnqueueEvent(tx, app_id, "refund.succeeded",
                                json::object{{"refund_id", r.id},
                                             {"pay_order_id", r.pay_order_id},

@@ -274,6 +274,7 @@ Result<PayOrderCreated> HostPayOrderGateway::CreatePayOrder(const std::string& h
                     {"openid", req.openid},
                     {"expires_at", FormatRfc3339(req.expires_at)}};
   if (req.attribution_token) body["attribution_token"] = *req.attribution_token;
+  if (!req.deal_id.empty()) body["deal_id"] = req.deal_id;
   ASSIGN_OR_RETURN(auto answer, client->CallJson("POST", "/open/v1/pay/orders", json::serialize(body),
                                                  {{"Idempotency-Key", req.out_trade_no}}));
   if (!answer.is_object()) return Error(ErrorCode::kUnavailable, "bad answer from the host");
@@ -293,7 +294,8 @@ Result<PlacedOrder> PlaceOrder(storage::Db& db, const PayOrderGateway& gateway, 
   ASSIGN_OR_RETURN(auto reserved, db.Write([&](storage::Tx& tx) { return Reserve(tx, user, in, now_ms); }));
   BumpCatalogVersion();  // stock changed: cached deal pages are stale
   PayOrderRequest pay{reserved.order_id, reserved.amount_fen,  reserved.description,
-                      user.openid,       in.attribution_token, now_ms + kOrderPaymentWindowMs};
+                      user.openid,       in.attribution_token, now_ms + kOrderPaymentWindowMs,
+                      in.deal_id};
   auto created = gateway.CreatePayOrder(user.host, pay);
   if (!created.ok()) {
     LogWarn("pay order not created; order cancelled", {{"order_id", reserved.order_id},

@@ -39,6 +39,7 @@ struct PayOrderRequest {
   std::string openid;
   std::optional<std::string> attribution_token;
   int64_t expires_at = 0;
+  std::string deal_id;  // the host takes the creator's commission rate from its synced copy
 };
 
 struct PayOrderCreated {

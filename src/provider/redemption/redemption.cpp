@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "common/random.h"
+#include "provider/redemption/redemption_reports.h"
 
 namespace hutong::provider {
 namespace json = boost::json;
@@ -50,8 +51,22 @@ constexpr Query kTakeUse{"redemption.take_use", Access::kWrite,
                          "AND valid_to > $3"};
 constexpr Query kInsertRedemption{"redemption.insert", Access::kWrite,
                                   "INSERT INTO redemptions (id, voucher_id, order_id, store_id, staff_id, "
-                                  "verify_token_hash, status, redeemed_at, cancel_deadline) "
-                                  "VALUES ($1, $2, $3, $4, $5, $6, 'redeemed', $7, $8)"};
+                                  "verify_token_hash, status, redeemed_at, cancel_deadline, amount_fen) "
+                                  "VALUES ($1, $2, $3, $4, $5, $6, 'redeemed', $7, $8, $9)"};
+// What the host needs to book a use: the sale behind the voucher, after the use was taken.
+constexpr Query kVoucherSale{
+    "redemption.voucher_sale", Access::kRead,
+    "SELECT o.host, o.pay_order_id, o.unit_price_fen, o.deal_id, d.brand_id, v.uses_total, "
+    "v.uses_left FROM vouchers v JOIN orders o ON o.id = v.order_id "
+    "JOIN deals d ON d.id = o.deal_id WHERE v.id = $1"};
+constexpr Query kActiveUses{"redemption.active_uses", Access::kRead,
+                            "SELECT COUNT(*), COALESCE(SUM(amount_fen), 0) FROM redemptions "
+                            "WHERE voucher_id = $1 AND status = 'redeemed'"};
+constexpr Query kRedemptionSale{
+    "redemption.redemption_sale", Access::kRead,
+    "SELECT r.voucher_id, r.store_id, r.amount_fen, o.host, o.pay_order_id, o.deal_id, "
+    "d.brand_id FROM redemptions r JOIN orders o ON o.id = r.order_id "
+    "JOIN deals d ON d.id = o.deal_id WHERE r.id = $1"};
 constexpr Query kTokenRedemptions{"redemption.by_token", Access::kRead,
                                   "SELECT id, voucher_id, redeemed_at, cancel_deadline FROM redemptions "
                                   "WHERE verify_token_hash = $1 ORDER BY voucher_id"};
@@ -72,6 +87,15 @@ constexpr Query kInsertAudit{
 constexpr Query kOwnedVoucher{"redemption.owned_voucher", Access::kRead,
                               "SELECT v.code FROM vouchers v JOIN orders o ON o.id = v.order_id "
                               "WHERE v.id = $1 AND o.user_id = $2"};
+
+// One use's share of what the buyer paid for the voucher. With k uses redeemed (not
+// reversed) after this one, those uses together are worth floor(price × k / uses_total):
+// all uses are exactly the price, and any reversal order keeps it so.
+Result<Fen> UseAmount(storage::Tx& tx, const std::string& voucher_id, Fen unit_price, int64_t uses_total) {
+  ASSIGN_OR_RETURN(auto active, tx.Exec(kActiveUses, {voucher_id}));
+  const int64_t k = active[0].Int(0) + 1;
+  return unit_price * std::min(k, uses_total) / std::max<int64_t>(uses_total, 1) - active[0].Int(1);
+}
 
 Status Audit(storage::Tx& tx, const Staff& staff, const std::string& store_id, const char* action,
              const std::string& subject, std::string_view outcome, int64_t now) {
@@ -202,8 +226,19 @@ Result<json::object> RedeemVouchers(storage::Db& db, const Staff& staff, const s
         return Error(ErrorCode::kConflict,
                      "voucher " + voucher_id + " cannot be redeemed (used, expired, or not of this order)");
       }
-      RETURN_IF_ERROR(tx.Exec(kInsertRedemption, {NewId("rdm"), voucher_id, order_id, store_id, staff.id,
-                                                  hash, now_ms, now_ms + kRedemptionCancelWindowMs}));
+      ASSIGN_OR_RETURN(auto sale, tx.Exec(kVoucherSale, {voucher_id}));
+      if (sale.empty()) return Internal("voucher " + voucher_id + " without its order");
+      const auto& v = sale[0];
+      ASSIGN_OR_RETURN(const Fen amount, UseAmount(tx, voucher_id, v.Int(2), v.Int(5)));
+      const std::string redemption_id = NewId("rdm");
+      RETURN_IF_ERROR(tx.Exec(kInsertRedemption, {redemption_id, voucher_id, order_id, store_id, staff.id,
+                                                  hash, now_ms, now_ms + kRedemptionCancelWindowMs, amount}));
+      if (!v.IsNull(1)) {
+        RETURN_IF_ERROR(EnqueueRedemptionReport(
+            tx, v.Str(0),
+            {"redeemed", v.Str(1), voucher_id, redemption_id, amount, v.Str(4), store_id, v.Str(3), now_ms},
+            now_ms));
+      }
     }
     RETURN_IF_ERROR(Audit(tx, staff, store_id, "redeem", subject, "ok", now_ms));
     return RedemptionsAnswer(tx, hash);
@@ -229,6 +264,15 @@ Result<json::object> ReverseRedemption(storage::Db& db, const Staff& staff, cons
     }
     ASSIGN_OR_RETURN(auto back, tx.Exec(kGiveUseBack, {r.Str(0)}));
     if (back.empty()) return Error(ErrorCode::kConflict, "the voucher can no longer take a use back");
+    ASSIGN_OR_RETURN(auto sale, tx.Exec(kRedemptionSale, {redemption_id}));
+    // Redemptions made before reporting existed were never reported, so neither is their reversal.
+    if (!sale.empty() && !sale[0].IsNull(2) && !sale[0].IsNull(4)) {
+      const auto& v = sale[0];
+      RETURN_IF_ERROR(EnqueueRedemptionReport(
+          tx, v.Str(3),
+          {"reversed", v.Str(4), v.Str(0), redemption_id, v.Int(2), v.Str(6), v.Str(1), v.Str(5), now_ms},
+          now_ms));
+    }
     RETURN_IF_ERROR(Audit(tx, staff, store_id, "reverse", redemption_id, "ok", now_ms));
     return json::object{
         {"redemption_id", redemption_id},

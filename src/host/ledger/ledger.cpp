@@ -1,0 +1,182 @@
+#include "host/ledger/ledger.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+#include "common/ids.h"
+
+namespace hutong::host {
+using storage::Access;
+using storage::Query;
+
+namespace {
+
+constexpr int64_t kUtc8OffsetMs = 8LL * 3600 * 1000;
+constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+
+constexpr Query kInsertEntry{
+    "ledger.insert_entry", Access::kWrite,
+    "INSERT INTO ledger_entries (id, kind, ref, pay_order_id, business_day, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, ref) DO NOTHING"};
+constexpr Query kEnsureAccount{"ledger.ensure_account", Access::kWrite,
+                               "INSERT INTO ledger_accounts (id, kind, balance_fen, external, created_at) "
+                               "VALUES ($1, $2, 0, $3, $4) ON CONFLICT (id) DO NOTHING"};
+// The balance moves only if it stays at or above zero (external accounts excepted). The
+// condition is re-checked on the locked row, so concurrent entries cannot overdraw it.
+constexpr Query kMoveBalance{"ledger.move_balance", Access::kWrite,
+                             "UPDATE ledger_accounts SET balance_fen = balance_fen + $2 "
+                             "WHERE id = $1 AND (external = 1 OR balance_fen + $2 >= 0)"};
+constexpr Query kInsertPosting{
+    "ledger.insert_posting", Access::kWrite,
+    "INSERT INTO ledger_postings (entry_id, account_id, amount_fen) VALUES ($1, $2, $3)"};
+constexpr Query kEntryPostings{"ledger.entry_postings", Access::kRead,
+                               "SELECT p.account_id, a.kind, p.amount_fen FROM ledger_entries e "
+                               "JOIN ledger_postings p ON p.entry_id = e.id "
+                               "JOIN ledger_accounts a ON a.id = p.account_id "
+                               "WHERE e.kind = $1 AND e.ref = $2 ORDER BY p.account_id"};
+constexpr Query kBalance{"ledger.balance", Access::kRead,
+                         "SELECT balance_fen FROM ledger_accounts WHERE id = $1"};
+
+bool IsExternal(AccountKind kind) {
+  return kind == AccountKind::kFunding || kind == AccountKind::kPayout;
+}
+
+std::optional<AccountKind> KindFromName(const std::string& name) {
+  for (AccountKind k : {AccountKind::kWallet, AccountKind::kClearing, AccountKind::kMerchantPayable,
+                        AccountKind::kCommissionPayable, AccountKind::kPlatformFee, AccountKind::kFunding,
+                        AccountKind::kPayout}) {
+    if (name == AccountKindName(k)) return k;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+LedgerAccount WalletAccount(const std::string& user_id) {
+  return {"wallet:" + user_id, AccountKind::kWallet};
+}
+LedgerAccount ClearingAccount(const std::string& pay_order_id) {
+  return {"clearing:" + pay_order_id, AccountKind::kClearing};
+}
+LedgerAccount MerchantAccount(const std::string& app_id, const std::string& brand_id) {
+  return {"merchant:" + app_id + ":" + brand_id, AccountKind::kMerchantPayable};
+}
+LedgerAccount CreatorAccount(const std::string& creator_id) {
+  return {"creator:" + creator_id, AccountKind::kCommissionPayable};
+}
+LedgerAccount PlatformFeeAccount() {
+  return {"platform_fee", AccountKind::kPlatformFee};
+}
+LedgerAccount SandboxFundingAccount() {
+  return {"funding:sandbox", AccountKind::kFunding};
+}
+LedgerAccount PayoutAccount() {
+  return {"payout", AccountKind::kPayout};
+}
+
+const char* AccountKindName(AccountKind kind) {
+  switch (kind) {
+    case AccountKind::kWallet:
+      return "wallet";
+    case AccountKind::kClearing:
+      return "clearing";
+    case AccountKind::kMerchantPayable:
+      return "merchant_payable";
+    case AccountKind::kCommissionPayable:
+      return "commission_payable";
+    case AccountKind::kPlatformFee:
+      return "platform_fee";
+    case AccountKind::kFunding:
+      return "funding";
+    case AccountKind::kPayout:
+      return "payout";
+  }
+  return "unknown";
+}
+
+Result<bool> PostEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms) {
+  if (entry.kind.empty() || entry.ref.empty()) return Internal("ledger entry without kind or ref");
+  // One net amount per account, in id order (the lock order of concurrent entries).
+  std::map<std::string, std::pair<AccountKind, Fen>> net;
+  Fen sum = 0;
+  for (const auto& p : entry.postings) {
+    auto it = net.try_emplace(p.account.id, p.account.kind, 0).first;
+    if (it->second.first != p.account.kind)
+      return Internal("ledger account " + p.account.id + " with two kinds");
+    auto moved = AddFen(it->second.second, p.amount_fen);
+    auto total = AddFen(sum, p.amount_fen);
+    if (!moved || !total) return Internal("ledger entry overflows");
+    it->second.second = *moved;
+    sum = *total;
+  }
+  if (sum != 0) {
+    return Internal("unbalanced ledger entry " + entry.kind + "/" + entry.ref + " (sum " +
+                    std::to_string(sum) + ")");
+  }
+  const std::string id = NewId("led");
+  ASSIGN_OR_RETURN(auto inserted,
+                   tx.Exec(kInsertEntry, {id, entry.kind, entry.ref, storage::Opt(entry.pay_order_id),
+                                          BusinessDay(now_ms), now_ms}));
+  if (inserted.affected == 0) return false;  // posted before
+  for (const auto& [account_id, kind_amount] : net) {
+    const auto [kind, amount] = kind_amount;
+    if (amount == 0) continue;
+    RETURN_IF_ERROR(tx.Exec(kEnsureAccount, {account_id, std::string(AccountKindName(kind)),
+                                             int64_t{IsExternal(kind) ? 1 : 0}, now_ms}));
+    ASSIGN_OR_RETURN(auto moved, tx.Exec(kMoveBalance, {account_id, amount}));
+    if (moved.affected != 1) {
+      return Error(ErrorCode::kConflict, "not enough money in the account for this movement",
+                   "ledger account " + account_id + " would go negative");
+    }
+    RETURN_IF_ERROR(tx.Exec(kInsertPosting, {id, account_id, amount}));
+  }
+  return true;
+}
+
+Result<std::vector<Posting>> EntryPostings(storage::Tx& tx, const std::string& kind, const std::string& ref) {
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(kEntryPostings, {kind, ref}));
+  std::vector<Posting> out;
+  for (const auto& r : rows) {
+    auto k = KindFromName(r.Str(1));
+    if (!k) return Internal("ledger account of unknown kind " + r.Str(1));
+    out.push_back(Posting{{r.Str(0), *k}, r.Int(2)});
+  }
+  return out;
+}
+
+Result<Fen> AccountBalance(storage::Tx& tx, const std::string& account_id) {
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(kBalance, {account_id}));
+  return rows.empty() ? Fen{0} : rows[0].Int(0);
+}
+
+std::string BusinessDay(int64_t unix_ms) {
+  // Floor division so times before 1970 still land on the right day.
+  int64_t shifted = unix_ms + kUtc8OffsetMs;
+  int64_t days = shifted / kDayMs - ((shifted % kDayMs) < 0 ? 1 : 0);
+  std::time_t t = static_cast<std::time_t>(days * 86400);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return buf;
+}
+
+std::optional<std::pair<int64_t, int64_t>> BusinessDayRange(const std::string& day) {
+  int y = 0, m = 0, d = 0;
+  char extra = 0;
+  if (day.size() != 10 || std::sscanf(day.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3)
+    return std::nullopt;
+  if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  const int64_t midnight_utc = static_cast<int64_t>(timegm(&tm)) * 1000;
+  const int64_t start = midnight_utc - kUtc8OffsetMs;
+  if (BusinessDay(start) != day) return std::nullopt;  // 2026-02-30 and the like
+  return std::make_pair(start, start + kDayMs);
+}
+
+}  // namespace hutong::host
