@@ -161,7 +161,9 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
     ASSERT_TRUE(host_db
                     ->Write([&](storage::Tx& tx) {
                       return host::PostEntry(tx,
-                                             {"topup", "crash:" + s.host_user_id, std::nullopt,
+                                             {"topup",
+                                              "crash:" + s.host_user_id,
+                                              std::nullopt,
                                               {{host::SandboxFundingAccount(), -kInitialBalance},
                                                {host::WalletAccount(s.host_user_id), kInitialBalance}}},
                                              0);
@@ -303,7 +305,8 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
   const std::string today = host::BusinessDay(SystemClock::Instance().NowMs());
   std::vector<std::string> reconcile = {"reconcile", "--date", today};
   reconcile.insert(reconcile.end(), db_args_.begin(), db_args_.end());
-  EXPECT_EQ(WaitExit(SpawnBinary(HUTONG_BINARY, reconcile, Log("reconcile")).pid, 60s), 0) << Slurp(Log("reconcile"));
+  EXPECT_EQ(WaitExit(SpawnBinary(HUTONG_BINARY, reconcile, Log("reconcile")).pid, 60s), 0)
+      << Slurp(Log("reconcile"));
 
   ASSERT_EQ(kill(child_.pid, SIGTERM), 0);
   EXPECT_EQ(WaitExit(child_.pid, 15s), 0) << Slurp(Log("serve2"));

@@ -305,6 +305,15 @@ TEST_P(LedgerRepoTest, RefundsLeaveClearingAndTakeBackRedeemedAccruals) {
   EXPECT_EQ(Balance("clearing:" + pay), 0);
   EXPECT_EQ(Run(kEntryCount, {std::string("refund")}).rows.at(0).Int(0), 2);
   EXPECT_EQ(Run(kEntryCount, {std::string("refund_reversal")}).rows.at(0).Int(0), 1);
+  // The day's statement shows the redemption and its taking back.
+  auto st = host::SettlementStatement(*db_, host::BusinessDay(1'700'000'000'000), 1'800'000'000'000);
+  ASSERT_TRUE(st.ok());
+  const auto& line = st->at("merchants").as_array().at(0).as_object();
+  EXPECT_EQ(line.at("redemptions").as_int64(), 1);
+  EXPECT_EQ(line.at("redeemed_fen").as_int64(), 1'500);
+  EXPECT_EQ(line.at("reversals").as_int64(), 1);
+  EXPECT_EQ(line.at("reversed_fen").as_int64(), 1'500);
+  EXPECT_EQ(line.at("net_fen").as_int64(), 0);
   EXPECT_EQ(Run(kUnbalanced).rows.at(0).Int(0), 0);
   // A late reversal report of the refunded redemption books nothing.
   host::RedemptionReport late = r;

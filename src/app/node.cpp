@@ -196,10 +196,11 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     refund_job("voucher_expiry", std::chrono::seconds(60), provider::RunVoucherExpiryOnce, 500);
     refund_job("after_sale_auto_approval", std::chrono::seconds(60), provider::RunAfterSaleAutoApprovalOnce, 100);
     const provider::HostDirectory* hosts = s->provider_hosts.get();
-    s->provider_jobs->Add({"redemption_reports", std::chrono::seconds(2), [db, hosts, c = &clock]() -> Status {
-                             RETURN_IF_ERROR(provider::DeliverRedemptionReports(*db, *hosts, c->NowMs()));
-                             return Ok();
-                           }});
+    s->provider_jobs->Add(
+        {"redemption_reports", std::chrono::seconds(2), [db, hosts, c = &clock]() -> Status {
+           RETURN_IF_ERROR(provider::DeliverRedemptionReports(*db, *hosts, c->NowMs()));
+           return Ok();
+         }});
   }
   {
     std::vector<const jobs::JobRunner*> runners;

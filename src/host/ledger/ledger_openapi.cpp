@@ -37,7 +37,7 @@ const http::OpenApiFragment& LedgerOpenApi() {
   "/api/admin/settlements": {
     "get": {
       "summary": "The daily settlement statement of a business day (UTC+8), JSON or CSV (admin)",
-      "description": "Per merchant (app + brand): redemptions and reversals reported that day with gross, commission, platform fee and net, and what was settled for the day; per creator what was settled. status is open (day not over), unsettled or settled.",
+      "description": "Per merchant (app + brand): redemptions reported that day and those taken back that day (reversals, and after-sale refunds) with gross, commission, platform fee and net, and what was settled for the day; per creator what was settled. status is open (day not over), unsettled or settled.",
       "tags": ["settlement"], "security": [{"adminToken": []}],
       "parameters": [
         {"name": "date", "in": "query", "required": true, "schema": {"type": "string", "format": "date"}},

@@ -40,7 +40,7 @@ constexpr Query kDayRedemptions{"settlement.day_redemptions", Access::kRead,
 constexpr Query kDayReversals{"settlement.day_reversals", Access::kRead,
                               "SELECT app_id, brand_id, COUNT(*), SUM(amount_fen), SUM(commission_fen), "
                               "SUM(fee_fen), SUM(merchant_fen) FROM redemption_reports "
-                              "WHERE status = 'reversed' AND reversed_at >= $1 AND reversed_at < $2 "
+                              "WHERE status IN ('reversed', 'refunded') AND reversed_at >= $1 AND reversed_at < $2 "
                               "GROUP BY app_id, brand_id"};
 
 struct MerchantLine {

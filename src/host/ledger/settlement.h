@@ -19,7 +19,8 @@ Result<boost::json::object> SettleDay(storage::Db& db, const std::string& day, i
 // The background job's body: settles the business day before the current one.
 Status SettlePreviousDay(storage::Db& db, int64_t now_ms);
 
-// The day's statement: per merchant the redemptions and reversals reported that day
+// The day's statement: per merchant the redemptions reported that day and those taken
+// back that day (reversed at the till, or refunded after sale)
 // (gross, commission, platform fee, net) and what was settled for it; per creator what
 // was settled. status: "open" (day not over), "unsettled" or "settled".
 Result<boost::json::object> SettlementStatement(storage::Db& db, const std::string& day, int64_t now_ms);
