@@ -26,6 +26,7 @@
 #include "host/pay/pay_orders.h"
 #include "host/pay/payment_provider.h"
 #include "host/pay/refunds.h"
+#include "protocol/open_api_client.h"
 #include "storage/db.h"
 #include "support/test_env.h"
 
@@ -677,6 +678,16 @@ TEST_P(LedgerApiTest, AttributedPurchaseRedeemedReversedSettledAndReconciled) {
   e = Earnings(creator);
   EXPECT_EQ(e.at("available_fen").as_int64(), 0);
   EXPECT_EQ(e.at("settled_fen").as_int64(), commission);
+  // The app reads its own statement over the signed open API: the same merchant line.
+  const auto [local_app, local_secret] = LocalAppCredentials();
+  ASSERT_EQ(local_app, app_id);
+  auto client = protocol::OpenApiClient::Create({h, local_app, local_secret}, SystemClock::Instance());
+  ASSERT_TRUE(client.ok());
+  auto own = client->CallJson("GET", "/open/v1/settlements?date=" + today, "");
+  ASSERT_TRUE(own.ok()) << own.error().detail;
+  ASSERT_EQ(own->at("merchants").as_array().size(), 1u);
+  EXPECT_EQ(own->at("merchants").as_array().at(0).at("settled_fen").as_int64(), amount - commission - fee);
+  EXPECT_TRUE(own->at("creators").as_array().empty());
   auto csv = Get(h + "/api/admin/settlements?date=" + today + "&format=csv", admin);
   ASSERT_EQ(csv.status, 200) << csv.body;
   EXPECT_NE(csv.body.find("date,app_id,brand_id,redemptions,redeemed_fen"), std::string::npos) << csv.body;

@@ -34,6 +34,21 @@ const http::OpenApiFragment& LedgerOpenApi() {
       }
     }
   },
+  "/open/v1/settlements": {
+    "get": {
+      "summary": "The calling app's daily settlement statement (signed): its merchants only, JSON or CSV",
+      "description": "The same statement as the operator's, restricted to the signing app's merchants (no creator lines), so the app can reconcile its orders against what the host settled.",
+      "tags": ["open API"], "security": [{"signedRequest": []}],
+      "parameters": [
+        {"name": "date", "in": "query", "required": true, "schema": {"type": "string", "format": "date"}},
+        {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}}
+      ],
+      "responses": {
+        "200": {"description": "The statement", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SettlementStatement"}}, "text/csv": {"schema": {"type": "string"}}}},
+        "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
   "/api/admin/settlements": {
     "get": {
       "summary": "The daily settlement statement of a business day (UTC+8), JSON or CSV (admin)",

@@ -63,6 +63,21 @@ void RegisterLedgerRoutes(http::Router& router, HostDeps deps) {
     return http::Response::Json(200, statement);
   });
 
+  // The app's own daily statement (its merchants only), to reconcile its orders against.
+  router.Get("/open/v1/settlements",
+             Signed(deps, [deps](http::Request& req, const std::string& app_id) -> Result<http::Response> {
+               ASSIGN_OR_RETURN(auto day, http::QueryText(req, "date", 10));
+               ASSIGN_OR_RETURN(auto format, http::QueryText(req, "format", 8));
+               if (format != "" && format != "json" && format != "csv") {
+                 return Invalid("'format' must be json or csv");
+               }
+               ASSIGN_OR_RETURN(auto statement,
+                                SettlementStatement(deps.db, day, deps.clock.NowMs(), app_id));
+               if (format == "csv")
+                 return http::Response::Text(200, SettlementCsv(statement), "text/csv; charset=utf-8");
+               return http::Response::Json(200, statement);
+             }));
+
   router.Post("/api/admin/settlements", [deps](http::Request& req) -> Result<http::Response> {
     RETURN_IF_ERROR(RequireAdmin(req, deps.admin_token));
     ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));

@@ -89,7 +89,8 @@ Status SettlePreviousDay(storage::Db& db, int64_t now_ms) {
   return Ok();
 }
 
-Result<json::object> SettlementStatement(storage::Db& db, const std::string& day, int64_t now_ms) {
+Result<json::object> SettlementStatement(storage::Db& db, const std::string& day, int64_t now_ms,
+                                         const std::string& app_id) {
   ASSIGN_OR_RETURN(auto range, Range(day));
   return db.Read([&](storage::Tx& tx) -> Result<json::object> {
     std::map<std::string, MerchantLine> merchants;  // by ledger account id
@@ -121,6 +122,7 @@ Result<json::object> SettlementStatement(storage::Db& db, const std::string& day
     Fen creators_total = 0;
     ASSIGN_OR_RETURN(auto settled, tx.Exec(kDaySettlements, {day + "|%"}));
     for (const auto& r : settled) {
+      if (!app_id.empty() && r.Str(1) != "merchant_payable") continue;  // creators are not the app's
       if (r.Str(1) == "merchant_payable") {
         auto it = merchants.find(r.Str(0));
         if (it == merchants.end()) {
@@ -140,6 +142,7 @@ Result<json::object> SettlementStatement(storage::Db& db, const std::string& day
     Fen redeemed_total = 0, reversed_total = 0, commission_total = 0, fee_total = 0, net_total = 0,
         settled_total = 0;
     for (const auto& [_, m] : merchants) {
+      if (!app_id.empty() && m.app_id != app_id) continue;
       lines.push_back(json::object{{"app_id", m.app_id},
                                    {"brand_id", m.brand_id},
                                    {"redemptions", m.redemptions},

@@ -23,7 +23,9 @@ Status SettlePreviousDay(storage::Db& db, int64_t now_ms);
 // back that day (reversed at the till, or refunded after sale)
 // (gross, commission, platform fee, net) and what was settled for it; per creator what
 // was settled. status: "open" (day not over), "unsettled" or "settled".
-Result<boost::json::object> SettlementStatement(storage::Db& db, const std::string& day, int64_t now_ms);
+// With `app_id`, only that app's merchants (what GET /open/v1/settlements shows the app).
+Result<boost::json::object> SettlementStatement(storage::Db& db, const std::string& day, int64_t now_ms,
+                                                const std::string& app_id = "");
 
 // One CSV line per merchant, with a header line.
 std::string SettlementCsv(const boost::json::object& statement);
