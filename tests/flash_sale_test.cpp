@@ -25,17 +25,19 @@ constexpr storage::Query kSetStock{"test.flash.set_stock", storage::Access::kWri
                                    "WHERE id = $1"};
 constexpr storage::Query kStockLeft{"test.flash.stock_left", storage::Access::kRead,
                                     "SELECT stock_left FROM deals WHERE id = $1"};
-constexpr storage::Query kUnitsByUser{
-    "test.flash.units_by_user", storage::Access::kRead,
-    "SELECT user_id, SUM(quantity) FROM orders WHERE deal_id = $1 AND status <> 'cancelled' GROUP BY user_id"};
-constexpr storage::Query kCancelled{"test.flash.cancelled", storage::Access::kRead,
-                                    "SELECT COUNT(*) FROM orders WHERE deal_id = $1 AND status = 'cancelled'"};
+constexpr storage::Query kUnitsByUser{"test.flash.units_by_user", storage::Access::kRead,
+                                      "SELECT user_id, SUM(quantity) FROM orders WHERE deal_id = $1 AND "
+                                      "status <> 'cancelled' GROUP BY user_id"};
+constexpr storage::Query kCancelled{
+    "test.flash.cancelled", storage::Access::kRead,
+    "SELECT COUNT(*) FROM orders WHERE deal_id = $1 AND status = 'cancelled'"};
 constexpr storage::Query kInsertUser{"test.flash.insert_user", storage::Access::kWrite,
                                      "INSERT INTO users (id, phone, password_hash, nickname, created_at) "
                                      "VALUES ($1, $2, 'not-a-login', $3, 0)"};
-constexpr storage::Query kInsertSession{"test.flash.insert_session", storage::Access::kWrite,
-                                        "INSERT INTO user_sessions (token_hash, user_id, expires_at, created_at) "
-                                        "VALUES ($1, $2, $3, 0)"};
+constexpr storage::Query kInsertSession{
+    "test.flash.insert_session", storage::Access::kWrite,
+    "INSERT INTO user_sessions (token_hash, user_id, expires_at, created_at) "
+    "VALUES ($1, $2, $3, 0)"};
 constexpr storage::Query kPayOrders{"test.flash.pay_orders", storage::Access::kRead,
                                     "SELECT COUNT(*) FROM pay_orders"};
 
@@ -70,13 +72,15 @@ TEST_P(FlashSaleTest, TenThousandAttemptsForAHundredUnits) {
     RunQuery(*host_db, kInsertUser, {user_id, std::string(phone), "flash " + std::to_string(u)});
     SessionToken token = NewSessionToken("utok_");
     RunQuery(*host_db, kInsertSession, {token.hash, user_id, SystemClock::Instance().NowMs() + 3'600'000});
-    auto launched = Post(h + "/api/miniprogram/" + app_id + "/launch", R"({"video_id":")" + video_id + R"("})",
-                         {{"Authorization", "Bearer " + token.token}});
+    auto launched =
+        Post(h + "/api/miniprogram/" + app_id + "/launch", R"({"video_id":")" + video_id + R"("})",
+             {{"Authorization", "Bearer " + token.token}});
     ASSERT_EQ(launched.status, 200) << launched.body;
     auto session = Post(p + "/mp/v1/session",
                         R"({"code":")" + std::string(ParseBody(launched).at("code").as_string()) + R"("})");
     ASSERT_EQ(session.status, 200) << session.body;
-    shoppers.push_back({{"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}});
+    shoppers.push_back(
+        {{"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}});
   }
 
   // A watcher reads the stock throughout; the attempts go out from several threads, each
@@ -97,7 +101,7 @@ TEST_P(FlashSaleTest, TenThousandAttemptsForAHundredUnits) {
   std::atomic<int> created{0}, out_of_stock{0}, limit_reached{0};
   std::mutex mu;
   std::map<int, int64_t> units_by_shopper;  // GUARDED_BY(mu)
-  std::vector<std::string> unexpected;       // GUARDED_BY(mu)
+  std::vector<std::string> unexpected;      // GUARDED_BY(mu)
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
@@ -106,8 +110,9 @@ TEST_P(FlashSaleTest, TenThousandAttemptsForAHundredUnits) {
         // alone: kEager * kPerUserLimit < kUnits), so the limit is certainly met; then everyone.
         const int shopper = i < kEagerAttempts ? i % kEager : i % kUsers;
         const int64_t quantity = i % 7 == 0 ? 2 : 1;
-        auto r = Post(p + "/mp/v1/orders",
-                      json::serialize(json::object{{"deal_id", deal}, {"quantity", quantity}}), shoppers[shopper]);
+        auto r =
+            Post(p + "/mp/v1/orders",
+                 json::serialize(json::object{{"deal_id", deal}, {"quantity", quantity}}), shoppers[shopper]);
         if (r.status == 201) {
           created.fetch_add(1);
           sold_units.fetch_add(quantity);
@@ -122,7 +127,8 @@ TEST_P(FlashSaleTest, TenThousandAttemptsForAHundredUnits) {
         const std::string code = problem ? std::string(body.at("code").as_string()) : "";
         if (r.status == 409 && code == "out_of_stock") {
           out_of_stock.fetch_add(1);
-        } else if (r.status == 409 && code == "conflict" && r.body.find("per-user limit") != std::string::npos) {
+        } else if (r.status == 409 && code == "conflict" &&
+                   r.body.find("per-user limit") != std::string::npos) {
           limit_reached.fetch_add(1);
         } else {
           std::lock_guard lock(mu);
@@ -142,7 +148,8 @@ TEST_P(FlashSaleTest, TenThousandAttemptsForAHundredUnits) {
   EXPECT_GT(limit_reached.load(), 0);
   EXPECT_EQ(RunQuery(*provider_db, kStockLeft, {deal}).rows.at(0).Int(0), 0);
   EXPECT_GE(lowest_stock.load(), 0);
-  for (const auto& [shopper, units] : units_by_shopper) EXPECT_LE(units, kPerUserLimit) << "shopper " << shopper;
+  for (const auto& [shopper, units] : units_by_shopper)
+    EXPECT_LE(units, kPerUserLimit) << "shopper " << shopper;
   // The database agrees: 100 units in live orders, none cancelled, nobody over the limit,
   // and one pay order at the host per order.
   int64_t db_units = 0;

@@ -58,9 +58,9 @@ TEST_P(JobLeaseTest, LeaseIsExclusiveUntilItLapsesOrIsReleased) {
   };
   EXPECT_TRUE(ok(jobs::TryAcquireLease(*a_, "j", "node_a", kStart, 1000)));
   EXPECT_FALSE(ok(jobs::TryAcquireLease(*b_, "j", "node_b", kStart + 999, 1000)));
-  EXPECT_TRUE(ok(jobs::RenewLease(*a_, "j", "node_a", kStart + 900, 1000)));     // now until +1900
+  EXPECT_TRUE(ok(jobs::RenewLease(*a_, "j", "node_a", kStart + 900, 1000)));  // now until +1900
   EXPECT_FALSE(ok(jobs::TryAcquireLease(*b_, "j", "node_b", kStart + 1899, 1000)));
-  EXPECT_FALSE(ok(jobs::RenewLease(*b_, "j", "node_b", kStart + 1899, 1000)));  // not its lease
+  EXPECT_FALSE(ok(jobs::RenewLease(*b_, "j", "node_b", kStart + 1899, 1000)));      // not its lease
   EXPECT_TRUE(ok(jobs::TryAcquireLease(*b_, "j", "node_b", kStart + 1900, 1000)));  // lapsed: taken over
   // The old holder can neither renew nor release (and so records nothing).
   EXPECT_FALSE(ok(jobs::RenewLease(*a_, "j", "node_a", kStart + 1901, 1000)));
@@ -101,9 +101,14 @@ TEST_P(JobLeaseTest, TwoRunnersOnOneDatabaseNeverRunAJobConcurrently) {
       jobs::JobRunner& r = t % 2 == 0 ? ra : rb;  // two callers per runner, too
       for (int i = 0; i < 40; ++i) {
         switch (r.RunOnce("shared")) {
-          case jobs::RunOutcome::kSucceeded: succeeded.fetch_add(1); break;
-          case jobs::RunOutcome::kBusy: busy.fetch_add(1); break;
-          default: other.fetch_add(1);
+          case jobs::RunOutcome::kSucceeded:
+            succeeded.fetch_add(1);
+            break;
+          case jobs::RunOutcome::kBusy:
+            busy.fetch_add(1);
+            break;
+          default:
+            other.fetch_add(1);
         }
       }
     });
@@ -124,10 +129,12 @@ TEST_P(JobLeaseTest, CrashedHoldersJobIsPickedUpAfterTheLeaseExpires) {
   ASSERT_TRUE(*jobs::TryAcquireLease(*a_, "expiry", "crashed_node", kStart, 30'000));
   int runs = 0;
   jobs::JobRunner survivor(*b_, clock, "provider", "node_b");
-  survivor.Add({"expiry", seconds(10), [&]() -> Status {
+  survivor.Add({"expiry", seconds(10),
+                [&]() -> Status {
                   ++runs;
                   return Ok();
-                }, seconds(30)});
+                },
+                seconds(30)});
   EXPECT_EQ(survivor.RunOnce("expiry"), jobs::RunOutcome::kBusy);
   clock.Advance(29'999);
   EXPECT_EQ(survivor.RunOnce("expiry"), jobs::RunOutcome::kBusy);
@@ -146,20 +153,24 @@ TEST_P(JobLeaseTest, ALongRunKeepsItsLeaseRenewed) {
   std::promise<void> entered, finish;
   std::shared_future<void> finish_f = finish.get_future().share();
   jobs::JobRunner ra(*a_, clock, "provider", "node_a"), rb(*b_, clock, "provider", "node_b");
-  ra.Add({"settle", seconds(60), [&]() -> Status {
+  ra.Add({"settle", seconds(60),
+          [&]() -> Status {
             entered.set_value();
             finish_f.wait();
             return Ok();
-          }, seconds(60)});
+          },
+          seconds(60)});
   int b_runs = 0;
-  rb.Add({"settle", seconds(60), [&]() -> Status {
+  rb.Add({"settle", seconds(60),
+          [&]() -> Status {
             ++b_runs;
             return Ok();
-          }, seconds(60)});
+          },
+          seconds(60)});
   auto running = std::async(std::launch::async, [&] { return ra.RunOnce("settle"); });
   entered.get_future().wait();
   clock.Advance(40'000);
-  ra.RenewNowForTest();  // what the renewer thread does every lease/3
+  ra.RenewNowForTest();   // what the renewer thread does every lease/3
   clock.Advance(40'000);  // 80 s after the start, 40 s after the renewal
   EXPECT_EQ(rb.RunOnce("settle"), jobs::RunOutcome::kBusy);
   finish.set_value();
@@ -261,7 +272,8 @@ TEST_P(JobsApiTest, BothRolesShowTheirJobsToOperatorsOnly) {
   // The node's own jobs are in its metrics from the start.
   auto m = Get(p + "/metrics");
   EXPECT_NE(m.body.find("# TYPE hutong_job_runs_total counter"), std::string::npos);
-  EXPECT_NE(m.body.find("hutong_job_running{role=\"provider\",job=\"order_expiry\"} "), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("hutong_job_running{role=\"provider\",job=\"order_expiry\"} "), std::string::npos)
+      << m.body;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, JobsApiTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

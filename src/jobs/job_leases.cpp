@@ -29,8 +29,8 @@ constexpr Query kList{"jobs.list", Access::kRead,
 
 }  // namespace
 
-Result<bool> TryAcquireLease(storage::Db& db, const std::string& name, const std::string& holder, int64_t now_ms,
-                             int64_t lease_ms) {
+Result<bool> TryAcquireLease(storage::Db& db, const std::string& name, const std::string& holder,
+                             int64_t now_ms, int64_t lease_ms) {
   return db.Write([&](storage::Tx& tx) -> Result<bool> {
     RETURN_IF_ERROR(tx.Exec(kEnsure, {name}));
     ASSIGN_OR_RETURN(auto r, tx.Exec(kAcquire, {name, holder, now_ms + lease_ms, now_ms}));

@@ -23,7 +23,7 @@ struct JobState {
   std::optional<int64_t> last_started_at;
   std::optional<int64_t> last_run_at;  // when the last run finished, successfully or not
   std::optional<int64_t> last_success_at;
-  std::string last_error;              // empty after a successful run
+  std::string last_error;  // empty after a successful run
   int64_t runs = 0;
   int64_t failures = 0;
 };
@@ -31,8 +31,8 @@ struct JobState {
 // Takes the lease of `name` for `holder` until now + lease_ms with one conditional UPDATE
 // (the lease has lapsed, or `holder` already holds it). True when taken; false when
 // another holder's lease is still running.
-Result<bool> TryAcquireLease(storage::Db& db, const std::string& name, const std::string& holder, int64_t now_ms,
-                             int64_t lease_ms);
+Result<bool> TryAcquireLease(storage::Db& db, const std::string& name, const std::string& holder,
+                             int64_t now_ms, int64_t lease_ms);
 // Extends a lease `holder` holds to now + lease_ms. False when it no longer holds it.
 Result<bool> RenewLease(storage::Db& db, const std::string& name, const std::string& holder, int64_t now_ms,
                         int64_t lease_ms);

@@ -10,9 +10,14 @@
 namespace hutong::jobs {
 
 JobRunner::JobRunner(storage::Db& db, const Clock& clock, std::string role, std::string node_id)
-    : db_(db), clock_(clock), role_(std::move(role)), node_id_(node_id.empty() ? NewId("node") : std::move(node_id)) {}
+    : db_(db),
+      clock_(clock),
+      role_(std::move(role)),
+      node_id_(node_id.empty() ? NewId("node") : std::move(node_id)) {}
 
-JobRunner::~JobRunner() { Stop(); }
+JobRunner::~JobRunner() {
+  Stop();
+}
 
 void JobRunner::Add(JobSpec spec) {
   auto job = std::make_unique<Job>();
@@ -79,8 +84,8 @@ RunOutcome JobRunner::RunOnce(const std::string& name) {
   if (!taken.ok() || !*taken) job->claimed.store(false);
   if (!taken.ok()) {
     job->lease_errors.fetch_add(1);
-    LogWarn("job lease unavailable", {{"job", std::string_view(name)},
-                                      {"internal", std::string_view(taken.error().internal)}});
+    LogWarn("job lease unavailable",
+            {{"job", std::string_view(name)}, {"internal", std::string_view(taken.error().internal)}});
     return RunOutcome::kLeaseError;
   }
   if (!*taken) {
@@ -122,11 +127,14 @@ void JobRunner::RenewRunning() {
     if (!job->running.load()) continue;
     auto ok = RenewLease(db_, job->spec.name, node_id_, clock_.NowMs(), job->spec.lease.count());
     // (A run that ended meanwhile released its lease: nothing to report.)
-    if ((!ok.ok() || !*ok) && job->running.load()) LogWarn("job lease renewal failed", {{"job", std::string_view(job->spec.name)}});
+    if ((!ok.ok() || !*ok) && job->running.load())
+      LogWarn("job lease renewal failed", {{"job", std::string_view(job->spec.name)}});
   }
 }
 
-void JobRunner::RenewNowForTest() { RenewRunning(); }
+void JobRunner::RenewNowForTest() {
+  RenewRunning();
+}
 
 void JobRunner::RenewLoop() {
   auto period = std::chrono::milliseconds::max();
@@ -154,7 +162,8 @@ void JobRunner::AppendMetricSamples(std::string& out) const {
     out += "hutong_job_running" + labels + "} " + (job->running.load() ? "1" : "0") + "\n";
     const int64_t last = job->last_success_ms.load();
     out += "hutong_job_last_success_seconds" + labels + "} " +
-           (last == 0 ? std::string("0") : std::to_string(last / 1000) + "." + std::to_string(last % 1000 / 100)) +
+           (last == 0 ? std::string("0")
+                      : std::to_string(last / 1000) + "." + std::to_string(last % 1000 / 100)) +
            "\n";
   }
 }
@@ -176,7 +185,8 @@ void AppendJobMetrics(std::string& out, const std::vector<const JobRunner*>& run
   family("hutong_job_runs_total", "counter",
          "Attempts of background jobs on this node by outcome (busy: another node held the lease)");
   family("hutong_job_running", "gauge", "1 while this node runs the job");
-  family("hutong_job_last_success_seconds", "gauge", "Unix time of this node's last successful run (0: none)");
+  family("hutong_job_last_success_seconds", "gauge",
+         "Unix time of this node's last successful run (0: none)");
 }
 
 }  // namespace hutong::jobs

@@ -23,17 +23,17 @@
 namespace hutong::jobs {
 
 struct JobSpec {
-  std::string name;                    // unique per role database; the lease's key
-  std::chrono::milliseconds interval;  // pause between this node's attempts
-  std::function<Status()> body;        // one idempotent pass (a `RunOnce` function)
+  std::string name;                                            // unique per role database; the lease's key
+  std::chrono::milliseconds interval;                          // pause between this node's attempts
+  std::function<Status()> body;                                // one idempotent pass (a `RunOnce` function)
   std::chrono::milliseconds lease = std::chrono::seconds(60);  // renewed every lease/3 while running
 };
 
 enum class RunOutcome {
-  kSucceeded,  // held the lease and the body returned ok
-  kFailed,     // held the lease and the body failed (recorded as last_error)
-  kBusy,       // another node holds the lease: not run
-  kLeaseError, // the lease could not be read or written: not run
+  kSucceeded,   // held the lease and the body returned ok
+  kFailed,      // held the lease and the body failed (recorded as last_error)
+  kBusy,        // another node holds the lease: not run
+  kLeaseError,  // the lease could not be read or written: not run
 };
 
 class JobRunner {
@@ -87,7 +87,7 @@ class JobRunner {
 
   std::mutex mu_;
   std::condition_variable wake_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
+  bool stop_ = false;                 // GUARDED_BY(mu_)
   std::vector<std::thread> threads_;  // started by Start, joined by Stop
 };
 

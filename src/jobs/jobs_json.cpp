@@ -5,11 +5,16 @@
 namespace hutong::jobs {
 
 json::object JobStatesJson(const std::vector<JobState>& states, int64_t now_ms) {
-  auto time = [](std::optional<int64_t> ms) { return ms ? json::value(FormatRfc3339(*ms)) : json::value(nullptr); };
+  auto time = [](std::optional<int64_t> ms) {
+    return ms ? json::value(FormatRfc3339(*ms)) : json::value(nullptr);
+  };
   json::array items;
   for (const JobState& s : states) {
     const bool held = !s.holder.empty() && s.lease_until > now_ms;
-    json::object o{{"name", s.name}, {"held", held}, {"last_error", s.last_error}, {"runs", s.runs},
+    json::object o{{"name", s.name},
+                   {"held", held},
+                   {"last_error", s.last_error},
+                   {"runs", s.runs},
                    {"failures", s.failures}};
     o["holder"] = held ? json::value(s.holder) : json::value(nullptr);
     o["lease_until"] = held ? time(s.lease_until) : json::value(nullptr);

@@ -1,13 +1,13 @@
 #include "support/child_process.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
-#include <gtest/gtest.h>
 #include <regex>
 #include <sstream>
 #include <string_view>
@@ -17,8 +17,8 @@ extern char** environ;
 
 namespace hutong::testing {
 
-Child SpawnBinary(const std::string& binary, const std::vector<std::string>& args, const std::string& out_path,
-                  const std::vector<std::string>& extra_env) {
+Child SpawnBinary(const std::string& binary, const std::vector<std::string>& args,
+                  const std::string& out_path, const std::vector<std::string>& extra_env) {
   std::vector<std::string> all = {binary};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;

@@ -18,8 +18,8 @@ struct Child {
 // Starts `binary` with args; stdout and stderr go to `out_path`. The child gets this
 // process's environment without any HUTONG_* variable (a clean configuration), plus
 // `extra_env` ("NAME=value").
-Child SpawnBinary(const std::string& binary, const std::vector<std::string>& args, const std::string& out_path,
-                  const std::vector<std::string>& extra_env = {});
+Child SpawnBinary(const std::string& binary, const std::vector<std::string>& args,
+                  const std::string& out_path, const std::vector<std::string>& extra_env = {});
 // Waits up to `limit`; returns the exit code (128 + signal when killed), or -1 if it did
 // not exit (then kills it).
 int WaitExit(pid_t pid, std::chrono::milliseconds limit);

@@ -14,7 +14,8 @@ void RegisterJobsRoutes(http::Router& router, HostDeps deps) {
 }
 
 const http::OpenApiFragment& JobsOpenApi() {
-  static const std::string kSchemas = std::string(R"json({"JobState": )json") + jobs::kJobStateSchemaJson + "}";
+  static const std::string kSchemas =
+      std::string(R"json({"JobState": )json") + jobs::kJobStateSchemaJson + "}";
   static const http::OpenApiFragment kFragment{R"json({
   "/api/admin/jobs": {
     "get": {

@@ -8,14 +8,16 @@ namespace hutong::provider {
 void RegisterJobsRoutes(http::Router& router, ProviderDeps deps) {
   router.Get("/ops/v1/jobs", [deps](http::Request& req) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto staff, AuthenticateStaff(deps.db, req, deps.clock.NowMs()));
-    if (staff.role != "ops") return Error(ErrorCode::kForbidden, "only operations staff may see background jobs");
+    if (staff.role != "ops")
+      return Error(ErrorCode::kForbidden, "only operations staff may see background jobs");
     ASSIGN_OR_RETURN(auto states, jobs::ListJobStates(deps.db));
     return http::Response::Json(200, jobs::JobStatesJson(states, deps.clock.NowMs()));
   });
 }
 
 const http::OpenApiFragment& JobsOpenApi() {
-  static const std::string kSchemas = std::string(R"json({"JobState": )json") + jobs::kJobStateSchemaJson + "}";
+  static const std::string kSchemas =
+      std::string(R"json({"JobState": )json") + jobs::kJobStateSchemaJson + "}";
   static const http::OpenApiFragment kFragment{R"json({
   "/ops/v1/jobs": {
     "get": {
