@@ -65,7 +65,9 @@ Result<Config> ParseConfig(int argc, const char* const* argv, std::string* help_
       ("gen-tokens-out", po::value(&c.gen_tokens_out), "gen-data: file for the bench users' tokens")
       ("gen-flash-units", po::value(&c.gen_flash_units)->default_value(c.gen_flash_units),
        "gen-data: units of a flash-sale campaign deal (0 = none)")
-      ("date", po::value(&c.date), "reconcile: business day YYYY-MM-DD (UTC+8)");
+      ("date", po::value(&c.date), "reconcile: business day YYYY-MM-DD (UTC+8)")
+      ("sandbox", po::value(&c.sandbox)->default_value(c.sandbox)->implicit_value(true),
+       "host: sandbox payments, test money by POST /api/wallet/topup (true/false)");
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("command", po::value(&c.command));

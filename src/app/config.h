@@ -44,6 +44,8 @@ struct Config {
   std::string gen_tokens_out;
   int64_t gen_flash_units = 0;
   std::string date;  // reconcile: the business day YYYY-MM-DD (UTC+8)
+  // Host: sandbox payments (POST /api/wallet/topup hands out test money); off → 403.
+  bool sandbox = true;
 };
 
 // Parses argv and the environment. On --help/--version sets command accordingly and

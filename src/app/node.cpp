@@ -10,6 +10,7 @@
 #include "host/ledger/reconcile.h"
 #include "host/ledger/settlement.h"
 #include "host/openplatform/apps.h"
+#include "host/search/search.h"
 #include "host/webhooks/dispatcher.h"
 #include "http/ops_routes.h"
 #include "http/server.h"
@@ -99,6 +100,9 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     ASSIGN_OR_RETURN(auto box, LoadMasterKey(config));
     s->box.emplace(std::move(box));
     s->nonces = std::make_unique<protocol::InMemoryNonceStore>(clock);
+    // A database filled before search existed (host migration 7) gets its documents once.
+    ASSIGN_OR_RETURN(int64_t backfilled, host::search::BackfillSearchDocs(*s->host_db));
+    if (backfilled > 0) LogInfo("search documents backfilled", {{"documents", backfilled}});
     if (config.admin_token_is_default) {
       LogWarn("using the demo admin token; set --admin-token or HUTONG_ADMIN_TOKEN outside the demo");
     }
@@ -136,6 +140,7 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     host::WebhookDispatcher* dispatcher = s->dispatcher.get();
     host::HostDeps deps{*s->host_db, clock, config.admin_token, *s->box, *s->nonces};
     deps.wake_webhooks = [dispatcher] { dispatcher->Notify(); };
+    deps.sandbox = config.sandbox;
     host::RegisterHostRoutes(s->host_router, deps);
     storage::Db* db = s->host_db.get();
     http::AddOpsRoutes(s->host_router, s->metrics, [db] { return db->Ping(); });

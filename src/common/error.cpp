@@ -12,6 +12,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInvalidSignature: return "invalid_signature";
     case ErrorCode::kForbidden: return "forbidden";
     case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kUnprocessable: return "unprocessable";
     case ErrorCode::kIdempotencyMismatch: return "idempotency_key_reused";
     case ErrorCode::kIdempotencyInFlight: return "idempotency_key_in_flight";
     case ErrorCode::kOutOfStock: return "out_of_stock";

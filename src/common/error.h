@@ -20,6 +20,7 @@ enum class ErrorCode {
   kForbidden,           // authenticated but not allowed
   kConflict,            // state does not allow the change
   kIdempotencyMismatch, // same Idempotency-Key, different body
+  kUnprocessable,       // well-formed, but names something unusable (e.g. an offline deal)
   kIdempotencyInFlight, // same Idempotency-Key while the first is still running
   kOutOfStock,
   kRateLimited,

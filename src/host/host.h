@@ -27,6 +27,8 @@ struct HostDeps {
   std::shared_ptr<RateLimiter> rate_limiter = nullptr;
   // Nudges the webhook dispatcher after an event commits; empty when none runs here.
   std::function<void()> wake_webhooks = {};
+  // Sandbox mode (--sandbox): test money through POST /api/wallet/topup; off → 403.
+  bool sandbox = true;
 };
 
 // Versioned schema of the host's own database.

@@ -338,6 +338,24 @@ CREATE INDEX pay_refunds_pay_order ON pay_refunds (pay_order_id);
       // what a pay order needs for commission. Existing wallets and paid pay orders get
       // their opening and payment entries so the ledger agrees with them from the start.
       {9, "ledger", kLedgerSqlite.c_str(), kLedgerPg.c_str()},
+      // Content (host/content): likes per user (the counter on videos follows the rows),
+      // an edit time, and indexes for the feed's (created_at, id) order overall, per city
+      // and per creator.
+      {10, "content_likes_feed",
+       R"sql(
+CREATE TABLE video_likes (
+  video_id TEXT NOT NULL REFERENCES videos(id),
+  user_id TEXT NOT NULL REFERENCES users(id),
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (video_id, user_id)
+);
+CREATE INDEX video_likes_user ON video_likes (user_id, video_id);
+ALTER TABLE videos ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+UPDATE videos SET updated_at = created_at;
+CREATE INDEX videos_feed_time ON videos (status, created_at, id);
+CREATE INDEX videos_feed_city ON videos (status, city, created_at, id);
+CREATE INDEX videos_creator_time ON videos (creator_id, status, created_at, id);
+)sql"},
       {12, "job_leases",
        R"sql(
 CREATE TABLE job_leases (

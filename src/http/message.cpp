@@ -26,6 +26,8 @@ std::string_view TitleFor(ErrorCode code) {
       return "Forbidden";
     case ErrorCode::kConflict:
       return "Conflict";
+    case ErrorCode::kUnprocessable:
+      return "Unprocessable content";
     case ErrorCode::kIdempotencyMismatch:
       return "Idempotency key reused with a different request";
     case ErrorCode::kIdempotencyInFlight:
@@ -194,6 +196,8 @@ int StatusFor(ErrorCode code) {
       return 403;
     case ErrorCode::kConflict:
       return 409;
+    case ErrorCode::kUnprocessable:
+      return 422;
     case ErrorCode::kIdempotencyMismatch:
       return 422;
     case ErrorCode::kIdempotencyInFlight:

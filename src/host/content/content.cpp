@@ -28,6 +28,8 @@ constexpr Query kUpsertAppDeal{
 constexpr Query kInsertCreator{"content.insert_creator", Access::kWrite,
                                "INSERT INTO creators (id, user_id, name, avatar_url, bio, created_at) "
                                "VALUES ($1, $2, $3, $4, $5, $6)"};
+constexpr Query kCreatorOfUser{"content.creator_of_user", Access::kRead,
+                               "SELECT id FROM creators WHERE user_id = $1"};
 constexpr Query kCreatorExists{"content.creator_exists", Access::kRead, "SELECT 1 FROM creators WHERE id = $1"};
 constexpr Query kMountableDeal{"content.mountable_deal", Access::kRead,
                                "SELECT 1 FROM app_deals d JOIN apps a ON a.id = d.app_id "
@@ -36,23 +38,89 @@ constexpr Query kMountableDeal{"content.mountable_deal", Access::kRead,
 constexpr Query kInsertVideo{
     "content.insert_video", Access::kWrite,
     "INSERT INTO videos (id, creator_id, title, description, cover_url, video_url, city, tags, views, likes, "
-    "status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 'published', $9)"};
+    "status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, 'published', $9, $9)"};
 constexpr Query kInsertMount{"content.insert_mount", Access::kWrite,
                              "INSERT INTO video_mounts (video_id, position, app_id, deal_id) "
                              "VALUES ($1, $2, $3, $4)"};
-constexpr Query kFeedVideos{
-    "content.feed_videos", Access::kRead,
-    "SELECT v.id, v.title, v.description, v.cover_url, v.video_url, v.city, v.tags, v.views, v.likes, "
-    "v.created_at, c.id, c.name, c.avatar_url FROM videos v JOIN creators c ON c.id = v.creator_id "
-    "WHERE v.status = 'published' AND (CAST($1 AS TEXT) = '' OR v.id < $1) ORDER BY v.id DESC LIMIT $2"};
-constexpr Query kFeedMounts{
-    "content.feed_mounts", Access::kRead,
-    "SELECT m.video_id, m.app_id, m.deal_id, d.title, d.price_fen, d.original_price_fen, a.service_url "
-    "FROM video_mounts m JOIN app_deals d ON d.app_id = m.app_id AND d.deal_id = m.deal_id "
-    "JOIN apps a ON a.id = m.app_id WHERE d.status = 'online' AND a.status = 'active' AND m.video_id IN "
-    "(SELECT id FROM videos WHERE status = 'published' AND (CAST($1 AS TEXT) = '' OR id < $1) "
-    "ORDER BY id DESC LIMIT $2) ORDER BY m.video_id, m.position"};
+constexpr Query kDeleteMounts{"content.delete_mounts", Access::kWrite, "DELETE FROM video_mounts WHERE video_id = $1"};
+// The owner's video, locked for the update on PostgreSQL (SQLite serialises writers).
+constexpr Query kOwnedVideo{
+    "content.owned_video", Access::kWrite,
+    "SELECT v.title, v.description, v.cover_url, v.video_url, v.city, v.tags, v.status FROM videos v "
+    "JOIN creators c ON c.id = v.creator_id WHERE v.id = $1 AND c.user_id = $2",
+    "SELECT v.title, v.description, v.cover_url, v.video_url, v.city, v.tags, v.status FROM videos v "
+    "JOIN creators c ON c.id = v.creator_id WHERE v.id = $1 AND c.user_id = $2 FOR UPDATE OF v"};
+constexpr Query kUpdateVideo{"content.update_video", Access::kWrite,
+                             "UPDATE videos SET title = $2, description = $3, cover_url = $4, video_url = $5, "
+                             "city = $6, tags = $7, status = $8, updated_at = $9 WHERE id = $1"};
+constexpr Query kCountView{"content.count_view", Access::kWrite,
+                           "UPDATE videos SET views = views + 1 WHERE id = $1 AND status = 'published' "
+                           "RETURNING views"};
+constexpr Query kPublishedVideo{"content.published_video", Access::kWrite,
+                                "SELECT likes FROM videos WHERE id = $1 AND status = 'published'"};
+constexpr Query kInsertLike{"content.insert_like", Access::kWrite,
+                            "INSERT INTO video_likes (video_id, user_id, created_at) VALUES ($1, $2, $3) "
+                            "ON CONFLICT (video_id, user_id) DO NOTHING"};
+constexpr Query kDeleteLike{"content.delete_like", Access::kWrite,
+                            "DELETE FROM video_likes WHERE video_id = $1 AND user_id = $2"};
+constexpr Query kAddLikes{"content.add_likes", Access::kWrite,
+                          "UPDATE videos SET likes = likes + $2 WHERE id = $1 RETURNING likes"};
 
+Status CheckAvatar(const std::string& url) {
+  if (url.empty()) return Ok();
+  if (url.starts_with("/static/")) return CheckText(url, "avatar_url", 500);
+  return CheckHttpUrl(url, "avatar_url");
+}
+
+Result<std::string> JoinTags(const std::vector<std::string>& tags) {
+  if (tags.size() > kMaxTagsPerVideo) return Invalid("at most 20 tags");
+  std::string out;
+  for (const auto& t : tags) {
+    RETURN_IF_ERROR(CheckText(t, "tags", 32));
+    if (t.find(',') != std::string::npos) return Invalid("tags may not contain ','");
+    if (!out.empty()) out += ',';
+    out += t;
+  }
+  return out;
+}
+
+Status CheckVideoText(const std::string& title, const std::string& description, const std::string& cover_url,
+                      const std::string& video_url, const std::string& city) {
+  RETURN_IF_ERROR(CheckText(title, "title", 200));
+  RETURN_IF_ERROR(CheckText(description, "description", 4000, false));
+  RETURN_IF_ERROR(CheckHttpUrl(cover_url, "cover_url"));
+  RETURN_IF_ERROR(CheckHttpUrl(video_url, "video_url"));
+  RETURN_IF_ERROR(CheckText(city, "city", 64, false));
+  return Ok();
+}
+
+// Shape first (400), then each mount against the index (422 naming the first bad one).
+Status CheckMounts(storage::Tx& tx, const std::vector<MountInput>& mounts) {
+  if (mounts.size() > kMaxMountsPerVideo) return Invalid("at most 5 mounted deals per video");
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    RETURN_IF_ERROR(CheckText(mounts[i].app_id, "mounts[].app_id", 64));
+    RETURN_IF_ERROR(CheckText(mounts[i].deal_id, "mounts[].deal_id", 128));
+    for (size_t j = 0; j < i; ++j) {
+      if (mounts[j].app_id == mounts[i].app_id && mounts[j].deal_id == mounts[i].deal_id) {
+        return Invalid("mounts[" + std::to_string(i) + "] repeats deal '" + mounts[i].deal_id + "'");
+      }
+    }
+  }
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    ASSIGN_OR_RETURN(auto ok, tx.Exec(kMountableDeal, {mounts[i].app_id, mounts[i].deal_id}));
+    if (ok.empty()) {
+      return Error(ErrorCode::kUnprocessable, "mounts[" + std::to_string(i) + "]: deal '" + mounts[i].deal_id +
+                                                  "' is not an online deal of app '" + mounts[i].app_id + "'");
+    }
+  }
+  return Ok();
+}
+
+Status InsertMounts(storage::Tx& tx, const std::string& video_id, const std::vector<MountInput>& mounts) {
+  int64_t position = 0;
+  for (const auto& m : mounts) RETURN_IF_ERROR(tx.Exec(kInsertMount, {video_id, position++, m.app_id, m.deal_id}));
+  return Ok();
+}
 
 }  // namespace
 
@@ -67,91 +135,99 @@ Status UpsertAppDeals(storage::Tx& tx, const std::string& app_id,
   return Ok();
 }
 
+std::vector<std::string> SplitTags(std::string_view all) {
+  std::vector<std::string> out;
+  while (!all.empty()) {
+    size_t comma = all.find(',');
+    out.emplace_back(all.substr(0, comma));
+    all = comma == std::string_view::npos ? std::string_view() : all.substr(comma + 1);
+  }
+  return out;
+}
+
 Result<std::string> CreateCreator(storage::Tx& tx, const CreatorInput& in, int64_t now_ms) {
   RETURN_IF_ERROR(CheckText(in.name, "name", 64));
-  RETURN_IF_ERROR(CheckText(in.avatar_url, "avatar_url", 500, false));
+  RETURN_IF_ERROR(CheckAvatar(in.avatar_url));
   RETURN_IF_ERROR(CheckText(in.bio, "bio", 1000, false));
+  if (!in.user_id.empty()) {
+    ASSIGN_OR_RETURN(auto existing, tx.Exec(kCreatorOfUser, {in.user_id}));
+    if (!existing.empty()) return Error(ErrorCode::kConflict, "this user is already a creator");
+  }
   std::string id = NewId("cr");
   storage::Value user = in.user_id.empty() ? storage::Null() : storage::Value(in.user_id);
   RETURN_IF_ERROR(tx.Exec(kInsertCreator, {id, user, in.name, in.avatar_url, in.bio, now_ms}));
   return id;
 }
 
+Result<std::optional<std::string>> CreatorOfUser(storage::Db& db, const std::string& user_id) {
+  return db.Read([&](storage::Tx& tx) -> Result<std::optional<std::string>> {
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(kCreatorOfUser, {user_id}));
+    if (rows.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(rows[0].Str(0));
+  });
+}
+
 Result<std::string> CreateVideo(storage::Tx& tx, const VideoInput& in, int64_t now_ms) {
-  RETURN_IF_ERROR(CheckText(in.title, "title", 200));
-  RETURN_IF_ERROR(CheckText(in.description, "description", 4000, false));
-  RETURN_IF_ERROR(CheckHttpUrl(in.cover_url, "cover_url"));
-  RETURN_IF_ERROR(CheckHttpUrl(in.video_url, "video_url"));
-  RETURN_IF_ERROR(CheckText(in.city, "city", 64, false));
-  if (in.tags.size() > 20) return Invalid("at most 20 tags");
-  if (in.mounts.size() > 10) return Invalid("at most 10 mounted deals per video");
-  std::string tags;
-  for (const auto& t : in.tags) {
-    RETURN_IF_ERROR(CheckText(t, "tags", 32));
-    if (t.find(',') != std::string::npos) return Invalid("tags may not contain ','");
-    if (!tags.empty()) tags += ',';
-    tags += t;
-  }
+  RETURN_IF_ERROR(CheckVideoText(in.title, in.description, in.cover_url, in.video_url, in.city));
+  ASSIGN_OR_RETURN(std::string tags, JoinTags(in.tags));
+  if (in.mounts.size() > kMaxMountsPerVideo) return Invalid("at most 5 mounted deals per video");
   ASSIGN_OR_RETURN(auto creator, tx.Exec(kCreatorExists, {in.creator_id}));
   if (creator.empty()) return NotFound("creator not found");
-  for (const auto& m : in.mounts) {
-    ASSIGN_OR_RETURN(auto ok, tx.Exec(kMountableDeal, {m.app_id, m.deal_id}));
-    if (ok.empty()) return NotFound("deal '" + m.deal_id + "' is not an online deal of app '" + m.app_id + "'");
-  }
+  RETURN_IF_ERROR(CheckMounts(tx, in.mounts));
   std::string id = NewId("vid");
   RETURN_IF_ERROR(tx.Exec(kInsertVideo, {id, in.creator_id, in.title, in.description, in.cover_url, in.video_url,
                                          in.city, tags, now_ms}));
-  int64_t position = 0;
-  for (const auto& m : in.mounts) RETURN_IF_ERROR(tx.Exec(kInsertMount, {id, position++, m.app_id, m.deal_id}));
+  RETURN_IF_ERROR(InsertMounts(tx, id, in.mounts));
   RETURN_IF_ERROR(search::IndexVideo(tx, id, in.title, in.description, in.tags));
   return id;
 }
 
-Result<json::object> FeedJson(storage::Db& db, const std::string& cursor, int64_t limit) {
-  if (!cursor.empty() && !IsWellFormedId(cursor, "vid")) return Invalid("'cursor' is not valid");
-  if (limit < 1 || limit > 50) return Invalid("'limit' must be 1..50");
-  return db.Read([&](storage::Tx& tx) -> Result<json::object> {
-    ASSIGN_OR_RETURN(auto videos, tx.Exec(kFeedVideos, {cursor, limit + 1}));
-    ASSIGN_OR_RETURN(auto mounts, tx.Exec(kFeedMounts, {cursor, limit}));
-    std::map<std::string, json::array> by_video;
-    for (const auto& m : mounts) {
-      by_video[m.Str(0)].push_back(json::object{{"app_id", m.Str(1)},
-                                                {"deal_id", m.Str(2)},
-                                                {"title", m.Str(3)},
-                                                {"price_fen", m.Int(4)},
-                                                {"original_price_fen", m.Int(5)},
-                                                {"deal_url", m.Str(6) + "/mp/v1/deals/" + m.Str(2)}});
+Status UpdateVideo(storage::Db& db, const std::string& video_id, const std::string& user_id,
+                   const VideoPatch& patch, int64_t now_ms) {
+  return db.WithWrite([&](storage::Tx& tx) -> Status {
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(kOwnedVideo, {video_id, user_id}));
+    if (rows.empty()) return NotFound("video not found");
+    const auto& r = rows[0];
+    std::string title = patch.title.value_or(r.Str(0));
+    std::string description = patch.description.value_or(r.Str(1));
+    std::string cover_url = patch.cover_url.value_or(r.Str(2));
+    std::string video_url = patch.video_url.value_or(r.Str(3));
+    std::string city = patch.city.value_or(r.Str(4));
+    std::vector<std::string> tags = patch.tags ? *patch.tags : SplitTags(r.Str(5));
+    std::string status = patch.hidden ? (*patch.hidden ? "hidden" : "published") : r.Str(6);
+    RETURN_IF_ERROR(CheckVideoText(title, description, cover_url, video_url, city));
+    ASSIGN_OR_RETURN(std::string joined, JoinTags(tags));
+    if (patch.mounts) {
+      RETURN_IF_ERROR(CheckMounts(tx, *patch.mounts));
+      RETURN_IF_ERROR(tx.Exec(kDeleteMounts, {video_id}));
+      RETURN_IF_ERROR(InsertMounts(tx, video_id, *patch.mounts));
     }
-    json::array items;
-    for (size_t i = 0; i < videos.size() && static_cast<int64_t>(i) < limit; ++i) {
-      const auto& v = videos[i];
-      json::array tags;
-      std::string_view all = v.Str(6);
-      while (!all.empty()) {
-        size_t comma = all.find(',');
-        tags.push_back(json::string(all.substr(0, comma)));
-        all = comma == std::string_view::npos ? std::string_view() : all.substr(comma + 1);
-      }
-      auto it = by_video.find(v.Str(0));
-      items.push_back(json::object{
-          {"id", v.Str(0)},
-          {"title", v.Str(1)},
-          {"description", v.Str(2)},
-          {"cover_url", v.Str(3)},
-          {"video_url", v.Str(4)},
-          {"city", v.Str(5)},
-          {"tags", std::move(tags)},
-          {"views", v.Int(7)},
-          {"likes", v.Int(8)},
-          {"created_at", FormatRfc3339(v.Int(9))},
-          {"creator", json::object{{"id", v.Str(10)}, {"name", v.Str(11)}, {"avatar_url", v.Str(12)}}},
-          {"mounts", it == by_video.end() ? json::array() : std::move(it->second)}});
-    }
-    json::object out;
-    const bool more = static_cast<int64_t>(videos.size()) > limit;
-    out["next_cursor"] = more ? json::value(items.back().as_object().at("id")) : json::value(nullptr);
-    out["items"] = std::move(items);
-    return out;
+    RETURN_IF_ERROR(
+        tx.Exec(kUpdateVideo, {video_id, title, description, cover_url, video_url, city, joined, status, now_ms}));
+    if (status == "published") return search::IndexVideo(tx, video_id, title, description, tags);
+    return search::RemoveVideo(tx, video_id);
+  });
+}
+
+Result<int64_t> CountView(storage::Db& db, const std::string& video_id) {
+  return db.Write([&](storage::Tx& tx) -> Result<int64_t> {
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(kCountView, {video_id}));
+    if (rows.empty()) return NotFound("video not found");
+    return rows[0].Int(0);
+  });
+}
+
+Result<LikeState> SetLike(storage::Db& db, const std::string& video_id, const std::string& user_id, bool like,
+                          int64_t now_ms) {
+  return db.Write([&](storage::Tx& tx) -> Result<LikeState> {
+    ASSIGN_OR_RETURN(auto video, tx.Exec(kPublishedVideo, {video_id}));
+    if (video.empty()) return NotFound("video not found");
+    // The like row is the truth; the counter moves only when a row really appeared or went.
+    ASSIGN_OR_RETURN(auto changed, like ? tx.Exec(kInsertLike, {video_id, user_id, now_ms})
+                                        : tx.Exec(kDeleteLike, {video_id, user_id}));
+    if (changed.affected == 0) return LikeState{like, video[0].Int(0)};
+    ASSIGN_OR_RETURN(auto likes, tx.Exec(kAddLikes, {video_id, int64_t{like ? 1 : -1}}));
+    return LikeState{like, likes.empty() ? 0 : likes[0].Int(0)};
   });
 }
 

@@ -1,5 +1,5 @@
 // Content repository on SQLite and PostgreSQL: mounts must name an online deal the app
-// has synced; the feed joins creators and mounts and pages by cursor.
+// has synced (else kUnprocessable); the feed joins creators and mounts and pages by cursor.
 #include "host/content/content.h"
 
 #include <gtest/gtest.h>
@@ -59,21 +59,21 @@ class ContentTest : public ::testing::TestWithParam<Backend> {
 };
 
 TEST_P(ContentTest, MountsMustBeOnlineSyncedDeals) {
-  EXPECT_EQ(Publish(Video({{app_, "deal_B"}})).error().code, ErrorCode::kNotFound);      // offline
-  EXPECT_EQ(Publish(Video({{app_, "deal_C"}})).error().code, ErrorCode::kNotFound);      // never synced
-  EXPECT_EQ(Publish(Video({{"app_01ZZZZZZZZZZZZZZZZZZZZZZZZ", "deal_A"}})).error().code, ErrorCode::kNotFound);  // other app
+  EXPECT_EQ(Publish(Video({{app_, "deal_B"}})).error().code, ErrorCode::kUnprocessable);  // offline
+  EXPECT_EQ(Publish(Video({{app_, "deal_C"}})).error().code, ErrorCode::kUnprocessable);  // never synced
+  EXPECT_EQ(Publish(Video({{"app_01ZZZZZZZZZZZZZZZZZZZZZZZZ", "deal_A"}})).error().code, ErrorCode::kUnprocessable);  // other app
   auto bad_url = Video({});
   bad_url.video_url = "javascript:alert(1)";
   EXPECT_EQ(Publish(bad_url).error().code, ErrorCode::kValidationFailed);
   auto bad_tag = Video({});
   bad_tag.tags = {"a,b"};
   EXPECT_EQ(Publish(bad_tag).error().code, ErrorCode::kValidationFailed);
-  auto feed = FeedJson(*db_, "", 10);
+  auto feed = FeedJson(*db_, FeedParams{});
   ASSERT_TRUE(feed.ok());
   EXPECT_TRUE(feed->at("items").as_array().empty()) << "a rejected video was written";
 
   ASSERT_TRUE(Publish(Video({{app_, "deal_A"}})).ok());
-  feed = FeedJson(*db_, "", 10);
+  feed = FeedJson(*db_, FeedParams{});
   const auto& item = feed->at("items").as_array().at(0);
   EXPECT_EQ(item.at("creator").at("name").as_string(), "北京吃货小王");
   EXPECT_EQ(item.at("tags").as_array().size(), 2u);
@@ -88,7 +88,7 @@ TEST_P(ContentTest, ADealTakenOfflineDisappearsFromMounts) {
   protocol::DealIndexEntry off{"deal_A", "湊湊火锅双人套餐", "湊湊", "set_meal", "catering", "北京", 19800, 29600, 800};
   off.status = "offline";
   ASSERT_TRUE(db_->Write([&](storage::Tx& tx) { return UpsertAppDeals(tx, app_, {off}, 3); }).ok());
-  auto feed = FeedJson(*db_, "", 10);
+  auto feed = FeedJson(*db_, FeedParams{});
   ASSERT_TRUE(feed.ok());
   EXPECT_TRUE(feed->at("items").as_array().at(0).at("mounts").as_array().empty());
 }

@@ -70,20 +70,35 @@ const http::OpenApiFragment& PayOpenApi() {
     "get": {
       "summary": "The viewer's sandbox wallet balance", "tags": ["payments"], "security": [{"bearerToken": []}],
       "responses": {
-        "200": {"description": "Balance", "content": {"application/json": {"schema": {"type": "object", "properties": {"balance_fen": {"type": "integer"}}}}}},
+        "200": {"description": "Balance", "content": {"application/json": {"schema": {"type": "object", "properties": {"balance_fen": {"type": "integer"}, "sandbox": {"type": "boolean"}}}}}},
         "401": {"$ref": "#/components/responses/Problem"}
       }
     }
   },
   "/api/wallet/topup": {
     "post": {
-      "summary": "Add sandbox money (1 to 1,000,000 fen per call)", "tags": ["payments"], "security": [{"bearerToken": []}],
+      "summary": "Add sandbox money (1 to 1,000,000 fen per call)",
+      "description": "Only in sandbox mode (--sandbox, HUTONG_SANDBOX; on by default for the demo); otherwise 403 forbidden.",
+      "tags": ["payments"], "security": [{"bearerToken": []}],
       "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["amount_fen"],
         "properties": {"amount_fen": {"type": "integer", "minimum": 1, "maximum": 1000000}}}}}},
       "responses": {
         "200": {"description": "New balance", "content": {"application/json": {"schema": {"type": "object", "properties": {"balance_fen": {"type": "integer"}}}}}},
-        "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"}
+        "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"},
+        "403": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
+  "/cashier/{pay_order_id}": {
+    "get": {
+      "summary": "The cashier page (HTML) a pay order's cashier_url opens",
+      "description": "A mobile page (web/cashier.html, compiled into the binary) showing the amount and description; the viewer logs in, pays from the wallet, tops up in sandbox mode and sees the result, all through the JSON routes above.",
+      "tags": ["payments"],
+      "parameters": [{"name": "pay_order_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "responses": {
+        "200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}},
+        "404": {"$ref": "#/components/responses/Problem"}
       }
     }
   }
@@ -94,7 +109,8 @@ const http::OpenApiFragment& PayOpenApi() {
     "amount_fen": {"type": "integer"}, "description": {"type": "string"},
     "status": {"type": "string", "enum": ["pending", "paid", "closed"]}, "cashier_url": {"type": "string"},
     "expires_at": {"type": ["string", "null"], "format": "date-time"}, "created_at": {"type": "string", "format": "date-time"},
-    "paid_at": {"type": ["string", "null"], "format": "date-time"}, "balance_fen": {"type": "integer"}}},
+    "paid_at": {"type": ["string", "null"], "format": "date-time"}, "balance_fen": {"type": "integer"},
+    "sandbox": {"type": "boolean", "description": "Whether top-up (test money) is available"}}},
   "PayRefund": {"type": "object", "properties": {
     "refund_id": {"type": "string"}, "pay_order_id": {"type": "string"}, "out_refund_no": {"type": "string"},
     "amount_fen": {"type": "integer"}, "status": {"type": "string", "enum": ["succeeded"]},

@@ -4,12 +4,14 @@
 #include <memory>
 
 #include "common/clock.h"
+#include "common/ids.h"
 #include "common/json.h"
 #include "host/openplatform/signed.h"
 #include "host/pay/pay_orders.h"
 #include "host/pay/payment_provider.h"
 #include "host/pay/refunds.h"
 #include "host/users/users.h"
+#include "host/web_pages.h"
 #include "protocol/idempotency.h"
 
 namespace hutong::host {
@@ -77,8 +79,29 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
                      GetPayOrderForUser(deps.db, std::string(req.PathParam("pay_order_id")), user.id));
     json::object out = PayOrderJson(p);
     out["balance_fen"] = balance;
+    out["sandbox"] = deps.sandbox;
     return http::Response::Json(200, out);
   });
+
+  // The cashier page a pay order's cashier_url opens (web/cashier.html, compiled in): it
+  // reads the order and pays through the JSON routes here with the viewer's token, so it
+  // needs no database itself and is answered on the I/O thread.
+  router.Get(
+      "/cashier/{pay_order_id}",
+      [](http::Request& req) -> Result<http::Response> {
+        if (!IsWellFormedId(req.PathParam("pay_order_id"), "pay")) return NotFound("pay order not found");
+        http::Response res = http::Response::Text(200, std::string(EmbeddedWebFile("cashier.html")),
+                                                  "text/html; charset=utf-8");
+        res.headers.emplace_back("Content-Security-Policy",
+                                 "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                                 "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+                                 "frame-ancestors 'none'");
+        res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+        res.headers.emplace_back("Referrer-Policy", "no-referrer");
+        res.headers.emplace_back("Cache-Control", "no-store");
+        return res;
+      },
+      http::Exec::kInline);
 
   router.Post(
       "/api/cashier/{pay_order_id}/pay", [deps, payments](http::Request& req) -> Result<http::Response> {
@@ -97,10 +120,12 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
   router.Get("/api/wallet", [deps](http::Request& req) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto user, AuthenticateUser(deps.db, req, deps.clock.NowMs()));
     ASSIGN_OR_RETURN(auto balance, SandboxWallet::Balance(deps.db, user.id));
-    return http::Response::Json(200, json::object{{"balance_fen", balance}});
+    return http::Response::Json(200, json::object{{"balance_fen", balance}, {"sandbox", deps.sandbox}});
   });
 
+  // Test money exists only in sandbox mode (--sandbox); a real deployment turns it off.
   http::Handler top_up = [deps](http::Request& req) -> Result<http::Response> {
+    if (!deps.sandbox) return Error(ErrorCode::kForbidden, "top-up is available only in sandbox mode");
     const int64_t now = deps.clock.NowMs();
     ASSIGN_OR_RETURN(auto user, AuthenticateUser(deps.db, req, now));
     ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));

@@ -35,6 +35,27 @@ constexpr Query kPgUpsert{
 constexpr Query kPgDelete{"search.pg_delete", Access::kWrite, "SELECT 1",
                           "DELETE FROM search_docs WHERE doc_key = $1"};
 
+// Documents missing from the index, for the one-time backfill.
+constexpr Query kBackfillDone{"search.backfill_done", Access::kWrite,
+                              "SELECT 1 FROM meta WHERE key = 'search_backfilled'"};
+constexpr Query kMarkBackfilled{"search.mark_backfilled", Access::kWrite,
+                                "INSERT INTO meta (key, value) VALUES ('search_backfilled', $1) "
+                                "ON CONFLICT (key) DO NOTHING"};
+constexpr Query kUnindexedVideos{
+    "search.unindexed_videos", Access::kWrite,
+    "SELECT v.id, v.title, v.description, v.tags FROM videos v WHERE v.status = 'published' AND NOT EXISTS "
+    "(SELECT 1 FROM search_doc_ids i JOIN search_docs s ON s.rowid = i.id WHERE i.doc_key = v.id)",
+    "SELECT v.id, v.title, v.description, v.tags FROM videos v WHERE v.status = 'published' AND NOT EXISTS "
+    "(SELECT 1 FROM search_docs s WHERE s.doc_key = v.id)"};
+constexpr Query kUnindexedDeals{
+    "search.unindexed_deals", Access::kWrite,
+    "SELECT d.app_id, d.deal_id, d.title, d.brand_name, d.category, d.city FROM app_deals d "
+    "WHERE d.status = 'online' AND NOT EXISTS (SELECT 1 FROM search_doc_ids i JOIN search_docs s "
+    "ON s.rowid = i.id WHERE i.doc_key = d.app_id || ':' || d.deal_id)",
+    "SELECT d.app_id, d.deal_id, d.title, d.brand_name, d.category, d.city FROM app_deals d "
+    "WHERE d.status = 'online' AND NOT EXISTS (SELECT 1 FROM search_docs s "
+    "WHERE s.doc_key = d.app_id || ':' || d.deal_id)"};
+
 // $1 the query ($1 FTS5 expression / space-joined tokens for plainto_tsquery), $2 city,
 // $3 category, $4 rows to read, $5 offset. Deals must be online and of an active app.
 #define HUTONG_SEARCH_SELECT(SCORE)                                                                    \
@@ -154,6 +175,42 @@ Status IndexVideo(storage::Tx& tx, const std::string& video_id, const std::strin
   std::vector<std::string> fields{title, description};
   fields.insert(fields.end(), tags.begin(), tags.end());
   return Put(tx, video_id, "video", "", video_id, DocumentTokens(fields));
+}
+
+Status RemoveVideo(storage::Tx& tx, const std::string& video_id) { return Remove(tx, video_id); }
+
+Result<int64_t> BackfillSearchDocs(storage::Db& db) {
+  return db.Write([&](storage::Tx& tx) -> Result<int64_t> {
+    ASSIGN_OR_RETURN(auto done, tx.Exec(kBackfillDone));
+    if (!done.empty()) return int64_t{0};
+    int64_t written = 0;
+    ASSIGN_OR_RETURN(auto videos, tx.Exec(kUnindexedVideos));
+    for (const auto& v : videos) {
+      std::vector<std::string> tags;
+      std::string_view all = v.Str(3);
+      while (!all.empty()) {
+        size_t comma = all.find(',');
+        tags.emplace_back(all.substr(0, comma));
+        all = comma == std::string_view::npos ? std::string_view() : all.substr(comma + 1);
+      }
+      RETURN_IF_ERROR(IndexVideo(tx, v.Str(0), v.Str(1), v.Str(2), tags));
+      ++written;
+    }
+    ASSIGN_OR_RETURN(auto deals, tx.Exec(kUnindexedDeals));
+    for (const auto& d : deals) {
+      protocol::DealIndexEntry e;
+      e.deal_id = d.Str(1);
+      e.title = d.Str(2);
+      e.brand_name = d.Str(3);
+      e.category = d.Str(4);
+      e.city = d.Str(5);
+      e.status = "online";
+      RETURN_IF_ERROR(IndexDeal(tx, d.Str(0), e));
+      ++written;
+    }
+    RETURN_IF_ERROR(tx.Exec(kMarkBackfilled, {std::to_string(written)}));
+    return written;
+  });
 }
 
 Result<json::object> SearchJson(storage::Db& db, const SearchParams& p) {

@@ -22,6 +22,14 @@ Status IndexDeal(storage::Tx& tx, const std::string& app_id, const protocol::Dea
 Status IndexVideo(storage::Tx& tx, const std::string& video_id, const std::string& title,
                   const std::string& description, const std::vector<std::string>& tags);
 
+// Removes a video from the index (hidden by its owner). Nothing to remove is fine.
+Status RemoveVideo(storage::Tx& tx, const std::string& video_id);
+
+// Indexes every published video and online deal that has no search document: databases
+// filled before host migration 7 (or by hand) become searchable. Runs once per database
+// (remembered in meta as 'search_backfilled'); returns how many documents it wrote.
+Result<int64_t> BackfillSearchDocs(storage::Db& db);
+
 struct SearchParams {
   std::string q;         // required, 1..64 bytes
   std::string city;      // filters deals and videos when set
