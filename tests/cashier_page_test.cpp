@@ -34,7 +34,8 @@ TEST_P(CashierPageTest, ServesTheMobilePageForAPayOrder) {
   EXPECT_NE(page.body.find("<meta name=\"viewport\""), std::string::npos);
   EXPECT_NE(page.body.find("收银台"), std::string::npos);
   // The page pays through the JSON API: it must name the routes that exist.
-  for (const char* path : {"/api/cashier/", "/pay'", "/api/wallet/topup", "/api/auth/login", "Idempotency-Key"}) {
+  for (const char* path :
+       {"/api/cashier/", "/pay'", "/api/wallet/topup", "/api/auth/login", "Idempotency-Key"}) {
     EXPECT_NE(page.body.find(path), std::string::npos) << path;
   }
   ExpectProblem(Get(h + "/cashier/not-a-pay-order"), 404, "not_found");
@@ -78,21 +79,26 @@ TEST_P(CashierPageTest, DatabaseFilledBeforeSearchIsBackfilledOnce) {
       if (m.version <= 6) old.push_back(m);
     }
     ASSERT_TRUE(storage::Migrate(**db, old).ok());
-    static constexpr storage::Query kApp{"test.backfill.app", storage::Access::kWrite,
-                                         "INSERT INTO apps (id, name, service_url, notify_url, secret_sealed, "
-                                         "created_at) VALUES ('app_old', '老应用', 'http://127.0.0.1:9', "
-                                         "'http://127.0.0.1:9/n', 'x', 0)"};
+    static constexpr storage::Query kApp{
+        "test.backfill.app", storage::Access::kWrite,
+        "INSERT INTO apps (id, name, service_url, notify_url, secret_sealed, "
+        "created_at) VALUES ('app_old', '老应用', 'http://127.0.0.1:9', "
+        "'http://127.0.0.1:9/n', 'x', 0)"};
     static constexpr storage::Query kDeal{
         "test.backfill.deal", storage::Access::kWrite,
         "INSERT INTO app_deals (app_id, deal_id, title, brand_name, type, category, city, price_fen, "
-        "original_price_fen, status, updated_at) VALUES ('app_old', 'deal_old', '老北京涮羊肉Muttonpot双人餐', "
+        "original_price_fen, status, updated_at) VALUES ('app_old', 'deal_old', "
+        "'老北京涮羊肉Muttonpot双人餐', "
         "'东来顺', 'set_meal', 'catering', '北京', 19800, 26800, 'online', 0)"};
-    static constexpr storage::Query kCreator{"test.backfill.creator", storage::Access::kWrite,
-                                             "INSERT INTO creators (id, name, created_at) VALUES ($1, '老创作者', 0)"};
+    static constexpr storage::Query kCreator{
+        "test.backfill.creator", storage::Access::kWrite,
+        "INSERT INTO creators (id, name, created_at) VALUES ($1, '老创作者', 0)"};
     static constexpr storage::Query kVideo{
         "test.backfill.video", storage::Access::kWrite,
-        "INSERT INTO videos (id, creator_id, title, description, cover_url, video_url, city, tags, created_at) "
-        "VALUES ($1, $2, '涮羊肉Muttonpot探店', '铜锅', 'https://a/c.jpg', 'https://a/v.mp4', '北京', '涮肉,老字号', $3)"};
+        "INSERT INTO videos (id, creator_id, title, description, cover_url, video_url, city, tags, "
+        "created_at) "
+        "VALUES ($1, $2, '涮羊肉Muttonpot探店', '铜锅', 'https://a/c.jpg', 'https://a/v.mp4', '北京', "
+        "'涮肉,老字号', $3)"};
     const std::string creator = NewId("cr");
     RunQuery(**db, kApp);
     RunQuery(**db, kDeal);
@@ -104,9 +110,11 @@ TEST_P(CashierPageTest, DatabaseFilledBeforeSearchIsBackfilledOnce) {
     auto page = ParseBody(Get(node.host_url() + "/api/search?q=muttonpot")).as_object();
     std::set<std::string> kinds;
     for (const auto& it : page.at("items").as_array()) kinds.emplace(it.at("kind").as_string());
-    EXPECT_EQ(kinds, (std::set<std::string>{"deal", "video"})) << "start " << start << ": " << json::serialize(page);
-    EXPECT_EQ(ParseBody(Get(node.host_url() + "/api/search?q=" + UrlEncode("涮肉"))).at("items").as_array().size(),
-              1u);
+    EXPECT_EQ(kinds, (std::set<std::string>{"deal", "video"}))
+        << "start " << start << ": " << json::serialize(page);
+    EXPECT_EQ(
+        ParseBody(Get(node.host_url() + "/api/search?q=" + UrlEncode("涮肉"))).at("items").as_array().size(),
+        1u);
     auto feed = ParseBody(Get(node.host_url() + "/api/feed")).at("items").as_array();
     ASSERT_EQ(feed.size(), 1u);
     EXPECT_EQ(feed[0].at("tags").as_array().size(), 2u);

@@ -52,7 +52,8 @@ class ContentApiTest : public SeededNodeTest {
     auto first = ParseBody(Get(h_ + "/api/feed?limit=50")).at("items").as_array();
     for (const auto& v : first) {
       for (const auto& m : v.at("mounts").as_array()) {
-        mounts_.emplace_back(std::string(m.at("app_id").as_string()), std::string(m.at("deal_id").as_string()));
+        mounts_.emplace_back(std::string(m.at("app_id").as_string()),
+                             std::string(m.at("deal_id").as_string()));
       }
     }
     ASSERT_GE(mounts_.size(), 6u);
@@ -123,10 +124,12 @@ class ContentApiTest : public SeededNodeTest {
 TEST_P(ContentApiTest, BecomeCreatorPublishAndFindEverywhere) {
   auto viewer = Register("13900000011");
   // Not a creator yet: publishing is forbidden.
-  ExpectProblem(Post(h_ + "/api/videos", json::serialize(VideoBody("还不是创作者")), viewer), 403, "forbidden");
+  ExpectProblem(Post(h_ + "/api/videos", json::serialize(VideoBody("还不是创作者")), viewer), 403,
+                "forbidden");
   ExpectProblem(Post(h_ + "/api/creators", R"({"name":"小张"})"), 401, "unauthorized");
-  auto created = Post(h_ + "/api/creators",
-                      R"({"name":"小张探店","avatar_url":"https://cdn.example/a.png","bio":"只吃火锅"})", viewer);
+  auto created =
+      Post(h_ + "/api/creators",
+           R"({"name":"小张探店","avatar_url":"https://cdn.example/a.png","bio":"只吃火锅"})", viewer);
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string creator_id(ParseBody(created).at("id").as_string());
   EXPECT_TRUE(IsWellFormedId(creator_id, "cr"));
@@ -187,7 +190,8 @@ TEST_P(ContentApiTest, MountsAreCheckedAgainstTheAppsDeals) {
   auto creator = Login("13800000001");
   const int64_t before = Count(kVideoCount);
   json::object body = VideoBody("挂载检查");
-  body["mounts"] = json::array{MountJson(0), json::object{{"app_id", mounts_[0].first}, {"deal_id", "deal_nope"}}};
+  body["mounts"] =
+      json::array{MountJson(0), json::object{{"app_id", mounts_[0].first}, {"deal_id", "deal_nope"}}};
   auto r = Post(h_ + "/api/videos", json::serialize(body), creator);
   ExpectProblem(r, 422, "unprocessable");
   EXPECT_NE(r.body.find("deal_nope"), std::string::npos) << r.body;
@@ -219,16 +223,18 @@ TEST_P(ContentApiTest, BadInputIs4xxAndChangesNothing) {
   const std::string url = h_ + "/api/videos";
   ExpectProblem(Post(url, json::serialize(VideoBody("无令牌"))), 401, "unauthorized");
   ExpectProblem(Post(url, "{\"title\":", creator), 400, "invalid_json");
-  for (const char* bad : {R"({"title":5,"cover_url":"https://a/b","video_url":"https://a/c"})",
-                          R"({"title":"x","cover_url":"https://a/b","video_url":"https://a/c","tags":"x"})",
-                          R"({"title":"x","cover_url":"https://a/b","video_url":"https://a/c","tags":[1]})",
-                          R"({"title":"x","cover_url":"https://a/b","video_url":"https://a/c","mounts":"m"})",
-                          R"({"title":"x","cover_url":"https://a/b","video_url":"https://a/c","mounts":[1]})",
-                          R"({"title":"x","cover_url":"https://a/b","video_url":"https://a/c","mounts":[{"app_id":1,"deal_id":"d"}]})",
-                          R"({"title":"x","cover_url":"ftp://a/b","video_url":"https://a/c"})",
-                          R"({"title":"x","cover_url":"https://a/b"})",
-                          R"({"title":"","cover_url":"https://a/b","video_url":"https://a/c"})",
-                          R"({"title":"a\u0001b","cover_url":"https://a/b","video_url":"https://a/c"})"}) {
+  for (
+      const char* bad :
+      {R"({"title":5,"cover_url":"https://a/b","video_url":"https://a/c"})",
+       R"({"title":"x","cover_url":"https://a/b","video_url":"https://a/c","tags":"x"})",
+       R"({"title":"x","cover_url":"https://a/b","video_url":"https://a/c","tags":[1]})",
+       R"({"title":"x","cover_url":"https://a/b","video_url":"https://a/c","mounts":"m"})",
+       R"({"title":"x","cover_url":"https://a/b","video_url":"https://a/c","mounts":[1]})",
+       R"({"title":"x","cover_url":"https://a/b","video_url":"https://a/c","mounts":[{"app_id":1,"deal_id":"d"}]})",
+       R"({"title":"x","cover_url":"ftp://a/b","video_url":"https://a/c"})",
+       R"({"title":"x","cover_url":"https://a/b"})",
+       R"({"title":"","cover_url":"https://a/b","video_url":"https://a/c"})",
+       R"({"title":"a\u0001b","cover_url":"https://a/b","video_url":"https://a/c"})"}) {
     ExpectProblem(Post(url, bad, creator), 400, "validation_failed");
   }
   json::object body = VideoBody(std::string(201, 'x'));
@@ -252,8 +258,8 @@ TEST_P(ContentApiTest, BadInputIs4xxAndChangesNothing) {
   auto first = ParseBody(Get(h_ + "/api/feed?limit=1")).as_object();
   auto creator_id = std::string(first.at("items").as_array()[0].at("creator").at("id").as_string());
   // A feed cursor is not a creator-page cursor.
-  ExpectProblem(Get(h_ + "/api/creators/" + creator_id + "?cursor=" +
-                    UrlEncode(std::string(first.at("next_cursor").as_string()))),
+  ExpectProblem(Get(h_ + "/api/creators/" + creator_id +
+                    "?cursor=" + UrlEncode(std::string(first.at("next_cursor").as_string()))),
                 400, "validation_failed");
 }
 
@@ -267,12 +273,13 @@ TEST_P(ContentApiTest, OnlyTheOwnerEditsAndHiddenVideosLeaveFeedAndSearch) {
 
   // Someone else's video, an unknown one, no token, bad types.
   ExpectProblem(Send("PATCH", url, R"({"title":"抢走"})", other), 404, "not_found");
-  ExpectProblem(Send("PATCH", h_ + "/api/videos/vid_00000000000000000000000000", R"({"title":"x"})", owner), 404,
-                "not_found");
+  ExpectProblem(Send("PATCH", h_ + "/api/videos/vid_00000000000000000000000000", R"({"title":"x"})", owner),
+                404, "not_found");
   ExpectProblem(Send("PATCH", url, R"({"title":"x"})", {}), 401, "unauthorized");
   ExpectProblem(Send("PATCH", url, R"({"hidden":"yes"})", owner), 400, "validation_failed");
   ExpectProblem(Send("PATCH", url, R"({"title":""})", owner), 400, "validation_failed");
-  ExpectProblem(Send("PATCH", url, R"({"mounts":[{"app_id":"a","deal_id":"nope"}]})", owner), 422, "unprocessable");
+  ExpectProblem(Send("PATCH", url, R"({"mounts":[{"app_id":"a","deal_id":"nope"}]})", owner), 422,
+                "unprocessable");
   EXPECT_EQ(ParseBody(Get(url)).at("title").as_string(), "Quokkavision 原标题");
   EXPECT_EQ(ParseBody(Get(url)).at("mounts").as_array().size(), 1u);
 
@@ -312,7 +319,8 @@ TEST_P(ContentApiTest, OnlyTheOwnerEditsAndHiddenVideosLeaveFeedAndSearch) {
 
 TEST_P(ContentApiTest, FeedPagesNeverRepeatOrSkipWithEqualTimestampsAndConcurrentInserts) {
   auto creator = Login("13800000002");
-  for (int i = 0; i < 6; ++i) ASSERT_FALSE(Publish(VideoBody("同一毫秒 " + std::to_string(i)), creator).empty());
+  for (int i = 0; i < 6; ++i)
+    ASSERT_FALSE(Publish(VideoBody("同一毫秒 " + std::to_string(i)), creator).empty());
   // Every video at the same millisecond: only the id orders them.
   RunQuery(*db_, kSameTime, {int64_t{1'767'000'000'000}});
   const auto all = FeedIds("", 50);
@@ -347,13 +355,15 @@ TEST_P(ContentApiTest, SameCityFirstThenTheRest) {
   const auto all = FeedIds("", 50);
   const auto shanghai = FeedIds("&city=" + UrlEncode("上海"), 50);
   ASSERT_EQ(shanghai.size(), all.size());
-  EXPECT_EQ(std::set<std::string>(shanghai.begin(), shanghai.end()), std::set<std::string>(all.begin(), all.end()));
+  EXPECT_EQ(std::set<std::string>(shanghai.begin(), shanghai.end()),
+            std::set<std::string>(all.begin(), all.end()));
   size_t first_other = 0;
   while (first_other < shanghai.size() && city_of(shanghai[first_other]) == "上海") ++first_other;
   EXPECT_GE(first_other, 2u);
   for (size_t i = first_other; i < shanghai.size(); ++i) EXPECT_NE(city_of(shanghai[i]), "上海") << i;
   // Within each part newest first, and paging walks the same list.
-  for (int64_t limit : {1, 2, 3, 5}) EXPECT_EQ(FeedIds("&city=" + UrlEncode("上海"), limit), shanghai) << limit;
+  for (int64_t limit : {1, 2, 3, 5})
+    EXPECT_EQ(FeedIds("&city=" + UrlEncode("上海"), limit), shanghai) << limit;
   // The logged-in viewer's own city (the demo viewer lives in 北京) without the parameter.
   auto viewer = Login("13800000000");
   auto mine = FeedIds("", 3, viewer);
@@ -386,7 +396,8 @@ TEST_P(ContentApiTest, ViewsAndLikesCountOncePerUser) {
   ASSERT_EQ(liked.status, 200) << liked.body;
   EXPECT_EQ(ParseBody(liked).at("liked").as_bool(), true);
   EXPECT_EQ(ParseBody(liked).at("likes").as_int64(), likes + 1);
-  EXPECT_EQ(ParseBody(Post(url + "/like", "", viewer)).at("likes").as_int64(), likes + 1);  // twice counts once
+  EXPECT_EQ(ParseBody(Post(url + "/like", "", viewer)).at("likes").as_int64(),
+            likes + 1);  // twice counts once
   EXPECT_EQ(ParseBody(Get(url, viewer)).at("liked_by_me").as_bool(), true);
   EXPECT_EQ(ParseBody(Get(url, other)).at("liked_by_me").as_bool(), false);
   // The viewer's feed puts their city first: find the video in it.
@@ -399,7 +410,8 @@ TEST_P(ContentApiTest, ViewsAndLikesCountOncePerUser) {
   EXPECT_EQ(feed_item.at("liked_by_me").as_bool(), true);
   EXPECT_EQ(feed_item.at("likes").as_int64(), likes + 1);
   EXPECT_EQ(feed_item.at("views").as_int64(), views + 2);
-  EXPECT_FALSE(ParseBody(Get(h_ + "/api/feed?limit=1")).at("items").as_array()[0].as_object().contains("liked_by_me"));
+  EXPECT_FALSE(
+      ParseBody(Get(h_ + "/api/feed?limit=1")).at("items").as_array()[0].as_object().contains("liked_by_me"));
 
   auto unliked = Send("DELETE", url + "/like", "", viewer);
   ASSERT_EQ(unliked.status, 200) << unliked.body;

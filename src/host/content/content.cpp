@@ -30,7 +30,8 @@ constexpr Query kInsertCreator{"content.insert_creator", Access::kWrite,
                                "VALUES ($1, $2, $3, $4, $5, $6)"};
 constexpr Query kCreatorOfUser{"content.creator_of_user", Access::kRead,
                                "SELECT id FROM creators WHERE user_id = $1"};
-constexpr Query kCreatorExists{"content.creator_exists", Access::kRead, "SELECT 1 FROM creators WHERE id = $1"};
+constexpr Query kCreatorExists{"content.creator_exists", Access::kRead,
+                               "SELECT 1 FROM creators WHERE id = $1"};
 constexpr Query kMountableDeal{"content.mountable_deal", Access::kRead,
                                "SELECT 1 FROM app_deals d JOIN apps a ON a.id = d.app_id "
                                "WHERE d.app_id = $1 AND d.deal_id = $2 AND d.status = 'online' "
@@ -42,7 +43,8 @@ constexpr Query kInsertVideo{
 constexpr Query kInsertMount{"content.insert_mount", Access::kWrite,
                              "INSERT INTO video_mounts (video_id, position, app_id, deal_id) "
                              "VALUES ($1, $2, $3, $4)"};
-constexpr Query kDeleteMounts{"content.delete_mounts", Access::kWrite, "DELETE FROM video_mounts WHERE video_id = $1"};
+constexpr Query kDeleteMounts{"content.delete_mounts", Access::kWrite,
+                              "DELETE FROM video_mounts WHERE video_id = $1"};
 // The owner's video, locked for the update on PostgreSQL (SQLite serialises writers).
 constexpr Query kOwnedVideo{
     "content.owned_video", Access::kWrite,
@@ -50,9 +52,10 @@ constexpr Query kOwnedVideo{
     "JOIN creators c ON c.id = v.creator_id WHERE v.id = $1 AND c.user_id = $2",
     "SELECT v.title, v.description, v.cover_url, v.video_url, v.city, v.tags, v.status FROM videos v "
     "JOIN creators c ON c.id = v.creator_id WHERE v.id = $1 AND c.user_id = $2 FOR UPDATE OF v"};
-constexpr Query kUpdateVideo{"content.update_video", Access::kWrite,
-                             "UPDATE videos SET title = $2, description = $3, cover_url = $4, video_url = $5, "
-                             "city = $6, tags = $7, status = $8, updated_at = $9 WHERE id = $1"};
+constexpr Query kUpdateVideo{
+    "content.update_video", Access::kWrite,
+    "UPDATE videos SET title = $2, description = $3, cover_url = $4, video_url = $5, "
+    "city = $6, tags = $7, status = $8, updated_at = $9 WHERE id = $1"};
 constexpr Query kCountView{"content.count_view", Access::kWrite,
                            "UPDATE videos SET views = views + 1 WHERE id = $1 AND status = 'published' "
                            "RETURNING views"};
@@ -109,8 +112,9 @@ Status CheckMounts(storage::Tx& tx, const std::vector<MountInput>& mounts) {
   for (size_t i = 0; i < mounts.size(); ++i) {
     ASSIGN_OR_RETURN(auto ok, tx.Exec(kMountableDeal, {mounts[i].app_id, mounts[i].deal_id}));
     if (ok.empty()) {
-      return Error(ErrorCode::kUnprocessable, "mounts[" + std::to_string(i) + "]: deal '" + mounts[i].deal_id +
-                                                  "' is not an online deal of app '" + mounts[i].app_id + "'");
+      return Error(ErrorCode::kUnprocessable, "mounts[" + std::to_string(i) + "]: deal '" +
+                                                  mounts[i].deal_id + "' is not an online deal of app '" +
+                                                  mounts[i].app_id + "'");
     }
   }
   return Ok();
@@ -118,7 +122,8 @@ Status CheckMounts(storage::Tx& tx, const std::vector<MountInput>& mounts) {
 
 Status InsertMounts(storage::Tx& tx, const std::string& video_id, const std::vector<MountInput>& mounts) {
   int64_t position = 0;
-  for (const auto& m : mounts) RETURN_IF_ERROR(tx.Exec(kInsertMount, {video_id, position++, m.app_id, m.deal_id}));
+  for (const auto& m : mounts)
+    RETURN_IF_ERROR(tx.Exec(kInsertMount, {video_id, position++, m.app_id, m.deal_id}));
   return Ok();
 }
 
@@ -127,9 +132,10 @@ Status InsertMounts(storage::Tx& tx, const std::string& video_id, const std::vec
 Status UpsertAppDeals(storage::Tx& tx, const std::string& app_id,
                       const std::vector<protocol::DealIndexEntry>& deals, int64_t now_ms) {
   for (const auto& d : deals) {
-    RETURN_IF_ERROR(tx.Exec(kUpsertAppDeal, {app_id, d.deal_id, d.title, d.brand_name, d.type, d.category, d.city,
-                                             d.price_fen, d.original_price_fen, d.commission_bps,
-                                             storage::Opt(d.lat), storage::Opt(d.lng), d.sales, d.status, now_ms}));
+    RETURN_IF_ERROR(
+        tx.Exec(kUpsertAppDeal, {app_id, d.deal_id, d.title, d.brand_name, d.type, d.category, d.city,
+                                 d.price_fen, d.original_price_fen, d.commission_bps, storage::Opt(d.lat),
+                                 storage::Opt(d.lng), d.sales, d.status, now_ms}));
     RETURN_IF_ERROR(search::IndexDeal(tx, app_id, d));
   }
   return Ok();
@@ -175,8 +181,8 @@ Result<std::string> CreateVideo(storage::Tx& tx, const VideoInput& in, int64_t n
   if (creator.empty()) return NotFound("creator not found");
   RETURN_IF_ERROR(CheckMounts(tx, in.mounts));
   std::string id = NewId("vid");
-  RETURN_IF_ERROR(tx.Exec(kInsertVideo, {id, in.creator_id, in.title, in.description, in.cover_url, in.video_url,
-                                         in.city, tags, now_ms}));
+  RETURN_IF_ERROR(tx.Exec(kInsertVideo, {id, in.creator_id, in.title, in.description, in.cover_url,
+                                         in.video_url, in.city, tags, now_ms}));
   RETURN_IF_ERROR(InsertMounts(tx, id, in.mounts));
   RETURN_IF_ERROR(search::IndexVideo(tx, id, in.title, in.description, in.tags));
   return id;
@@ -202,8 +208,8 @@ Status UpdateVideo(storage::Db& db, const std::string& video_id, const std::stri
       RETURN_IF_ERROR(tx.Exec(kDeleteMounts, {video_id}));
       RETURN_IF_ERROR(InsertMounts(tx, video_id, *patch.mounts));
     }
-    RETURN_IF_ERROR(
-        tx.Exec(kUpdateVideo, {video_id, title, description, cover_url, video_url, city, joined, status, now_ms}));
+    RETURN_IF_ERROR(tx.Exec(
+        kUpdateVideo, {video_id, title, description, cover_url, video_url, city, joined, status, now_ms}));
     if (status == "published") return search::IndexVideo(tx, video_id, title, description, tags);
     return search::RemoveVideo(tx, video_id);
   });

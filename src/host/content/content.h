@@ -88,8 +88,8 @@ Result<LikeState> SetLike(storage::Db& db, const std::string& video_id, const st
 // pages), so pages never repeat or skip a video, also when videos are added meanwhile.
 struct FeedParams {
   std::string cursor;
-  int64_t limit = 10;  // 1..50
-  std::string city;     // the viewer's city, or empty
+  int64_t limit = 10;                         // 1..50
+  std::string city;                           // the viewer's city, or empty
   std::optional<std::string> viewer_user_id;  // adds liked_by_me
 };
 Result<boost::json::object> FeedJson(storage::Db& db, const FeedParams& params);

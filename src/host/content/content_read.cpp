@@ -21,22 +21,22 @@ namespace {
 // order is total and a cursor at (created_at, id) resumes exactly after the last item.
 // $1 created_at and $2 id of the cursor (INT64_MAX and '' for the first page), then the
 // query's own parameters, the row limit last.
-#define HUTONG_VIDEO_COLUMNS                                                                             \
-  "SELECT v.id, v.title, v.description, v.cover_url, v.video_url, v.city, v.tags, v.views, v.likes, "   \
+#define HUTONG_VIDEO_COLUMNS                                                                          \
+  "SELECT v.id, v.title, v.description, v.cover_url, v.video_url, v.city, v.tags, v.views, v.likes, " \
   "v.created_at, c.id, c.name, c.avatar_url, v.status, v.updated_at, c.bio, c.user_id FROM videos v " \
   "JOIN creators c ON c.id = v.creator_id "
 #define HUTONG_AFTER_CURSOR " AND (v.created_at, v.id) < ($1, $2) ORDER BY v.created_at DESC, v.id DESC "
 constexpr Query kFeedAll{"content.feed_all", Access::kRead,
                          HUTONG_VIDEO_COLUMNS "WHERE v.status = 'published'" HUTONG_AFTER_CURSOR "LIMIT $3"};
 constexpr Query kFeedCity{"content.feed_city", Access::kRead,
-                          HUTONG_VIDEO_COLUMNS "WHERE v.status = 'published' AND v.city = $3" HUTONG_AFTER_CURSOR
-                                               "LIMIT $4"};
-constexpr Query kFeedOtherCities{"content.feed_other_cities", Access::kRead,
-                                 HUTONG_VIDEO_COLUMNS
-                                 "WHERE v.status = 'published' AND v.city <> $3" HUTONG_AFTER_CURSOR "LIMIT $4"};
-constexpr Query kCreatorVideos{"content.creator_videos", Access::kRead,
-                               HUTONG_VIDEO_COLUMNS "WHERE v.status = 'published' AND v.creator_id = $3"
-                                   HUTONG_AFTER_CURSOR "LIMIT $4"};
+                          HUTONG_VIDEO_COLUMNS
+                          "WHERE v.status = 'published' AND v.city = $3" HUTONG_AFTER_CURSOR "LIMIT $4"};
+constexpr Query kFeedOtherCities{
+    "content.feed_other_cities", Access::kRead,
+    HUTONG_VIDEO_COLUMNS "WHERE v.status = 'published' AND v.city <> $3" HUTONG_AFTER_CURSOR "LIMIT $4"};
+constexpr Query kCreatorVideos{
+    "content.creator_videos", Access::kRead,
+    HUTONG_VIDEO_COLUMNS "WHERE v.status = 'published' AND v.creator_id = $3" HUTONG_AFTER_CURSOR "LIMIT $4"};
 constexpr Query kVideoById{"content.video_by_id", Access::kRead, HUTONG_VIDEO_COLUMNS "WHERE v.id = $1"};
 #undef HUTONG_VIDEO_COLUMNS
 #undef HUTONG_AFTER_CURSOR
@@ -57,7 +57,8 @@ constexpr Query kMountsOf{
     "SELECT m.video_id, m.app_id, m.deal_id, d.title, d.price_fen, d.original_price_fen, a.service_url, "
     "CASE WHEN d.status = 'online' AND a.status = 'active' THEN 'online' ELSE 'offline' END, d.brand_name "
     "FROM video_mounts m JOIN app_deals d ON d.app_id = m.app_id AND d.deal_id = m.deal_id "
-    "JOIN apps a ON a.id = m.app_id WHERE m.video_id IN (SELECT jsonb_array_elements_text(CAST($1 AS jsonb))) "
+    "JOIN apps a ON a.id = m.app_id WHERE m.video_id IN (SELECT jsonb_array_elements_text(CAST($1 AS "
+    "jsonb))) "
     "ORDER BY m.video_id, m.position"};
 constexpr Query kLikedOf{"content.liked_of", Access::kRead,
                          "SELECT video_id FROM video_likes WHERE user_id = $2 AND video_id IN "
@@ -75,8 +76,8 @@ struct Cursor {
 };
 
 std::string EncodeCursor(const Cursor& c) {
-  return Base64UrlEncode("c1|" + std::string(1, c.part) + "|" + std::to_string(c.created_at) + "|" + c.id + "|" +
-                         c.city);
+  return Base64UrlEncode("c1|" + std::string(1, c.part) + "|" + std::to_string(c.created_at) + "|" + c.id +
+                         "|" + c.city);
 }
 
 Result<Cursor> DecodeCursor(std::string_view text, std::string_view parts) {
@@ -141,18 +142,19 @@ json::object VideoJson(const storage::Row& v, PageExtras& extras, const std::opt
   json::array tags;
   for (auto& t : SplitTags(v.Str(6))) tags.push_back(json::string(t));
   auto it = extras.mounts.find(v.Str(0));
-  json::object out{{"id", v.Str(0)},
-                   {"title", v.Str(1)},
-                   {"description", v.Str(2)},
-                   {"cover_url", v.Str(3)},
-                   {"video_url", v.Str(4)},
-                   {"city", v.Str(5)},
-                   {"tags", std::move(tags)},
-                   {"views", v.Int(7)},
-                   {"likes", v.Int(8)},
-                   {"created_at", FormatRfc3339(v.Int(9))},
-                   {"creator", json::object{{"id", v.Str(10)}, {"name", v.Str(11)}, {"avatar_url", v.Str(12)}}},
-                   {"mounts", it == extras.mounts.end() ? json::array() : std::move(it->second)}};
+  json::object out{
+      {"id", v.Str(0)},
+      {"title", v.Str(1)},
+      {"description", v.Str(2)},
+      {"cover_url", v.Str(3)},
+      {"video_url", v.Str(4)},
+      {"city", v.Str(5)},
+      {"tags", std::move(tags)},
+      {"views", v.Int(7)},
+      {"likes", v.Int(8)},
+      {"created_at", FormatRfc3339(v.Int(9))},
+      {"creator", json::object{{"id", v.Str(10)}, {"name", v.Str(11)}, {"avatar_url", v.Str(12)}}},
+      {"mounts", it == extras.mounts.end() ? json::array() : std::move(it->second)}};
   if (viewer) out["liked_by_me"] = extras.liked.count(v.Str(0)) > 0;
   return out;
 }
@@ -163,8 +165,8 @@ Status CheckLimit(int64_t limit) {
 }
 
 // Builds {items, next_cursor} from rows read with limit + 1 (each tagged with its part).
-json::object Page(const std::vector<std::pair<char, storage::Row>>& rows, int64_t limit, const std::string& city,
-                  const std::optional<std::string>& viewer, PageExtras& extras) {
+json::object Page(const std::vector<std::pair<char, storage::Row>>& rows, int64_t limit,
+                  const std::string& city, const std::optional<std::string>& viewer, PageExtras& extras) {
   json::array items;
   for (size_t i = 0; i < rows.size() && static_cast<int64_t>(i) < limit; ++i) {
     items.push_back(VideoJson(rows[i].second, extras, viewer));
@@ -214,7 +216,8 @@ Result<json::object> FeedJson(storage::Db& db, const FeedParams& p) {
       }
       const int64_t left = want - static_cast<int64_t>(rows.size());
       if (left > 0) {
-        ASSIGN_OR_RETURN(auto r, tx.Exec(kFeedOtherCities, {others.created_at, others.id, cursor.city, left}));
+        ASSIGN_OR_RETURN(auto r,
+                         tx.Exec(kFeedOtherCities, {others.created_at, others.id, cursor.city, left}));
         take('o', std::move(r));
       }
     }
@@ -242,8 +245,9 @@ Result<json::object> VideoPageJson(storage::Db& db, const std::string& video_id,
   });
 }
 
-Result<json::object> CreatorPageJson(storage::Db& db, const std::string& creator_id, const std::string& cursor_text,
-                                     int64_t limit, const std::optional<std::string>& viewer) {
+Result<json::object> CreatorPageJson(storage::Db& db, const std::string& creator_id,
+                                     const std::string& cursor_text, int64_t limit,
+                                     const std::optional<std::string>& viewer) {
   RETURN_IF_ERROR(CheckLimit(limit));
   if (!IsWellFormedId(creator_id, "cr")) return NotFound("creator not found");
   Cursor cursor{'r', std::numeric_limits<int64_t>::max(), "", ""};
@@ -253,7 +257,8 @@ Result<json::object> CreatorPageJson(storage::Db& db, const std::string& creator
   return db.Read([&](storage::Tx& tx) -> Result<json::object> {
     ASSIGN_OR_RETURN(auto creator, tx.Exec(kCreator, {creator_id}));
     if (creator.empty()) return NotFound("creator not found");
-    ASSIGN_OR_RETURN(auto videos, tx.Exec(kCreatorVideos, {cursor.created_at, cursor.id, creator_id, limit + 1}));
+    ASSIGN_OR_RETURN(auto videos,
+                     tx.Exec(kCreatorVideos, {cursor.created_at, cursor.id, creator_id, limit + 1}));
     std::vector<std::pair<char, storage::Row>> rows;
     for (const auto& r : videos.rows) rows.emplace_back('r', r);
     ASSIGN_OR_RETURN(auto extras, LoadExtras(tx, videos, true, viewer));

@@ -58,7 +58,9 @@ Result<std::optional<std::vector<MountInput>>> ReadMounts(const json::object& o)
   return std::optional<std::vector<MountInput>>(std::move(mounts));
 }
 
-std::string VideoId(const http::Request& req) { return std::string(req.PathParam("video_id")); }
+std::string VideoId(const http::Request& req) {
+  return std::string(req.PathParam("video_id"));
+}
 
 }  // namespace
 
@@ -91,7 +93,8 @@ void RegisterContentRoutes(http::Router& router, HostDeps deps) {
     ASSIGN_OR_RETURN(auto page, CreatorPageJson(deps.db, id, "", 1, user.id));
     return http::Response::Json(201, page.at("creator"));
   };
-  router.Post("/api/creators", protocol::WithIdempotency(deps.db, deps.clock, "/api/creators", create_creator));
+  router.Post("/api/creators",
+              protocol::WithIdempotency(deps.db, deps.clock, "/api/creators", create_creator));
 
   router.Get("/api/creators/{creator_id}", [deps](http::Request& req) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto cursor, http::QueryText(req, "cursor", 512));
@@ -119,7 +122,8 @@ void RegisterContentRoutes(http::Router& router, HostDeps deps) {
     in.tags = tags.value_or(std::vector<std::string>{});
     in.mounts = mounts.value_or(std::vector<MountInput>{});
     ASSIGN_OR_RETURN(auto creator, CreatorOfUser(deps.db, user.id));
-    if (!creator) return Error(ErrorCode::kForbidden, "only creators publish videos: POST /api/creators first");
+    if (!creator)
+      return Error(ErrorCode::kForbidden, "only creators publish videos: POST /api/creators first");
     in.creator_id = *creator;
     ASSIGN_OR_RETURN(auto id, deps.db.Write([&](storage::Tx& tx) { return CreateVideo(tx, in, now); }));
     ASSIGN_OR_RETURN(auto page, VideoPageJson(deps.db, id, user.id));
@@ -135,25 +139,26 @@ void RegisterContentRoutes(http::Router& router, HostDeps deps) {
     return http::Response::Json(200, page);
   });
 
-  router.Add(http::Method::kPatch, "/api/videos/{video_id}", [deps](http::Request& req) -> Result<http::Response> {
-    const int64_t now = deps.clock.NowMs();
-    ASSIGN_OR_RETURN(auto user, AuthenticateUser(deps.db, req, now));
-    ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
-    VideoPatch patch;
-    ASSIGN_OR_RETURN(patch.title, OptionalString(body, "title", 200));
-    ASSIGN_OR_RETURN(patch.description, OptionalString(body, "description", 4000));
-    ASSIGN_OR_RETURN(patch.cover_url, OptionalString(body, "cover_url", 500));
-    ASSIGN_OR_RETURN(patch.video_url, OptionalString(body, "video_url", 500));
-    ASSIGN_OR_RETURN(patch.city, OptionalString(body, "city", 64));
-    ASSIGN_OR_RETURN(patch.tags, ReadTags(body));
-    ASSIGN_OR_RETURN(patch.mounts, ReadMounts(body));
-    ASSIGN_OR_RETURN(patch.hidden, OptionalBool(body, "hidden"));
-    const std::string id = VideoId(req);
-    if (!IsWellFormedId(id, "vid")) return NotFound("video not found");
-    RETURN_IF_ERROR(UpdateVideo(deps.db, id, user.id, patch, now));
-    ASSIGN_OR_RETURN(auto page, VideoPageJson(deps.db, id, user.id));
-    return http::Response::Json(200, page);
-  });
+  router.Add(http::Method::kPatch, "/api/videos/{video_id}",
+             [deps](http::Request& req) -> Result<http::Response> {
+               const int64_t now = deps.clock.NowMs();
+               ASSIGN_OR_RETURN(auto user, AuthenticateUser(deps.db, req, now));
+               ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
+               VideoPatch patch;
+               ASSIGN_OR_RETURN(patch.title, OptionalString(body, "title", 200));
+               ASSIGN_OR_RETURN(patch.description, OptionalString(body, "description", 4000));
+               ASSIGN_OR_RETURN(patch.cover_url, OptionalString(body, "cover_url", 500));
+               ASSIGN_OR_RETURN(patch.video_url, OptionalString(body, "video_url", 500));
+               ASSIGN_OR_RETURN(patch.city, OptionalString(body, "city", 64));
+               ASSIGN_OR_RETURN(patch.tags, ReadTags(body));
+               ASSIGN_OR_RETURN(patch.mounts, ReadMounts(body));
+               ASSIGN_OR_RETURN(patch.hidden, OptionalBool(body, "hidden"));
+               const std::string id = VideoId(req);
+               if (!IsWellFormedId(id, "vid")) return NotFound("video not found");
+               RETURN_IF_ERROR(UpdateVideo(deps.db, id, user.id, patch, now));
+               ASSIGN_OR_RETURN(auto page, VideoPageJson(deps.db, id, user.id));
+               return http::Response::Json(200, page);
+             });
 
   // Views are counted by one atomic increment per call (no per-viewer row), cheap enough
   // for SQLite's single writer; anonymous viewers count too.
@@ -171,7 +176,8 @@ void RegisterContentRoutes(http::Router& router, HostDeps deps) {
       const std::string id = VideoId(req);
       if (!IsWellFormedId(id, "vid")) return NotFound("video not found");
       ASSIGN_OR_RETURN(auto state, SetLike(deps.db, id, user.id, on, now));
-      return http::Response::Json(200, json::object{{"video_id", id}, {"liked", state.liked}, {"likes", state.likes}});
+      return http::Response::Json(
+          200, json::object{{"video_id", id}, {"liked", state.liked}, {"likes", state.likes}});
     };
   };
   router.Post("/api/videos/{video_id}/like", like(true));

@@ -24,9 +24,11 @@ class ContentTest : public ::testing::TestWithParam<Backend> {
     ASSERT_TRUE(storage::Migrate(*db_, HostMigrations()).ok());
     auto r = db_->Write([&](storage::Tx& tx) -> Result<std::pair<std::string, std::string>> {
       auto box = SecretBox::FromHex(SecretBox::NewHexKey()).value();
-      ASSIGN_OR_RETURN(auto creds, CreateApp(tx, {"demo", "http://127.0.0.1:8081", "http://127.0.0.1:8081/hook"}, box, 1));
+      ASSIGN_OR_RETURN(
+          auto creds, CreateApp(tx, {"demo", "http://127.0.0.1:8081", "http://127.0.0.1:8081/hook"}, box, 1));
       const std::string& app = creds.app_id;
-      protocol::DealIndexEntry on{"deal_A", "湊湊火锅双人套餐", "湊湊", "set_meal", "catering", "北京", 19800, 29600, 800};
+      protocol::DealIndexEntry on{
+          "deal_A", "湊湊火锅双人套餐", "湊湊", "set_meal", "catering", "北京", 19800, 29600, 800};
       protocol::DealIndexEntry off = on;
       off.deal_id = "deal_B";
       off.status = "offline";
@@ -61,7 +63,8 @@ class ContentTest : public ::testing::TestWithParam<Backend> {
 TEST_P(ContentTest, MountsMustBeOnlineSyncedDeals) {
   EXPECT_EQ(Publish(Video({{app_, "deal_B"}})).error().code, ErrorCode::kUnprocessable);  // offline
   EXPECT_EQ(Publish(Video({{app_, "deal_C"}})).error().code, ErrorCode::kUnprocessable);  // never synced
-  EXPECT_EQ(Publish(Video({{"app_01ZZZZZZZZZZZZZZZZZZZZZZZZ", "deal_A"}})).error().code, ErrorCode::kUnprocessable);  // other app
+  EXPECT_EQ(Publish(Video({{"app_01ZZZZZZZZZZZZZZZZZZZZZZZZ", "deal_A"}})).error().code,
+            ErrorCode::kUnprocessable);  // other app
   auto bad_url = Video({});
   bad_url.video_url = "javascript:alert(1)";
   EXPECT_EQ(Publish(bad_url).error().code, ErrorCode::kValidationFailed);
@@ -85,7 +88,8 @@ TEST_P(ContentTest, MountsMustBeOnlineSyncedDeals) {
 
 TEST_P(ContentTest, ADealTakenOfflineDisappearsFromMounts) {
   ASSERT_TRUE(Publish(Video({{app_, "deal_A"}})).ok());
-  protocol::DealIndexEntry off{"deal_A", "湊湊火锅双人套餐", "湊湊", "set_meal", "catering", "北京", 19800, 29600, 800};
+  protocol::DealIndexEntry off{
+      "deal_A", "湊湊火锅双人套餐", "湊湊", "set_meal", "catering", "北京", 19800, 29600, 800};
   off.status = "offline";
   ASSERT_TRUE(db_->Write([&](storage::Tx& tx) { return UpsertAppDeals(tx, app_, {off}, 3); }).ok());
   auto feed = FeedJson(*db_, FeedParams{});

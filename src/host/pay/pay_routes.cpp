@@ -92,10 +92,11 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
         if (!IsWellFormedId(req.PathParam("pay_order_id"), "pay")) return NotFound("pay order not found");
         http::Response res = http::Response::Text(200, std::string(EmbeddedWebFile("cashier.html")),
                                                   "text/html; charset=utf-8");
-        res.headers.emplace_back("Content-Security-Policy",
-                                 "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                                 "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
-                                 "frame-ancestors 'none'");
+        res.headers.emplace_back(
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+            "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'");
         res.headers.emplace_back("X-Content-Type-Options", "nosniff");
         res.headers.emplace_back("Referrer-Policy", "no-referrer");
         res.headers.emplace_back("Cache-Control", "no-store");
