@@ -100,7 +100,10 @@ TEST_P(SearchApiTest, FiltersPagingAndNoMatch) {
   EXPECT_GE(Titles(all).size(), 4u);
   auto shanghai = Search("新年好食记", "&city=" + UrlEncode("上海"));
   ASSERT_FALSE(Titles(shanghai).empty());
-  for (const auto& it : shanghai.at("items").as_array()) EXPECT_EQ(it.at("city").as_string(), "上海");
+  for (const auto& it : shanghai.at("items").as_array()) {
+    if (it.at("kind").as_string() == "campaign") continue;  // campaigns run in every city
+    EXPECT_EQ(it.at("city").as_string(), "上海");
+  }
   EXPECT_LT(Titles(shanghai).size(), Titles(all).size());
 
   auto hotels = Search("北京", "&category=hotel");

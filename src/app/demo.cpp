@@ -7,6 +7,8 @@
 #include "common/password.h"
 #include "host/demo_seed.h"
 #include "host/host.h"
+#include "host/search/search.h"
+#include "provider/campaigns/campaigns.h"
 #include "provider/catalog/catalog.h"
 #include "provider/demo_seed.h"
 #include "provider/provider.h"
@@ -40,6 +42,11 @@ Status RunSeedDemo(const Config& config) {
                     config.provider_public_url + "/mp/v1/webhooks/" + kLocalHostName};
   ASSIGN_OR_RETURN(auto box, LoadMasterKey(config));
   ASSIGN_OR_RETURN(auto content, host::SeedDemoContent(*host_db, clock, box, app, deals));
+  // And its campaigns, as the provider's host sync would register them.
+  ASSIGN_OR_RETURN(auto campaigns, provider::CampaignIndex(*provider_db));
+  RETURN_IF_ERROR(host_db->WithWrite([&](storage::Tx& tx) {
+    return host::search::UpsertAppCampaigns(tx, content.app_id, campaigns, clock.NowMs());
+  }));
   const bool fresh = outcome == provider::SeedOutcome::kSeeded || !content.already_seeded;
   LogInfo(fresh ? "demo seeded" : "demo already seeded",
           {{"deals", static_cast<int64_t>(deals.size())}, {"app_id", std::string_view(content.app_id)}});

@@ -23,6 +23,7 @@
 #include "host/openplatform/login_codes.h"
 #include "host/users/users.h"
 #include "provider/catalog/catalog.h"
+#include "provider/hosts/host_sync.h"
 #include "provider/miniprogram/mp_session.h"
 #include "provider/provider.h"
 
@@ -198,6 +199,8 @@ struct GenStore {
   std::string city;
   std::string district;
   double lat, lng;
+  std::string name;
+  std::string address;
 };
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -249,7 +252,7 @@ Result<std::vector<GenStore>> CreateStores(storage::Db& db, Gen& gen, const std:
         in.hours = "10:00-22:00";
         in.phone = "400-" + std::to_string(gen.Int(100, 999)) + "-" + std::to_string(gen.Int(1000, 9999));
         ASSIGN_OR_RETURN(auto id, provider::CreateStore(tx, in, now));
-        out.push_back({std::move(id), b, city.name, d.name, lat, lng});
+        out.push_back({std::move(id), b, city.name, d.name, lat, lng, in.name, in.address});
       }
       return Ok();
     }));
@@ -347,6 +350,7 @@ Result<GenDataReport> RunGenData(const Config& config, const GenDataOptions& opt
         e.commission_bps = in.commission_bps;
         e.lat = store.lat;
         e.lng = store.lng;
+        e.stores = std::vector<protocol::StoreIndexEntry>{{store.id, store.name, store.address, store.lat, store.lng}};
         e.sales = gen.Int(0, 20000);
         entries.push_back(std::move(e));
       }
@@ -363,6 +367,9 @@ Result<GenDataReport> RunGenData(const Config& config, const GenDataOptions& opt
   report.brands = static_cast<int64_t>(brands.size());
   report.stores = static_cast<int64_t>(stores.size());
   report.deals = options.deals;
+  // The local host holds every deal as a sync delivers it: no full catalog sync at start.
+  RETURN_IF_ERROR(provider_db->WithWrite(
+      [&](storage::Tx& tx) { return provider::MarkHostCatalogSynced(tx, kLocalHostName, now); }));
 
   // A flash sale: one more deal of the first store's brand, in a campaign running now.
   if (options.flash_units > 0) {

@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "jobs/job_runner.h"
 #include "protocol/signing.h"
+#include "provider/hosts/host_sync.h"
 #include "provider/orders/orders.h"
 #include "provider/provider.h"
 #include "provider/redemption/redemption_reports.h"
@@ -206,6 +207,13 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
            RETURN_IF_ERROR(provider::DeliverRedemptionReports(*db, *hosts, c->NowMs()));
            return Ok();
          }});
+    // Deals and campaigns reach every connected host through the outbox; a host that has
+    // never had the whole catalog (a new one, or the first start) gets it all once.
+    RETURN_IF_ERROR(provider::EnqueueFullHostSync(*db, hosts->Names(), clock.NowMs()));
+    s->provider_jobs->Add({"host_sync", std::chrono::seconds(1), [db, hosts, c = &clock]() -> Status {
+                             RETURN_IF_ERROR(provider::DeliverHostSyncs(*db, *hosts, c->NowMs()));
+                             return Ok();
+                           }});
   }
   {
     std::vector<const jobs::JobRunner*> runners;

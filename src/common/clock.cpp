@@ -72,6 +72,13 @@ std::string FormatRfc3339(int64_t unix_ms) {
   return buf;
 }
 
+std::string FormatRfc3339Shanghai(int64_t unix_ms) {
+  constexpr int64_t kOffsetMs = 8LL * 3600 * 1000;
+  std::string local = FormatRfc3339(unix_ms + kOffsetMs);
+  local.pop_back();  // the 'Z'
+  return local + "+08:00";
+}
+
 std::optional<int64_t> ParseRfc3339(std::string_view s) {
   int y, mo, d, h, mi, se;
   if (!Digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||

@@ -36,6 +36,9 @@ class ManualClockForTest final : public Clock {
 
 // RFC 3339 in UTC with millisecond precision, e.g. 2026-01-03T15:59:59.000Z.
 std::string FormatRfc3339(int64_t unix_ms);
+// The same instant in Asia/Shanghai (UTC+08:00, no daylight saving since 1991), e.g.
+// 2026-01-03T23:59:59.000+08:00: how campaign windows are shown.
+std::string FormatRfc3339Shanghai(int64_t unix_ms);
 // Accepts RFC 3339 with `Z` or a numeric offset, optional fractional seconds.
 std::optional<int64_t> ParseRfc3339(std::string_view text);
 

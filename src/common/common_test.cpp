@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/geo.h"
 #include "common/ids.h"
 #include "common/json.h"
 #include "common/money.h"
@@ -140,6 +141,25 @@ TEST(SecretBox, SealsAndOpensOnlyUnderItsKey) {
   EXPECT_FALSE(SecretBox::FromHex(std::string(64, 'g')).ok());
   EXPECT_NE(box->DeriveKey("openid"), box->DeriveKey("attribution"));
   EXPECT_EQ(box->DeriveKey("openid").size(), 64u);
+}
+
+TEST(Clock, ShanghaiTimesCarryTheirOffset) {
+  const int64_t t = *ParseRfc3339("2026-01-03T15:59:59Z");
+  EXPECT_EQ(FormatRfc3339Shanghai(t), "2026-01-03T23:59:59.000+08:00");
+  EXPECT_EQ(FormatRfc3339Shanghai(t + 1000), "2026-01-04T00:00:00.000+08:00");  // the date rolls over
+  EXPECT_EQ(*ParseRfc3339(FormatRfc3339Shanghai(t)), t);
+}
+
+TEST(Geo, HaversineAndBoxes) {
+  EXPECT_DOUBLE_EQ(HaversineMeters(30, 100, 30, 100), 0);
+  // Along a meridian the distance is R × Δlat exactly.
+  EXPECT_NEAR(HaversineMeters(30, 100, 30 + LatDegreesFor(1000), 100), 1000, 1e-6);
+  // 天安门 → 上海人民广场 is about 1,067 km.
+  EXPECT_NEAR(HaversineMeters(39.9087, 116.3975, 31.2304, 121.4737), 1'067'000, 5'000);
+  // A box of LngDegreesFor holds the circle: a point due east at the radius lies inside.
+  const double dlng = LngDegreesFor(5000, 60);
+  EXPECT_GT(HaversineMeters(60, 10, 60, 10 + dlng), 5000);
+  EXPECT_EQ(LngDegreesFor(1000, 90), 360);
 }
 
 }  // namespace

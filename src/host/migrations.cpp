@@ -370,6 +370,78 @@ CREATE TABLE job_leases (
   failures BIGINT NOT NULL DEFAULT 0
 );
 )sql"},
+      // Discovery (host/search): the stores of synced deals for nearby, and the campaigns
+      // apps register so their keywords answer search with the campaign first. SQLite keeps
+      // an R*Tree over geo_stores' rowids; PostgreSQL a btree on (lat, lng) for a
+      // bounding-box scan (no extension needed). Keywords are kept tokenized (tokenizer.h
+      // QueryTokens, space-joined) so a query matches its keyword by equality.
+      {11, "discovery",
+       R"sql(
+CREATE TABLE geo_stores (
+  id INTEGER PRIMARY KEY,
+  app_id TEXT NOT NULL,
+  deal_id TEXT NOT NULL,
+  store_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  address TEXT NOT NULL,
+  lat DOUBLE PRECISION NOT NULL,
+  lng DOUBLE PRECISION NOT NULL,
+  UNIQUE (app_id, deal_id, store_id)
+);
+CREATE VIRTUAL TABLE geo_stores_rtree USING rtree(id, min_lat, max_lat, min_lng, max_lng);
+CREATE TABLE app_campaigns (
+  app_id TEXT NOT NULL REFERENCES apps(id),
+  slug TEXT NOT NULL,
+  title TEXT NOT NULL,
+  keywords TEXT NOT NULL,
+  deal_ids TEXT NOT NULL,
+  starts_at BIGINT NOT NULL,
+  ends_at BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (app_id, slug)
+);
+CREATE TABLE campaign_keywords (
+  keyword TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  slug TEXT NOT NULL,
+  PRIMARY KEY (keyword, app_id, slug)
+);
+CREATE INDEX campaign_keywords_campaign ON campaign_keywords (app_id, slug);
+)sql",
+       R"sql(
+CREATE TABLE geo_stores (
+  id BIGSERIAL PRIMARY KEY,
+  app_id TEXT NOT NULL,
+  deal_id TEXT NOT NULL,
+  store_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  address TEXT NOT NULL,
+  lat DOUBLE PRECISION NOT NULL,
+  lng DOUBLE PRECISION NOT NULL,
+  UNIQUE (app_id, deal_id, store_id)
+);
+CREATE INDEX geo_stores_lat_lng ON geo_stores (lat, lng);
+CREATE TABLE app_campaigns (
+  app_id TEXT NOT NULL REFERENCES apps(id),
+  slug TEXT NOT NULL,
+  title TEXT NOT NULL,
+  keywords TEXT NOT NULL,
+  deal_ids TEXT NOT NULL,
+  starts_at BIGINT NOT NULL,
+  ends_at BIGINT NOT NULL,
+  status TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (app_id, slug)
+);
+CREATE TABLE campaign_keywords (
+  keyword TEXT NOT NULL,
+  app_id TEXT NOT NULL,
+  slug TEXT NOT NULL,
+  PRIMARY KEY (keyword, app_id, slug)
+);
+CREATE INDEX campaign_keywords_campaign ON campaign_keywords (app_id, slug);
+)sql"},
   };
   return kMigrations;
 }

@@ -283,6 +283,26 @@ CREATE TABLE job_leases (
   failures BIGINT NOT NULL DEFAULT 0
 );
 )sql"},
+      // Discovery: what each connected host must be told (deal and campaign syncs), one row
+      // per (host, kind, ref) so repeated changes collapse into one delivery. host '*' is
+      // "every connected host", expanded by the delivery job; version guards a row changed
+      // again while its delivery was in flight.
+      {9, "host_sync_outbox",
+       R"sql(
+CREATE TABLE host_sync_outbox (
+  host TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('deal', 'campaign')),
+  ref_id TEXT NOT NULL,
+  version BIGINT NOT NULL DEFAULT 1,
+  enqueued_at BIGINT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  last_error TEXT,
+  PRIMARY KEY (host, kind, ref_id)
+);
+CREATE INDEX host_sync_outbox_due ON host_sync_outbox (host, next_attempt_at);
+CREATE INDEX campaign_deals_deal ON campaign_deals (deal_id);
+)sql"},
   };
   return kMigrations;
 }

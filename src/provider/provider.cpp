@@ -1,6 +1,7 @@
 #include "provider/provider.h"
 
 #include "http/openapi.h"
+#include "provider/campaigns/campaigns_routes.h"
 #include "provider/catalog/catalog_routes.h"
 #include "provider/merchant/merchant_routes.h"
 #include "provider/miniprogram/mp_routes.h"
@@ -19,6 +20,7 @@ void RegisterProviderRoutes(http::Router& router, ProviderDeps deps) {
   RegisterRedemptionRoutes(router, deps);
   RegisterRefundRoutes(router, deps);
   RegisterJobsRoutes(router, deps);
+  RegisterCampaignRoutes(router, deps);
   router.Get(
       "/openapi.json",
       [](http::Request&) -> Result<http::Response> {
@@ -31,7 +33,7 @@ const std::string& ProviderOpenApiJson() {
   static const std::string kDoc = http::BuildOpenApiDocument(
       "Hutong provider (services platform mini-program backend)", "http://127.0.0.1:8081",
       {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi(), MiniProgramOpenApi(),
-       OrdersOpenApi(), RedemptionOpenApi(), RefundsOpenApi(), JobsOpenApi()});
+       OrdersOpenApi(), RedemptionOpenApi(), RefundsOpenApi(), JobsOpenApi(), CampaignsOpenApi()});
   return kDoc;
 }
 

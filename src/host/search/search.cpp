@@ -2,9 +2,14 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <cmath>
+#include <numbers>
 #include <unordered_set>
 
 #include "common/base64.h"
+#include "common/clock.h"
+#include "common/geo.h"
+#include "host/search/nearby.h"
 #include "host/search/tokenizer.h"
 
 namespace hutong::host::search {
@@ -61,7 +66,7 @@ constexpr Query kUnindexedDeals{
 #define HUTONG_SEARCH_SELECT(SCORE)                                                                    \
   "SELECT s.kind, s.app_id, s.ref_id, " SCORE                                                          \
   " AS score, d.title, d.brand_name, d.price_fen, d.original_price_fen, d.city, d.category, d.sales, " \
-  "a.service_url, v.title, v.cover_url, v.city, c.id, c.name "                                         \
+  "a.service_url, v.title, v.cover_url, v.city, c.id, c.name, d.lat, d.lng "                           \
   "FROM search_docs s "                                                                                \
   "LEFT JOIN app_deals d ON s.kind = 'deal' AND d.app_id = s.app_id AND d.deal_id = s.ref_id "         \
   "LEFT JOIN apps a ON a.id = d.app_id "                                                               \
@@ -71,7 +76,15 @@ constexpr Query kUnindexedDeals{
   " AND ((s.kind = 'deal' AND d.status = 'online' AND a.status = 'active' "                       \
   "AND (CAST($2 AS TEXT) = '' OR d.city = $2) AND (CAST($3 AS TEXT) = '' OR d.category = $3)) "   \
   "OR (s.kind = 'video' AND v.status = 'published' AND (CAST($2 AS TEXT) = '' OR v.city = $2))) " \
-  "ORDER BY score DESC, COALESCE(d.sales, 0) DESC, s.doc_key LIMIT $4 OFFSET $5"
+  "ORDER BY score DESC, " HUTONG_SEARCH_DISTANCE ", COALESCE(d.sales, 0) DESC, s.doc_key LIMIT $4 OFFSET $5"
+// With a position ($6 = 1 at ($7, $8)), deals nearer it first: squared equirectangular
+// degrees, longitude scaled by $9 = cos(lat), which orders like the true distance at city
+// scale without trigonometry in SQL. Deals without coordinates and videos come after.
+#define HUTONG_SEARCH_DISTANCE                                                              \
+  "CASE WHEN CAST($6 AS INTEGER) = 0 THEN 0.0 WHEN d.lat IS NULL THEN 1.0e9 "               \
+  "ELSE (d.lat - CAST($7 AS DOUBLE PRECISION)) * (d.lat - CAST($7 AS DOUBLE PRECISION)) + " \
+  "((d.lng - CAST($8 AS DOUBLE PRECISION)) * CAST($9 AS DOUBLE PRECISION)) * "              \
+  "((d.lng - CAST($8 AS DOUBLE PRECISION)) * CAST($9 AS DOUBLE PRECISION)) END"
 
 // bm25 is lower-is-better; negated so both dialects sort by score descending. ts_rank's
 // normalization 1 divides by the document's length, as bm25 does, so a short deal title
@@ -83,6 +96,29 @@ constexpr Query kSearch{
         HUTONG_SEARCH_FILTER};
 #undef HUTONG_SEARCH_SELECT
 #undef HUTONG_SEARCH_FILTER
+#undef HUTONG_SEARCH_DISTANCE
+
+constexpr Query kDeleteCampaignKeywords{"search.delete_campaign_keywords", Access::kWrite,
+                                        "DELETE FROM campaign_keywords WHERE app_id = $1 AND slug = $2"};
+constexpr Query kInsertCampaignKeyword{
+    "search.insert_campaign_keyword", Access::kWrite,
+    "INSERT INTO campaign_keywords (keyword, app_id, slug) VALUES ($1, $2, $3) "
+    "ON CONFLICT DO NOTHING"};
+constexpr Query kUpsertCampaign{
+    "search.upsert_campaign", Access::kWrite,
+    "INSERT INTO app_campaigns (app_id, slug, title, keywords, deal_ids, starts_at, ends_at, status, "
+    "updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (app_id, slug) DO UPDATE SET "
+    "title = excluded.title, keywords = excluded.keywords, deal_ids = excluded.deal_ids, "
+    "starts_at = excluded.starts_at, ends_at = excluded.ends_at, status = excluded.status, "
+    "updated_at = excluded.updated_at"};
+// Campaigns first: one of whose keywords is the query, not ended, of an active app.
+constexpr Query kCampaignsFor{
+    "search.campaigns_for", Access::kRead,
+    "SELECT c.app_id, c.slug, c.title, c.keywords, c.starts_at, c.ends_at, a.service_url "
+    "FROM campaign_keywords k JOIN app_campaigns c ON c.app_id = k.app_id AND c.slug = k.slug "
+    "JOIN apps a ON a.id = c.app_id WHERE k.keyword = $1 AND c.status = 'active' AND c.ends_at > $2 "
+    "AND a.status = 'active' ORDER BY c.starts_at, c.app_id, c.slug LIMIT 5"};
 
 const char* CategoryName(const std::string& code) {
   if (code == "catering") return "餐饮";
@@ -128,13 +164,23 @@ Status Remove(storage::Tx& tx, const std::string& key) {
   return Ok();
 }
 
+constexpr int64_t kMaxOffset = 10'000;
+
+std::string JoinTokens(const std::vector<std::string>& tokens) {
+  std::string out;
+  for (const auto& t : tokens) out += (out.empty() ? "" : " ") + t;
+  return out;
+}
+
+}  // namespace
+
 // The cursor is the offset of the next page, base64url-encoded so clients treat it as
 // opaque ("o" + decimal offset).
-constexpr int64_t kMaxOffset = 10'000;
-std::string EncodeCursor(int64_t offset) {
+std::string EncodeOffsetCursor(int64_t offset) {
   return Base64UrlEncode("o" + std::to_string(offset));
 }
-Result<int64_t> DecodeCursor(const std::string& cursor) {
+
+Result<int64_t> DecodeOffsetCursor(const std::string& cursor) {
   if (cursor.empty()) return int64_t{0};
   auto raw = Base64UrlDecode(cursor);
   int64_t offset = -1;
@@ -145,6 +191,8 @@ Result<int64_t> DecodeCursor(const std::string& cursor) {
   if (offset < 0 || offset > kMaxOffset) return Invalid("'cursor' is not valid");
   return offset;
 }
+
+namespace {
 
 std::string FtsExpression(const std::vector<std::string>& tokens) {
   std::string out;
@@ -164,6 +212,7 @@ std::string FtsExpression(const std::vector<std::string>& tokens) {
 
 Status IndexDeal(storage::Tx& tx, const std::string& app_id, const protocol::DealIndexEntry& deal) {
   const std::string key = app_id + ":" + deal.deal_id;
+  RETURN_IF_ERROR(IndexDealStores(tx, app_id, deal));
   if (deal.status != "online") return Remove(tx, key);
   return Put(
       tx, key, "deal", app_id, deal.deal_id,
@@ -213,26 +262,71 @@ Result<int64_t> BackfillSearchDocs(storage::Db& db) {
   });
 }
 
+Status UpsertAppCampaigns(storage::Tx& tx, const std::string& app_id,
+                          const std::vector<protocol::CampaignIndexEntry>& campaigns, int64_t now_ms) {
+  for (const auto& c : campaigns) {
+    json::array keywords(c.keywords.begin(), c.keywords.end());
+    json::array deals(c.deal_ids.begin(), c.deal_ids.end());
+    RETURN_IF_ERROR(
+        tx.Exec(kUpsertCampaign, {app_id, c.slug, c.title, json::serialize(keywords), json::serialize(deals),
+                                  c.starts_at, c.ends_at, c.status, now_ms}));
+    RETURN_IF_ERROR(tx.Exec(kDeleteCampaignKeywords, {app_id, c.slug}));
+    std::vector<std::string> phrases = c.keywords;
+    phrases.push_back(c.title);
+    for (const auto& phrase : phrases) {
+      const std::string keyword = JoinTokens(QueryTokens(phrase));
+      if (keyword.empty()) continue;  // only punctuation or emoji: no query can equal it
+      RETURN_IF_ERROR(tx.Exec(kInsertCampaignKeyword, {keyword, app_id, c.slug}));
+    }
+  }
+  return Ok();
+}
+
 Result<json::object> SearchJson(storage::Db& db, const SearchParams& p) {
   if (p.q.empty() || p.q.size() > 64) return Invalid("'q' must be 1..64 bytes");
   if (p.limit < 1 || p.limit > 50) return Invalid("'limit' must be 1..50");
-  ASSIGN_OR_RETURN(int64_t offset, DecodeCursor(p.cursor));
+  if (p.lat.has_value() != p.lng.has_value()) return Invalid("'lat' and 'lng' come together");
+  ASSIGN_OR_RETURN(int64_t offset, DecodeOffsetCursor(p.cursor));
   const auto tokens = QueryTokens(p.q);
   json::object out;
   out["items"] = json::array();
   out["next_cursor"] = nullptr;
   if (tokens.empty()) return out;  // only punctuation or emoji: nothing can match
-  std::string joined;
-  for (const auto& t : tokens) joined += (joined.empty() ? "" : " ") + t;
+  const std::string joined = JoinTokens(tokens);
   const std::string match = db.dialect() == Dialect::kPostgres ? joined : FtsExpression(tokens);
+  const bool geo = p.lat.has_value();
+  const double lat = p.lat.value_or(0), lng = p.lng.value_or(0);
+  const double lng_scale = std::cos(lat * std::numbers::pi / 180.0);
 
-  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) {
-    return tx.Exec(kSearch, {match, p.city, p.category, p.limit + 1, offset});
+  storage::Rows campaigns;
+  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) -> Result<storage::Rows> {
+    if (offset == 0) {
+      ASSIGN_OR_RETURN(campaigns, tx.Exec(kCampaignsFor, {joined, p.now_ms}));
+    }
+    return tx.Exec(
+        kSearch, {match, p.city, p.category, p.limit + 1, offset, int64_t{geo ? 1 : 0}, lat, lng, lng_scale});
   }));
   json::array items;
+  for (const auto& c : campaigns) {
+    json::value keywords = json::parse(c.Str(3));
+    items.push_back(json::object{{"kind", "campaign"},
+                                 {"id", c.Str(1)},
+                                 {"app_id", c.Str(0)},
+                                 {"slug", c.Str(1)},
+                                 {"title", c.Str(2)},
+                                 {"keywords", std::move(keywords)},
+                                 {"starts_at", FormatRfc3339Shanghai(c.Int(4))},
+                                 {"ends_at", FormatRfc3339Shanghai(c.Int(5))},
+                                 {"status", c.Int(4) <= p.now_ms ? "running" : "upcoming"},
+                                 {"campaign_url", c.Str(6) + "/mp/v1/campaigns/" + c.Str(1)}});
+  }
   for (size_t i = 0; i < rows.size() && static_cast<int64_t>(i) < p.limit; ++i) {
     const auto& r = rows[i];
     if (r.Str(0) == "deal") {
+      json::value distance = nullptr;
+      if (geo && !r.IsNull(17) && !r.IsNull(18)) {
+        distance = static_cast<int64_t>(std::llround(HaversineMeters(lat, lng, r.Double(17), r.Double(18))));
+      }
       items.push_back(json::object{{"kind", "deal"},
                                    {"id", r.Str(2)},
                                    {"app_id", r.Str(1)},
@@ -244,7 +338,8 @@ Result<json::object> SearchJson(storage::Db& db, const SearchParams& p) {
                                    {"city", r.Str(8)},
                                    {"category", r.Str(9)},
                                    {"sales", r.Int(10)},
-                                   {"deal_url", r.Str(11) + "/mp/v1/deals/" + r.Str(2)}});
+                                   {"deal_url", r.Str(11) + "/mp/v1/deals/" + r.Str(2)},
+                                   {"distance_m", std::move(distance)}});
     } else {
       items.push_back(json::object{{"kind", "video"},
                                    {"id", r.Str(2)},
@@ -254,7 +349,7 @@ Result<json::object> SearchJson(storage::Db& db, const SearchParams& p) {
                                    {"creator", json::object{{"id", r.Str(15)}, {"name", r.Str(16)}}}});
     }
   }
-  if (static_cast<int64_t>(rows.size()) > p.limit) out["next_cursor"] = EncodeCursor(offset + p.limit);
+  if (static_cast<int64_t>(rows.size()) > p.limit) out["next_cursor"] = EncodeOffsetCursor(offset + p.limit);
   out["items"] = std::move(items);
   return out;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,16 +31,30 @@ Status RemoveVideo(storage::Tx& tx, const std::string& video_id);
 // (remembered in meta as 'search_backfilled'); returns how many documents it wrote.
 Result<int64_t> BackfillSearchDocs(storage::Db& db);
 
+// Replaces the campaigns of an app in the host's campaign index (their keywords and title,
+// tokenized, answer search). Withdrawn or ended campaigns are kept but never shown.
+Status UpsertAppCampaigns(storage::Tx& tx, const std::string& app_id,
+                          const std::vector<protocol::CampaignIndexEntry>& campaigns, int64_t now_ms);
+
 struct SearchParams {
   std::string q;         // required, 1..64 bytes
   std::string city;      // filters deals and videos when set
   std::string category;  // filters deals when set (videos carry no category)
   std::string cursor;    // next_cursor of the previous page
   int64_t limit = 20;    // 1..50
+  std::optional<double> lat;  // the viewer's position: ranks deals by distance after relevance
+  std::optional<double> lng;
+  int64_t now_ms = 0;  // campaigns that have ended are not shown
 };
 
-// GET /api/search: {items:[deal or video], next_cursor}. Order: relevance, then sales,
-// then document key (stable, so the offset cursor pages without repeats).
+// GET /api/search: {items:[campaign, deal or video], next_cursor}. The first page opens
+// with the running or upcoming campaigns one of whose keywords (or title) is the query;
+// then results by relevance, then distance to (lat, lng) when given, then sales, then
+// document key (stable, so the offset cursor pages without repeats).
 Result<boost::json::object> SearchJson(storage::Db& db, const SearchParams& params);
+
+// The opaque offset cursors of search and nearby.
+std::string EncodeOffsetCursor(int64_t offset);
+Result<int64_t> DecodeOffsetCursor(const std::string& cursor);
 
 }  // namespace hutong::host::search

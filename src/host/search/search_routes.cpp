@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "host/content/content.h"
 #include "host/openplatform/signed.h"
+#include "host/search/nearby.h"
 #include "host/search/search.h"
 #include "http/params.h"
 
@@ -13,6 +14,7 @@ namespace json = boost::json;
 
 namespace {
 constexpr size_t kMaxDealsPerSync = 500;
+constexpr size_t kMaxCampaignsPerSync = 100;
 }  // namespace
 
 void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
@@ -39,6 +41,47 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
         return http::Response::Json(200, json::object{{"synced", static_cast<int64_t>(deals.size())}});
       }));
 
+  // An app registers its campaigns (keywords, window, deals); a search for one of the
+  // keywords (or the title) opens with the campaign while it has not ended.
+  router.Post(
+      "/open/v1/campaigns/sync",
+      Signed(deps, [deps](http::Request& req, const std::string& app_id) -> Result<http::Response> {
+        ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
+        auto it = body.find("campaigns");
+        if (it == body.end() || !it->value().is_array()) return Invalid("'campaigns' must be an array");
+        const auto& arr = it->value().as_array();
+        if (arr.empty() || arr.size() > kMaxCampaignsPerSync) {
+          return Invalid("'campaigns' must hold 1..100 campaigns");
+        }
+        std::vector<protocol::CampaignIndexEntry> campaigns;
+        for (size_t i = 0; i < arr.size(); ++i) {
+          auto c = protocol::CampaignIndexEntryFromJson(arr[i]);
+          if (!c.ok()) return Invalid("campaigns[" + std::to_string(i) + "]: " + c.error().detail);
+          campaigns.push_back(std::move(c).value());
+        }
+        const int64_t now = deps.clock.NowMs();
+        RETURN_IF_ERROR(deps.db.Write(
+            [&](storage::Tx& tx) { return search::UpsertAppCampaigns(tx, app_id, campaigns, now); }));
+        return http::Response::Json(200, json::object{{"synced", static_cast<int64_t>(campaigns.size())}});
+      }));
+
+  router.Get("/api/nearby", [deps](http::Request& req) -> Result<http::Response> {
+    search::NearbyParams p;
+    ASSIGN_OR_RETURN(auto lat, http::QueryDouble(req, "lat", -90, 90));
+    ASSIGN_OR_RETURN(auto lng, http::QueryDouble(req, "lng", -180, 180));
+    if (!lat || !lng) return Invalid("'lat' and 'lng' are required");
+    p.lat = *lat;
+    p.lng = *lng;
+    ASSIGN_OR_RETURN(auto radius, http::QueryDouble(req, "radius_m", 1, search::kMaxNearbyRadiusM));
+    p.radius_m = radius.value_or(3000);
+    ASSIGN_OR_RETURN(p.category, http::QueryText(req, "category", 32));
+    ASSIGN_OR_RETURN(p.cursor, http::QueryText(req, "cursor", 64));
+    ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
+    p.limit = limit.value_or(20);
+    ASSIGN_OR_RETURN(auto page, search::NearbyJson(deps.db, p));
+    return http::Response::Json(200, page);
+  });
+
   router.Get("/api/search", [deps](http::Request& req) -> Result<http::Response> {
     search::SearchParams p;
     ASSIGN_OR_RETURN(p.q, http::QueryText(req, "q", 64));
@@ -48,6 +91,9 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
     ASSIGN_OR_RETURN(p.cursor, http::QueryText(req, "cursor", 64));
     ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
     p.limit = limit.value_or(20);
+    ASSIGN_OR_RETURN(p.lat, http::QueryDouble(req, "lat", -90, 90));
+    ASSIGN_OR_RETURN(p.lng, http::QueryDouble(req, "lng", -180, 180));
+    p.now_ms = deps.clock.NowMs();
     ASSIGN_OR_RETURN(auto page, search::SearchJson(deps.db, p));
     return http::Response::Json(200, page);
   });

@@ -69,7 +69,46 @@ constexpr Query kDealIndex{
     "(SELECT s.lng FROM deal_stores ds JOIN stores s ON s.id = ds.store_id WHERE ds.deal_id = d.id "
     " ORDER BY s.id LIMIT 1) "
     "FROM deals d JOIN brands b ON b.id = d.brand_id ORDER BY d.id"};
+constexpr Query kDealIndexOne{
+    "catalog.deal_index_one", Access::kRead,
+    "SELECT d.id, d.title, b.name, d.type, d.category, d.city, d.price_fen, d.original_price_fen, "
+    "d.commission_bps, d.sold, d.status, "
+    "(SELECT s.lat FROM deal_stores ds JOIN stores s ON s.id = ds.store_id WHERE ds.deal_id = d.id "
+    " ORDER BY s.id LIMIT 1), "
+    "(SELECT s.lng FROM deal_stores ds JOIN stores s ON s.id = ds.store_id WHERE ds.deal_id = d.id "
+    " ORDER BY s.id LIMIT 1) "
+    "FROM deals d JOIN brands b ON b.id = d.brand_id WHERE d.id = $1"};
+constexpr Query kAllDealStores{"catalog.all_deal_stores", Access::kRead,
+                               "SELECT ds.deal_id, s.id, s.name, s.address, s.lat, s.lng FROM deal_stores ds "
+                               "JOIN stores s ON s.id = ds.store_id ORDER BY ds.deal_id, s.id"};
+constexpr Query kOneDealStores{"catalog.one_deal_stores", Access::kRead,
+                               "SELECT ds.deal_id, s.id, s.name, s.address, s.lat, s.lng FROM deal_stores ds "
+                               "JOIN stores s ON s.id = ds.store_id WHERE ds.deal_id = $1 ORDER BY s.id"};
 
+protocol::DealIndexEntry IndexEntryFromRow(const storage::Row& r) {
+  protocol::DealIndexEntry e;
+  e.deal_id = r.Str(0);
+  e.title = r.Str(1);
+  e.brand_name = r.Str(2);
+  e.type = r.Str(3);
+  e.category = r.Str(4);
+  e.city = r.Str(5);
+  e.price_fen = r.Int(6);
+  e.original_price_fen = r.Int(7);
+  e.commission_bps = r.Int(8);
+  e.sales = r.Int(9);
+  e.status = r.Str(10);
+  if (!r.IsNull(11) && !r.IsNull(12)) {
+    e.lat = r.Double(11);
+    e.lng = r.Double(12);
+  }
+  e.stores.emplace();
+  return e;
+}
+
+protocol::StoreIndexEntry StoreEntryFromRow(const storage::Row& r) {
+  return protocol::StoreIndexEntry{r.Str(1), r.Str(2), r.Str(3), r.Double(4), r.Double(5)};
+}
 
 }  // namespace
 
@@ -276,29 +315,30 @@ Result<json::object> ListDealsJson(storage::Db& db, const DealFilter& f) {
 Result<std::vector<protocol::DealIndexEntry>> DealIndex(storage::Db& db) {
   return db.Read([&](storage::Tx& tx) -> Result<std::vector<protocol::DealIndexEntry>> {
     ASSIGN_OR_RETURN(auto rows, tx.Exec(kDealIndex));
+    ASSIGN_OR_RETURN(auto stores, tx.Exec(kAllDealStores));
     std::vector<protocol::DealIndexEntry> out;
     out.reserve(rows.size());
+    size_t si = 0;
     for (const auto& r : rows) {
-      protocol::DealIndexEntry e;
-      e.deal_id = r.Str(0);
-      e.title = r.Str(1);
-      e.brand_name = r.Str(2);
-      e.type = r.Str(3);
-      e.category = r.Str(4);
-      e.city = r.Str(5);
-      e.price_fen = r.Int(6);
-      e.original_price_fen = r.Int(7);
-      e.commission_bps = r.Int(8);
-      e.sales = r.Int(9);
-      e.status = r.Str(10);
-      if (!r.IsNull(11) && !r.IsNull(12)) {
-        e.lat = r.Double(11);
-        e.lng = r.Double(12);
+      out.push_back(IndexEntryFromRow(r));
+      // Both ordered by deal id: walk the stores alongside.
+      while (si < stores.size() && stores[si].Str(0) < out.back().deal_id) ++si;
+      for (; si < stores.size() && stores[si].Str(0) == out.back().deal_id; ++si) {
+        out.back().stores->push_back(StoreEntryFromRow(stores[si]));
       }
-      out.push_back(std::move(e));
     }
     return out;
   });
+}
+
+Result<std::optional<protocol::DealIndexEntry>> DealIndexEntryFor(storage::Tx& tx,
+                                                                  const std::string& deal_id) {
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(kDealIndexOne, {deal_id}));
+  if (rows.empty()) return std::optional<protocol::DealIndexEntry>();
+  auto e = IndexEntryFromRow(rows[0]);
+  ASSIGN_OR_RETURN(auto stores, tx.Exec(kOneDealStores, {deal_id}));
+  for (const auto& st : stores) e.stores->push_back(StoreEntryFromRow(st));
+  return std::optional<protocol::DealIndexEntry>(std::move(e));
 }
 
 }  // namespace hutong::provider

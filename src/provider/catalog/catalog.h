@@ -86,7 +86,10 @@ struct DealFilter {
 // GET /mp/v1/deals: online deals, newest first, {items,next_cursor}.
 Result<boost::json::object> ListDealsJson(storage::Db& db, const DealFilter& filter);
 
-// Every deal as the host's index wants it (deal sync payload).
+// Every deal as the host's index wants it (deal sync payload), with its stores.
 Result<std::vector<protocol::DealIndexEntry>> DealIndex(storage::Db& db);
+// One deal so; nullopt when there is no such deal.
+Result<std::optional<protocol::DealIndexEntry>> DealIndexEntryFor(storage::Tx& tx,
+                                                                  const std::string& deal_id);
 
 }  // namespace hutong::provider

@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "protocol/idempotency.h"
 #include "provider/catalog/catalog.h"
+#include "provider/hosts/host_sync.h"
 #include "provider/merchant/staff_auth.h"
 
 namespace hutong::provider {
@@ -145,8 +146,12 @@ void RegisterMerchantRoutes(http::Router& router, ProviderDeps deps) {
     } else {
       input.brand_id = staff.brand_id;
     }
-    ASSIGN_OR_RETURN(auto deal_id, deps.db.Write([&](storage::Tx& tx) {
-      return CreateDeal(tx, input, deps.clock.NowMs());
+    const int64_t now = deps.clock.NowMs();
+    ASSIGN_OR_RETURN(auto deal_id, deps.db.Write([&](storage::Tx& tx) -> Result<std::string> {
+      ASSIGN_OR_RETURN(auto id, CreateDeal(tx, input, now));
+      // Every connected host learns of it through the outbox, never inside this request.
+      RETURN_IF_ERROR(EnqueueHostSync(tx, SyncKind::kDeal, id, now));
+      return id;
     }));
     ASSIGN_OR_RETURN(auto deal, GetDealJson(deps.db, deal_id));
     auto resp = http::Response::Json(201, deal);

@@ -8,10 +8,11 @@
 #include "common/ids.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "provider/catalog/deal_page_cache.h"
 #include "common/random.h"
 #include "provider/orders/order_state.h"
 #include "provider/refunds/refunds.h"
+#include "provider/catalog/deal_page_cache.h"
+#include "provider/hosts/host_sync.h"
 
 namespace hutong::provider {
 namespace json = boost::json;
@@ -30,6 +31,11 @@ constexpr Query kCampaign{
     "JOIN campaigns c ON c.id = cd.campaign_id "
     "WHERE cd.deal_id = $1 AND c.starts_at <= $2 AND c.ends_at > $2 "
     "ORDER BY cd.campaign_price_fen, cd.campaign_id LIMIT 1"};
+// The next campaign of the deal that has not opened yet (a flash sale waiting for its second).
+constexpr Query kUpcomingCampaign{
+    "orders.upcoming_campaign", Access::kRead,
+    "SELECT c.starts_at FROM campaign_deals cd JOIN campaigns c ON c.id = cd.campaign_id "
+    "WHERE cd.deal_id = $1 AND c.starts_at > $2 ORDER BY c.starts_at LIMIT 1"};
 constexpr Query kSlot{"orders.slot", Access::kRead,
                       "SELECT 1 FROM deal_slots WHERE deal_id = $1 AND slot = $2"};
 // Conditional decrements: the row lock they take also serialises the per-user count below.
@@ -123,6 +129,14 @@ Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInpu
     campaign_id = campaign[0].Str(0);
     unit_price = campaign[0].Int(1);
     if (campaign[0].Int(2) > 0) limit = campaign[0].Int(2);
+  } else {
+    // A deal waiting for its campaign does not sell before it opens; once every campaign
+    // of it has ended it sells at its own price from its own stock again.
+    ASSIGN_OR_RETURN(auto upcoming, tx.Exec(kUpcomingCampaign, {in.deal_id, now}));
+    if (!upcoming.empty()) {
+      return Error(ErrorCode::kConflict,
+                   "the campaign has not started: it opens at " + FormatRfc3339Shanghai(upcoming[0].Int(0)));
+    }
   }
   const int64_t max_per_order = limit > 0 ? limit : kMaxUnitsPerOrder;
   if (in.quantity < 1 || in.quantity > max_per_order) {
@@ -407,6 +421,8 @@ Status HandlePaymentSucceeded(storage::Tx& tx, const std::string& host, const js
   const int64_t uses = o.Int(4);
   const int64_t valid_to = o.Int(5);
   RETURN_IF_ERROR(tx.Exec(kCountSold, {deal_id, quantity}));
+  // Sales rank search results: hosts hear of them on the next sync (collapsed per deal).
+  RETURN_IF_ERROR(EnqueueHostSync(tx, SyncKind::kDeal, deal_id, now_ms));
   // Inside the transaction, so a page read before the commit may be cached until the
   // cache's short TTL; the sold count is informational.
   BumpCatalogVersion();

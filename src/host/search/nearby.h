@@ -1,0 +1,38 @@
+// Nearby: the stores of synced deals in a geo index (geo_stores, host migration 11) and
+// GET /api/nearby. SQLite answers the bounding box from an R*Tree, PostgreSQL from a btree
+// on (lat, lng); both then keep only what lies within the radius by haversine distance.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "protocol/deal_index.h"
+#include "storage/db.h"
+
+namespace hutong::host::search {
+
+// Keeps a deal's stores in the geo index: an offline deal's are removed; an online deal
+// synced with `stores` gets exactly those; one synced without keeps what it had.
+Status IndexDealStores(storage::Tx& tx, const std::string& app_id, const protocol::DealIndexEntry& deal);
+
+inline constexpr double kMaxNearbyRadiusM = 50'000;
+// Stores read from the bounding box at most; a box holding more is answered from these.
+inline constexpr int64_t kMaxNearbyCandidates = 20'000;
+
+struct NearbyParams {
+  double lat = 0;          // -90..90
+  double lng = 0;          // -180..180
+  double radius_m = 3000;  // 1..50,000
+  std::string category;    // empty = any
+  std::string cursor;
+  int64_t limit = 20;  // 1..50
+};
+
+// {items:[{kind:"store", store_id, name, address, lat, lng, distance_m, app_id,
+// deals:[...]}], next_cursor}: stores with at least one online deal (of `category`)
+// within radius_m (inclusive), nearest first, ties by app and store id.
+Result<boost::json::object> NearbyJson(storage::Db& db, const NearbyParams& params);
+
+}  // namespace hutong::host::search
