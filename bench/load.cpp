@@ -356,7 +356,8 @@ int RunOrders(const Args& a) {
     first = false;
   }
   std::cout << "}}\n";
-  return with_vouchers == paid ? 0 : 1;
+  if (paid == 0) std::cerr << "hutong_load: no order was paid\n";
+  return paid > 0 && with_vouchers == paid ? 0 : 1;
 }
 
 constexpr Query kFlashSold{"load.flash_sold", Access::kRead,
@@ -421,7 +422,9 @@ int RunFlash(const Args& a) {
     first = false;
   }
   std::cout << "}}\n";
-  const bool exact = sold == units && left == 0 && created == units && created + rejected == attempts;
+  // Errors other than 409 (e.g. 503 when the host is slow) are reported, not failures:
+  // what must hold is the stock — exactly `units` sold and none left.
+  const bool exact = sold == units && left == 0 && created == units;
   if (!exact) std::cerr << "hutong_load: flash sale check FAILED (sold " << sold << " of " << units << ")\n";
   return exact ? 0 : 1;
 }
