@@ -88,7 +88,7 @@ prov_s=$(awk -v m="$(jnum "$gen" provider_ms)" 'BEGIN { printf "%.1f", m / 1000 
 host_s=$(awk -v m="$(jnum "$gen" host_ms)" 'BEGIN { printf "%.1f", m / 1000 }')
 users_s=$(awk -v m="$(jnum "$gen" users_ms)" 'BEGIN { printf "%.1f", m / 1000 }')
 db_mib=$(du -cm "$data"/*.db* | awk 'END { print $1 }')
-order_deals=$(grep -o '"order_deal_ids":\[[^]]*\]' "$gen" | grep -o 'deal_[0-9A-Za-z]*' | head -n 50 | paste -sd, -)
+order_deals=$(grep -o '"order_deal_ids":\[[^]]*\]' "$gen" | grep -o '"deal_[0-9A-Za-z]*"' | tr -d '"' | head -n 50 | paste -sd, -)
 flash_deal=$(jstr "$gen" flash_deal_id)
 flash_campaign=$(jstr "$gen" flash_campaign_id)
 
@@ -216,7 +216,7 @@ for i in \$(seq 1 300); do
   if [ -n "\$hp" ] && [ -n "\$pp" ] && curl -fsS -o /dev/null "http://127.0.0.1:\$pp/readyz" 2>/dev/null; then break; fi
   sleep 0.1
 done
-deals=\$(grep -o '"order_deal_ids":\[[^]]*\]' "$RAW/gen-pg.json" | grep -o 'deal_[0-9A-Za-z]*' | head -n 50 | paste -sd, -)
+deals=\$(grep -o '"order_deal_ids":\[[^]]*\]' "$RAW/gen-pg.json" | grep -o '"deal_[0-9A-Za-z]*"' | tr -d '"' | head -n 50 | paste -sd, -)
 "$LOAD_BIN" orders --host "http://127.0.0.1:\$hp" --provider "http://127.0.0.1:\$pp" --provider-db "\$pdb" \
   --tokens "$WORK/tokens-pg.tsv" --deals "\$deals" --threads 64 --seconds $seconds >"$RAW/orders-pg.json" 2>"$RAW/orders-pg.log"
 fd=\$(grep -o '"flash_deal_id":"[^"]*"' "$RAW/gen-pg.json" | cut -d'"' -f4)
