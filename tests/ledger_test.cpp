@@ -322,18 +322,20 @@ TEST_P(LedgerRepoTest, RefundsLeaveClearingAndTakeBackRedeemedAccruals) {
   ASSERT_TRUE(host::ApplyRedemptionReport(*db_, app_, late, 1'700'000'000'000).ok());
   EXPECT_EQ(Run(kEntryCount, {std::string("reversal")}).rows.at(0).Int(0), 0);
 
-  // Settled accruals cannot be taken back: the refund is refused and nothing changes.
+  // Settled accruals are owed back: the refund goes through and the merchant's share
+  // becomes its receivable (RefundAfterSettlement... below follows it to the next statement).
   const std::string pay2 = PaidPayOrder(1'000, std::nullopt, 0);
   host::RedemptionReport r2{"e2", "redeemed", pay2, "v2", "rd2", 1'000, "b", "s", std::nullopt, 0};
   ASSERT_TRUE(host::ApplyRedemptionReport(*db_, app_, r2, 1'700'000'000'000).ok());
   ASSERT_TRUE(host::SettleDay(*db_, host::BusinessDay(1'700'000'000'000), 1'800'000'000'000).ok());
   EXPECT_EQ(Balance("merchant:" + app_ + ":b"), 0);
   bool created = false;
-  auto refused =
+  auto after_settlement =
       host::CreateRefund(*db_, wallet, app_, {pay2, "rf3", 1'000, "r"}, 1'800'000'000'000, &created);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
-  EXPECT_EQ(Balance("wallet:" + user_), 3'000);
+  ASSERT_TRUE(after_settlement.ok()) << after_settlement.error().detail;
+  EXPECT_EQ(Balance("wallet:" + user_), 4'000);
+  EXPECT_EQ(Balance("merchant:" + app_ + ":b"), 0);
+  EXPECT_EQ(Balance("receivable:merchant:" + app_ + ":b"), -980);
   // A reversal that overtakes its redemption is kept; the late redemption books nothing.
   host::RedemptionReport early{"e3", "reversed", pay2, "v2", "rd3", 500, "b", "s", std::nullopt, 0};
   ASSERT_TRUE(host::ApplyRedemptionReport(*db_, app_, early, 1'800'000'000'000).ok());
@@ -405,6 +407,157 @@ TEST_P(LedgerRepoTest, BusinessDaysAreUtcPlus8) {
   auto early = host::SettleDay(*db_, "2026-01-02", range->second - 1);
   ASSERT_FALSE(early.ok());
   EXPECT_EQ(early.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(LedgerRepoTest, RefundAfterSettlementIsDeductedFromTheNextStatements) {
+  constexpr int64_t kDay = 86'400'000;
+  const int64_t t1 = 1'700'000'000'000, t2 = t1 + kDay, t3 = t2 + kDay, t4 = t3 + kDay;
+  const std::string d1 = host::BusinessDay(t1), d2 = host::BusinessDay(t2), d3 = host::BusinessDay(t3);
+  const std::string merchant = "merchant:" + app_ + ":b";
+  const std::string merchant_owes = "receivable:" + merchant;
+  const std::string creator_owes = "receivable:creator:cr_s";
+  const host::SandboxWallet wallet;
+  auto redeem = [&](const std::string& pay, const std::string& id, Fen amount, int64_t at) {
+    host::RedemptionReport r{"e" + id, "redeemed", pay, "v" + id, id, amount, "b", "s", std::nullopt, 0};
+    ASSERT_TRUE(host::ApplyRedemptionReport(*db_, app_, r, at).ok());
+  };
+  auto merchant_line = [&](const std::string& day, int64_t now) {
+    auto st = host::SettlementStatement(*db_, day, now);
+    EXPECT_TRUE(st.ok());
+    for (const auto& l : st->at("merchants").as_array())
+      if (l.at("brand_id").as_string() == "b") return l.as_object();
+    ADD_FAILURE() << "no line for brand b on " << day;
+    return json::object{};
+  };
+  auto reconciled = [&](const std::string& day) {
+    auto rec = host::Reconcile(*db_, day);
+    EXPECT_TRUE(rec.ok());
+    EXPECT_TRUE(rec->clean()) << host::FormatReconcileReport(*rec);
+    EXPECT_EQ(rec->paid, rec->refunded + rec->settled() + rec->outstanding());
+    return *rec;
+  };
+
+  // Day 1: 10,000 fen redeemed, attributed at 10%: merchant 8,800, creator 1,000, fee 200; settled.
+  const std::string pay1 = PaidPayOrder(10'000, std::string("cr_s"), 1'000);
+  redeem(pay1, "rd1", 10'000, t1);
+  ASSERT_TRUE(host::SettleDay(*db_, d1, t2).ok());
+  EXPECT_EQ(Balance(merchant), 0);
+  EXPECT_EQ(Balance("creator:cr_s"), 0);
+
+  // Day 2: the buyer gets all 10,000 back; the settled shares become receivables.
+  bool created = false;
+  auto refund = host::CreateRefund(*db_, wallet, app_, {pay1, "rf1", 10'000, "r"}, t2, &created);
+  ASSERT_TRUE(refund.ok()) << refund.error().detail;
+  EXPECT_TRUE(created);
+  auto check_after_refund = [&] {
+    EXPECT_EQ(Balance("wallet:" + user_), 10'000);
+    EXPECT_EQ(Balance("clearing:" + pay1), 0);
+    EXPECT_EQ(Balance(merchant), 0);
+    EXPECT_EQ(Balance("creator:cr_s"), 0);
+    EXPECT_EQ(Balance("platform_fee"), 0);
+    EXPECT_EQ(Balance(merchant_owes), -8'800);
+    EXPECT_EQ(Balance(creator_owes), -1'000);
+    EXPECT_EQ(Run(kEntryCount, {std::string("refund")}).rows.at(0).Int(0), 1);
+    EXPECT_EQ(Run(kEntryCount, {std::string("refund_reversal")}).rows.at(0).Int(0), 1);
+    EXPECT_EQ(Run(kUnbalanced).rows.at(0).Int(0), 0);
+  };
+  check_after_refund();
+  // The provider's retry is answered with the same refund and changes nothing.
+  auto again = host::CreateRefund(*db_, wallet, app_, {pay1, "rf1", 10'000, "r"}, t2 + 1, &created);
+  ASSERT_TRUE(again.ok()) << again.error().detail;
+  EXPECT_FALSE(created);
+  EXPECT_EQ(again->id, refund->id);
+  check_after_refund();
+  auto rec2 = reconciled(d2);
+  EXPECT_EQ(rec2.refunded, 10'000);
+  EXPECT_EQ(rec2.outstanding_receivables, -9'800);
+
+  // Day 2 also earns the merchant 4,900 (5,000 less 100 fee): all of it is deducted.
+  const std::string pay2 = PaidPayOrder(5'000, std::nullopt, 0);
+  redeem(pay2, "rd2", 5'000, t2);
+  auto st2 = host::SettleDay(*db_, d2, t3);
+  ASSERT_TRUE(st2.ok());
+  auto l2 = merchant_line(d2, t3);
+  EXPECT_EQ(l2.at("net_fen").as_int64(), 4'900 - 8'800);
+  EXPECT_EQ(l2.at("deducted_fen").as_int64(), 4'900);
+  EXPECT_EQ(l2.at("settled_fen").as_int64(), 0);
+  EXPECT_EQ(Balance(merchant), 0);
+  EXPECT_EQ(Balance(merchant_owes), -3'900);
+
+  // Day 3: 9,800 earned, the remaining 3,900 deducted, 5,900 paid out; CSV says the same.
+  const std::string pay3 = PaidPayOrder(10'000, std::nullopt, 0);
+  redeem(pay3, "rd3", 10'000, t3);
+  ASSERT_TRUE(host::SettleDay(*db_, d3, t4).ok());
+  auto l3 = merchant_line(d3, t4);
+  EXPECT_EQ(l3.at("deducted_fen").as_int64(), 3'900);
+  EXPECT_EQ(l3.at("settled_fen").as_int64(), 5'900);
+  EXPECT_EQ(Balance(merchant_owes), 0);
+  EXPECT_EQ(Balance(merchant), 0);
+  EXPECT_EQ(Balance(creator_owes), -1'000);  // no commission since: carried over
+  auto st3 = host::SettlementStatement(*db_, d3, t4);
+  ASSERT_TRUE(st3.ok());
+  EXPECT_EQ(st3->at("totals").at("merchants_deducted_fen").as_int64(), 3'900);
+  const std::string csv = host::SettlementCsv(*st3);
+  EXPECT_NE(csv.find(",settled_fen,deducted_fen\r\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("," + std::to_string(5'900) + "," + std::to_string(3'900) + "\r\n"), std::string::npos)
+      << csv;
+
+  // Settling again doubles nothing; every day reconciles to the fen.
+  const Fen payout = Balance("payout");
+  const int64_t settlements = Run(kEntryCount, {std::string("settlement")}).rows.at(0).Int(0);
+  ASSERT_TRUE(host::SettleDay(*db_, d2, t4).ok());
+  ASSERT_TRUE(host::SettleDay(*db_, d3, t4).ok());
+  EXPECT_EQ(Balance("payout"), payout);
+  EXPECT_EQ(payout, 8'800 + 1'000 + 0 + 5'900);
+  EXPECT_EQ(Run(kEntryCount, {std::string("settlement")}).rows.at(0).Int(0), settlements);
+  reconciled(d1);
+  auto rec3 = reconciled(d3);
+  EXPECT_EQ(rec3.paid, 25'000);
+  EXPECT_EQ(rec3.settled_merchants, 8'800 + 0 + 5'900);
+  EXPECT_EQ(rec3.settled_creators, 1'000);
+  EXPECT_EQ(rec3.platform_fee, 300);
+  EXPECT_EQ(rec3.outstanding_receivables, -1'000);
+
+  // A receivable never goes above zero (nor a payable below).
+  auto over = PostLedger({"test", "over", std::nullopt,
+                          {{{creator_owes, host::AccountKind::kCommissionReceivable}, 1'001},
+                           {host::SandboxFundingAccount(), -1'001}}});
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(LedgerRepoTest, ReceivablesMigrationKeepsAccountsAndPostings) {
+  // A database at v12 with postings, then v13: the accounts table is rebuilt (on SQLite)
+  // under its postings; balances, postings and foreign keys survive.
+  FreshDatabases fresh(GetParam());
+  storage::DbOptions o;
+  o.default_schema = "host";
+  auto db = storage::OpenDb(fresh.host_db(), o);
+  ASSERT_TRUE(db.ok()) << db.error().internal;
+  std::vector<storage::Migration> before;
+  for (const auto& m : host::HostMigrations())
+    if (m.version < 13) before.push_back(m);
+  ASSERT_TRUE(storage::Migrate(**db, before).ok());
+  auto posted = (*db)->Write([&](storage::Tx& tx) {
+    return host::PostEntry(
+        tx, {"payment", "p1", std::nullopt, {{host::SandboxFundingAccount(), -700}, {host::ClearingAccount("p1"), 700}}},
+        1'700'000'000'000);
+  });
+  ASSERT_TRUE(posted.ok());
+  auto migrated = storage::Migrate(**db, host::HostMigrations());
+  ASSERT_TRUE(migrated.ok()) << migrated.error().internal;
+  EXPECT_EQ(*migrated, 1);
+  EXPECT_EQ(RunQuery(**db, kAccountBalance, {std::string("clearing:p1")}).rows.at(0).Int(0), 700);
+  EXPECT_EQ(RunQuery(**db, kPostingSum, {std::string("clearing:p1")}).rows.at(0).Int(0), 700);
+  // Postings still need their account.
+  constexpr Query kOrphan{"test.ledger.orphan", Access::kWrite,
+                          "INSERT INTO ledger_postings (entry_id, account_id, amount_fen) "
+                          "SELECT id, 'nowhere', 1 FROM ledger_entries WHERE kind = 'payment'"};
+  auto orphan = (*db)->Write([&](storage::Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(kOrphan, {}));
+    return Ok();
+  });
+  EXPECT_FALSE(orphan.ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerRepoTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

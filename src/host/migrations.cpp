@@ -125,6 +125,40 @@ const std::string kLedgerPg = [] {
   return s;
 }();
 
+// Receivables (host/ledger, v13): what a settled merchant or creator owes back after a
+// refund, as accounts of their own that never go above zero (payables still never go
+// below). SQLite cannot change a CHECK in place: the table is rebuilt inside the
+// migration's transaction, with foreign keys deferred until its rows are back.
+const char* kReceivablesSqlite = R"sql(
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE ledger_accounts_v13 AS SELECT id, kind, balance_fen, external, created_at FROM ledger_accounts;
+DROP TABLE ledger_accounts;
+CREATE TABLE ledger_accounts (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('wallet', 'clearing', 'merchant_payable', 'commission_payable',
+    'platform_fee', 'funding', 'payout', 'merchant_receivable', 'commission_receivable')),
+  balance_fen BIGINT NOT NULL,
+  external INTEGER NOT NULL CHECK (external IN (0, 1)),
+  created_at BIGINT NOT NULL,
+  CHECK (external = 1 OR balance_fen >= 0 OR kind IN ('merchant_receivable', 'commission_receivable')),
+  CHECK (balance_fen <= 0 OR kind NOT IN ('merchant_receivable', 'commission_receivable'))
+);
+INSERT INTO ledger_accounts (id, kind, balance_fen, external, created_at)
+  SELECT id, kind, balance_fen, external, created_at FROM ledger_accounts_v13;
+DROP TABLE ledger_accounts_v13;
+)sql";
+const char* kReceivablesPg = R"sql(
+ALTER TABLE ledger_accounts DROP CONSTRAINT ledger_accounts_kind_check;
+ALTER TABLE ledger_accounts DROP CONSTRAINT ledger_accounts_check;
+ALTER TABLE ledger_accounts ADD CONSTRAINT ledger_accounts_kind_check CHECK (kind IN ('wallet', 'clearing',
+  'merchant_payable', 'commission_payable', 'platform_fee', 'funding', 'payout', 'merchant_receivable',
+  'commission_receivable'));
+ALTER TABLE ledger_accounts ADD CONSTRAINT ledger_accounts_check
+  CHECK (external = 1 OR balance_fen >= 0 OR kind IN ('merchant_receivable', 'commission_receivable'));
+ALTER TABLE ledger_accounts ADD CONSTRAINT ledger_accounts_receivable_check
+  CHECK (balance_fen <= 0 OR kind NOT IN ('merchant_receivable', 'commission_receivable'));
+)sql";
+
 }  // namespace
 
 const std::vector<storage::Migration>& HostMigrations() {
@@ -442,6 +476,8 @@ CREATE TABLE campaign_keywords (
 );
 CREATE INDEX campaign_keywords_campaign ON campaign_keywords (app_id, slug);
 )sql"},
+      // Receivables of settled merchants and creators after refunds (host/ledger).
+      {13, "ledger_receivables", kReceivablesSqlite, kReceivablesPg},
   };
   return kMigrations;
 }

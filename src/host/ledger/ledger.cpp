@@ -23,11 +23,15 @@ constexpr Query kInsertEntry{
 constexpr Query kEnsureAccount{"ledger.ensure_account", Access::kWrite,
                                "INSERT INTO ledger_accounts (id, kind, balance_fen, external, created_at) "
                                "VALUES ($1, $2, 0, $3, $4) ON CONFLICT (id) DO NOTHING"};
-// The balance moves only if it stays at or above zero (external accounts excepted). The
+// The balance moves only if it stays at or above zero (at or below for receivables;
+// external accounts excepted). The
 // condition is re-checked on the locked row, so concurrent entries cannot overdraw it.
 constexpr Query kMoveBalance{"ledger.move_balance", Access::kWrite,
                              "UPDATE ledger_accounts SET balance_fen = balance_fen + $2 "
-                             "WHERE id = $1 AND (external = 1 OR balance_fen + $2 >= 0)"};
+                             "WHERE id = $1 AND (external = 1 "
+                             "OR (kind IN ('merchant_receivable', 'commission_receivable') AND balance_fen + $2 <= 0) "
+                             "OR (kind NOT IN ('merchant_receivable', 'commission_receivable') "
+                             "AND balance_fen + $2 >= 0))"};
 constexpr Query kInsertPosting{
     "ledger.insert_posting", Access::kWrite,
     "INSERT INTO ledger_postings (entry_id, account_id, amount_fen) VALUES ($1, $2, $3)"};
@@ -46,7 +50,8 @@ bool IsExternal(AccountKind kind) {
 std::optional<AccountKind> KindFromName(const std::string& name) {
   for (AccountKind k : {AccountKind::kWallet, AccountKind::kClearing, AccountKind::kMerchantPayable,
                         AccountKind::kCommissionPayable, AccountKind::kPlatformFee, AccountKind::kFunding,
-                        AccountKind::kPayout}) {
+                        AccountKind::kPayout, AccountKind::kMerchantReceivable,
+                        AccountKind::kCommissionReceivable}) {
     if (name == AccountKindName(k)) return k;
   }
   return std::nullopt;
@@ -75,6 +80,13 @@ LedgerAccount SandboxFundingAccount() {
 LedgerAccount PayoutAccount() {
   return {"payout", AccountKind::kPayout};
 }
+std::optional<LedgerAccount> ReceivableOf(const LedgerAccount& payable) {
+  if (payable.kind == AccountKind::kMerchantPayable)
+    return LedgerAccount{"receivable:" + payable.id, AccountKind::kMerchantReceivable};
+  if (payable.kind == AccountKind::kCommissionPayable)
+    return LedgerAccount{"receivable:" + payable.id, AccountKind::kCommissionReceivable};
+  return std::nullopt;
+}
 
 const char* AccountKindName(AccountKind kind) {
   switch (kind) {
@@ -92,6 +104,10 @@ const char* AccountKindName(AccountKind kind) {
       return "funding";
     case AccountKind::kPayout:
       return "payout";
+    case AccountKind::kMerchantReceivable:
+      return "merchant_receivable";
+    case AccountKind::kCommissionReceivable:
+      return "commission_receivable";
   }
   return "unknown";
 }

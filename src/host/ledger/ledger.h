@@ -5,7 +5,10 @@
 // more (+) or less (-). User wallets, payment clearing (one account per pay order),
 // merchant payable (per app and brand), creator commission payable and platform fee
 // revenue are such accounts and never go below zero. The two external accounts
-// (sandbox funding, payouts) mirror money outside the platform and may.
+// (sandbox funding, payouts) mirror money outside the platform and may. Receivables
+// (per merchant and per creator) are what a holder owes the platform back: a refund of
+// money already settled to them; they never go above zero, and the holder's next
+// settlement deducts them.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +31,8 @@ enum class AccountKind {
   kPlatformFee,        // platform_fee
   kFunding,            // funding:sandbox, where sandbox top-ups come from
   kPayout,             // payout: money settled out to merchants and creators
+  kMerchantReceivable,    // receivable:merchant:<app_id>:<brand_id>
+  kCommissionReceivable,  // receivable:creator:<creator_id>
 };
 
 struct LedgerAccount {
@@ -42,6 +47,8 @@ LedgerAccount CreatorAccount(const std::string& creator_id);
 LedgerAccount PlatformFeeAccount();
 LedgerAccount SandboxFundingAccount();
 LedgerAccount PayoutAccount();
+// The receivable that goes with a merchant or creator payable; nullopt for other kinds.
+std::optional<LedgerAccount> ReceivableOf(const LedgerAccount& payable);
 const char* AccountKindName(AccountKind kind);
 
 struct Posting {
@@ -49,7 +56,7 @@ struct Posting {
   Fen amount_fen = 0;
 };
 
-// Entry kinds: topup, payment, redemption, reversal, refund, settlement.
+// Entry kinds: topup, payment, redemption, reversal, refund, refund_reversal, settlement.
 struct LedgerEntry {
   std::string kind;
   std::string ref;  // (kind, ref) is unique: posting it again is a no-op
@@ -63,7 +70,8 @@ inline constexpr int64_t kPlatformFeeBps = 200;
 // Posts `entry` in the caller's transaction. Postings to one account are summed first;
 // zero postings are dropped. Returns true when posted now, false when (kind, ref) was
 // posted before (nothing changes). Postings that do not sum to zero → kInternal (a bug
-// of the caller); a posting that would take a non-external account below zero →
+// of the caller); a posting that would take a non-external account below zero (a
+// receivable above zero) →
 // kConflict, checked by a conditional UPDATE per account (in account-id order, so
 // concurrent entries never deadlock), and the caller rolls back.
 Result<bool> PostEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms);

@@ -65,7 +65,7 @@ const http::OpenApiFragment& LedgerOpenApi() {
     },
     "post": {
       "summary": "Settle a business day that is over (admin; a background job settles the previous day by itself)",
-      "description": "Pays out through the ledger what each merchant payable and creator commission payable held at the end of the day and was not settled before. Idempotent per day.",
+      "description": "Pays out through the ledger what each merchant payable and creator commission payable held at the end of the day and was not settled before, less what the holder owes back (receivable) for refunds of money settled before (deducted_fen). Idempotent per day.",
       "tags": ["settlement"], "security": [{"adminToken": []}],
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["date"],
         "properties": {"date": {"type": "string", "format": "date"}}}}}},
@@ -94,8 +94,10 @@ const http::OpenApiFragment& LedgerOpenApi() {
     "merchants": {"type": "array", "items": {"type": "object", "properties": {
       "app_id": {"type": "string"}, "brand_id": {"type": "string"}, "redemptions": {"type": "integer"}, "redeemed_fen": {"type": "integer"},
       "reversals": {"type": "integer"}, "reversed_fen": {"type": "integer"}, "commission_fen": {"type": "integer"},
-      "platform_fee_fen": {"type": "integer"}, "net_fen": {"type": "integer"}, "settled_fen": {"type": "integer"}}}},
-    "creators": {"type": "array", "items": {"type": "object", "properties": {"creator_id": {"type": "string"}, "settled_fen": {"type": "integer"}}}},
+      "platform_fee_fen": {"type": "integer"}, "net_fen": {"type": "integer"}, "settled_fen": {"type": "integer"},
+      "deducted_fen": {"type": "integer", "description": "Carry-over deducted before paying out: refunds of money settled to this merchant before"}}}},
+    "creators": {"type": "array", "items": {"type": "object", "properties": {"creator_id": {"type": "string"}, "settled_fen": {"type": "integer"},
+      "deducted_fen": {"type": "integer"}}}},
     "totals": {"type": "object"}}}
 })json"};
   return kFragment;

@@ -34,7 +34,9 @@ constexpr Query kAccountMismatch{
     "WHERE p.account_id = a.id) AS posted FROM ledger_accounts a "
     "WHERE a.balance_fen <> (SELECT COALESCE(SUM(p.amount_fen), 0) FROM ledger_postings p WHERE p.account_id "
     "= a.id) "
-    "OR (a.external = 0 AND a.balance_fen < 0) ORDER BY a.id LIMIT 20"};
+    "OR (a.external = 0 AND a.balance_fen < 0 AND a.kind NOT IN ('merchant_receivable', 'commission_receivable')) "
+    "OR (a.balance_fen > 0 AND a.kind IN ('merchant_receivable', 'commission_receivable')) "
+    "ORDER BY a.id LIMIT 20"};
 constexpr Query kAccountCount{"reconcile.accounts", Access::kRead, "SELECT COUNT(*) FROM ledger_accounts"};
 constexpr Query kWalletMismatch{
     "reconcile.wallet_mismatch", Access::kRead,
@@ -67,12 +69,16 @@ Result<ReconcileReport> Reconcile(storage::Db& db, const std::string& day) {
       // payer, settlements out. Inside, balances by account kind.
       if (entry == "payment" && account == "clearing") r.paid_in_ledger += sum;
       if (entry == "refund" && (account == "wallet" || account == "funding")) r.refunded += sum;
-      if (entry == "settlement" && account == "merchant_payable") r.settled_merchants -= sum;
-      if (entry == "settlement" && account == "commission_payable") r.settled_creators -= sum;
+      // A settlement pays out the payable less the receivable it deducts.
+      if (entry == "settlement" && (account == "merchant_payable" || account == "merchant_receivable"))
+        r.settled_merchants -= sum;
+      if (entry == "settlement" && (account == "commission_payable" || account == "commission_receivable"))
+        r.settled_creators -= sum;
       if (account == "platform_fee") r.platform_fee += sum;
       if (account == "clearing") r.outstanding_clearing += sum;
       if (account == "merchant_payable") r.outstanding_merchants += sum;
       if (account == "commission_payable") r.outstanding_creators += sum;
+      if (account == "merchant_receivable" || account == "commission_receivable") r.outstanding_receivables += sum;
     }
     if (r.paid != r.paid_in_ledger) {
       r.problems.push_back("pay orders paid " + Fmt(r.paid) + " fen but the ledger's payments are " +
@@ -118,7 +124,7 @@ std::string FormatReconcileReport(const ReconcileReport& r) {
          Fmt(r.settled_creators) + ", platform fee " + Fmt(r.platform_fee) + ")\n";
   out += "outstanding  " + Fmt(r.outstanding()) + " fen (clearing " + Fmt(r.outstanding_clearing) +
          ", merchant payable " + Fmt(r.outstanding_merchants) + ", commission payable " +
-         Fmt(r.outstanding_creators) + ")\n";
+         Fmt(r.outstanding_creators) + ", receivables " + Fmt(r.outstanding_receivables) + ")\n";
   out += "ledger       " + std::to_string(r.entries) + " entries, " + std::to_string(r.accounts) +
          " accounts, " + std::to_string(r.wallets) + " wallets checked\n";
   if (r.clean()) {

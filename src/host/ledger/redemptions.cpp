@@ -157,8 +157,22 @@ Status PostRefund(storage::Tx& tx, const std::string& refund_id, const std::stri
       if (marked.affected != 1) continue;
       const std::string ref = EntryRef(r.Str(0), r.Str(1));
       ASSIGN_OR_RETURN(auto original, EntryPostings(tx, "redemption", ref));
-      for (auto& p : original) p.amount_fen = -p.amount_fen;
-      auto posted = PostEntry(tx, {"refund_reversal", ref, pay_order_id, original}, now_ms);
+      std::vector<Posting> back;
+      for (const auto& p : original) {
+        const Fen take = -p.amount_fen;
+        auto receivable = ReceivableOf(p.account);
+        if (!receivable || take >= 0) {
+          back.push_back({p.account, take});
+          continue;
+        }
+        // What the payable no longer holds was settled to its holder: the holder owes it
+        // back (a receivable), and their next settlement deducts it.
+        ASSIGN_OR_RETURN(Fen held_by_payee, AccountBalance(tx, p.account.id));
+        const Fen from_payable = std::max<Fen>(take, -held_by_payee);
+        back.push_back({p.account, from_payable});
+        back.push_back({*receivable, take - from_payable});
+      }
+      auto posted = PostEntry(tx, {"refund_reversal", ref, pay_order_id, back}, now_ms);
       if (!posted.ok()) {
         if (posted.error().code == ErrorCode::kConflict) {
           return Error(ErrorCode::kConflict,

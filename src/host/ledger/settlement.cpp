@@ -1,6 +1,7 @@
 #include "host/ledger/settlement.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <map>
 
 #include "host/ledger/ledger.h"
@@ -14,12 +15,14 @@ namespace {
 
 // What each payable account held at `$1` (the end of the day), less every settlement
 // already made (settlements are posted after their day, so they are counted whenever
-// they were made: a day settled late never pays twice).
+// they were made: a day settled late never pays twice). Receivables likewise: what the
+// holder owed back at the end of the day, less what settlements deducted already.
 constexpr Query kUnsettled{
     "settlement.unsettled", Access::kRead,
     "SELECT p.account_id, a.kind, SUM(p.amount_fen) FROM ledger_postings p "
     "JOIN ledger_entries e ON e.id = p.entry_id JOIN ledger_accounts a ON a.id = p.account_id "
-    "WHERE a.kind IN ('merchant_payable', 'commission_payable') "
+    "WHERE a.kind IN ('merchant_payable', 'commission_payable', 'merchant_receivable', "
+    "'commission_receivable') "
     "AND (e.kind = 'settlement' OR e.created_at < $1) "
     "GROUP BY p.account_id, a.kind ORDER BY p.account_id"};
 constexpr Query kMarkDay{
@@ -46,7 +49,7 @@ constexpr Query kDayReversals{"settlement.day_reversals", Access::kRead,
 struct MerchantLine {
   std::string app_id, brand_id;
   int64_t redemptions = 0, reversals = 0;
-  Fen redeemed = 0, reversed = 0, commission = 0, fee = 0, net = 0, settled = 0;
+  Fen redeemed = 0, reversed = 0, commission = 0, fee = 0, net = 0, settled = 0, deducted = 0;
 };
 
 Result<std::pair<int64_t, int64_t>> Range(const std::string& day) {
@@ -62,16 +65,25 @@ Result<json::object> SettleDay(storage::Db& db, const std::string& day, int64_t 
   if (range.second > now_ms) return Error(ErrorCode::kConflict, "business day " + day + " is not over yet");
   RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) -> Status {
     ASSIGN_OR_RETURN(auto rows, tx.Exec(kUnsettled, {range.second}));
+    std::map<std::string, Fen> owed_back;  // receivable account id → what its holder owes
+    for (const auto& r : rows) {
+      if (r.Str(1) == "merchant_receivable" || r.Str(1) == "commission_receivable")
+        owed_back[r.Str(0)] = -r.Int(2);
+    }
     for (const auto& r : rows) {
       const Fen amount = r.Int(2);
-      if (amount <= 0) continue;
-      const AccountKind kind =
-          r.Str(1) == "merchant_payable" ? AccountKind::kMerchantPayable : AccountKind::kCommissionPayable;
+      if (amount <= 0 || (r.Str(1) != "merchant_payable" && r.Str(1) != "commission_payable")) continue;
+      const LedgerAccount payable{r.Str(0), r.Str(1) == "merchant_payable" ? AccountKind::kMerchantPayable
+                                                                           : AccountKind::kCommissionPayable};
+      const LedgerAccount receivable = *ReceivableOf(payable);
+      // A carry-over from refunds after an earlier settlement is deducted first; what
+      // the payable holds beyond it is paid out. What is left of it waits for the next day.
+      const Fen deducted = std::clamp<Fen>(owed_back[receivable.id], 0, amount);
       RETURN_IF_ERROR(PostEntry(tx,
                                 {"settlement",
                                  day + "|" + r.Str(0),
                                  std::nullopt,
-                                 {{{r.Str(0), kind}, -amount}, {PayoutAccount(), amount}}},
+                                 {{payable, -amount}, {receivable, deducted}, {PayoutAccount(), amount - deducted}}},
                                 now_ms));
     }
     RETURN_IF_ERROR(tx.Exec(kMarkDay, {day, now_ms}));
@@ -118,29 +130,44 @@ Result<json::object> SettlementStatement(storage::Db& db, const std::string& day
       m.fee -= r.Int(5);
       m.net -= r.Int(6);
     }
-    json::array creators;
-    Fen creators_total = 0;
+    // A settlement entry takes the payable's amount out; what a receivable got back of it
+    // (the carry-over deducted) was not paid out: settled = payable taken − deducted.
+    std::map<std::string, std::pair<Fen, Fen>> creator_lines;  // creator id → (settled, deducted)
+    Fen creators_total = 0, creators_deducted = 0;
     ASSIGN_OR_RETURN(auto settled, tx.Exec(kDaySettlements, {day + "|%"}));
     for (const auto& r : settled) {
-      if (!app_id.empty() && r.Str(1) != "merchant_payable") continue;  // creators are not the app's
-      if (r.Str(1) == "merchant_payable") {
-        auto it = merchants.find(r.Str(0));
+      const std::string& kind = r.Str(1);
+      const bool receivable = kind == "merchant_receivable" || kind == "commission_receivable";
+      const std::string payable_id =
+          receivable ? r.Str(0).substr(std::string("receivable:").size()) : r.Str(0);
+      const Fen deducted = receivable ? -r.Int(2) : 0;
+      const Fen settled_fen = receivable ? -deducted : r.Int(2);
+      if (kind == "merchant_payable" || kind == "merchant_receivable") {
+        auto it = merchants.find(payable_id);
         if (it == merchants.end()) {
           // Settled today for earlier days' activity: "merchant:<app_id>:<brand_id>".
-          const std::string rest = r.Str(0).substr(std::string("merchant:").size());
+          const std::string rest = payable_id.substr(std::string("merchant:").size());
           const size_t colon = rest.find(':');
-          it = merchants.emplace(r.Str(0), MerchantLine{rest.substr(0, colon), rest.substr(colon + 1)}).first;
+          it = merchants.emplace(payable_id, MerchantLine{rest.substr(0, colon), rest.substr(colon + 1)}).first;
         }
-        it->second.settled += r.Int(2);
-      } else {
-        creators.push_back(json::object{{"creator_id", r.Str(0).substr(std::string("creator:").size())},
-                                        {"settled_fen", r.Int(2)}});
-        creators_total += r.Int(2);
+        it->second.settled += settled_fen;
+        it->second.deducted += deducted;
+      } else if (app_id.empty()) {  // creators are not the app's
+        auto& c = creator_lines[payable_id.substr(std::string("creator:").size())];
+        c.first += settled_fen;
+        c.second += deducted;
+        creators_total += settled_fen;
+        creators_deducted += deducted;
       }
+    }
+    json::array creators;
+    for (const auto& [creator_id, c] : creator_lines) {
+      creators.push_back(
+          json::object{{"creator_id", creator_id}, {"settled_fen", c.first}, {"deducted_fen", c.second}});
     }
     json::array lines;
     Fen redeemed_total = 0, reversed_total = 0, commission_total = 0, fee_total = 0, net_total = 0,
-        settled_total = 0;
+        settled_total = 0, deducted_total = 0;
     for (const auto& [_, m] : merchants) {
       if (!app_id.empty() && m.app_id != app_id) continue;
       lines.push_back(json::object{{"app_id", m.app_id},
@@ -152,13 +179,15 @@ Result<json::object> SettlementStatement(storage::Db& db, const std::string& day
                                    {"commission_fen", m.commission},
                                    {"platform_fee_fen", m.fee},
                                    {"net_fen", m.net},
-                                   {"settled_fen", m.settled}});
+                                   {"settled_fen", m.settled},
+                                   {"deducted_fen", m.deducted}});
       redeemed_total += m.redeemed;
       reversed_total += m.reversed;
       commission_total += m.commission;
       fee_total += m.fee;
       net_total += m.net;
       settled_total += m.settled;
+      deducted_total += m.deducted;
     }
     ASSIGN_OR_RETURN(auto marker, tx.Exec(kDaySettledAt, {day}));
     std::string status = range.second > now_ms ? "open" : marker.empty() ? "unsettled" : "settled";
@@ -173,7 +202,9 @@ Result<json::object> SettlementStatement(storage::Db& db, const std::string& day
                                                 {"platform_fee_fen", fee_total},
                                                 {"net_fen", net_total},
                                                 {"merchants_settled_fen", settled_total},
-                                                {"creators_settled_fen", creators_total}}}};
+                                                {"creators_settled_fen", creators_total},
+                                                {"merchants_deducted_fen", deducted_total},
+                                                {"creators_deducted_fen", creators_deducted}}}};
   });
 }
 
@@ -188,7 +219,7 @@ std::string SettlementCsv(const json::object& statement) {
   };
   static const char* kColumns[] = {"app_id",    "brand_id",     "redemptions",    "redeemed_fen",
                                    "reversals", "reversed_fen", "commission_fen", "platform_fee_fen",
-                                   "net_fen",   "settled_fen"};
+                                   "net_fen",   "settled_fen",  "deducted_fen"};
   std::string out = "date";
   for (const char* c : kColumns) out += std::string(",") + c;
   out += "\r\n";
