@@ -519,7 +519,9 @@ TEST_P(LedgerRepoTest, RefundAfterSettlementIsDeductedFromTheNextStatements) {
   EXPECT_EQ(rec3.outstanding_receivables, -1'000);
 
   // A receivable never goes above zero (nor a payable below).
-  auto over = PostLedger({"test", "over", std::nullopt,
+  auto over = PostLedger({"test",
+                          "over",
+                          std::nullopt,
                           {{{creator_owes, host::AccountKind::kCommissionReceivable}, 1'001},
                            {host::SandboxFundingAccount(), -1'001}}});
   ASSERT_FALSE(over.ok());
@@ -539,9 +541,12 @@ TEST_P(LedgerRepoTest, ReceivablesMigrationKeepsAccountsAndPostings) {
     if (m.version < 13) before.push_back(m);
   ASSERT_TRUE(storage::Migrate(**db, before).ok());
   auto posted = (*db)->Write([&](storage::Tx& tx) {
-    return host::PostEntry(
-        tx, {"payment", "p1", std::nullopt, {{host::SandboxFundingAccount(), -700}, {host::ClearingAccount("p1"), 700}}},
-        1'700'000'000'000);
+    return host::PostEntry(tx,
+                           {"payment",
+                            "p1",
+                            std::nullopt,
+                            {{host::SandboxFundingAccount(), -700}, {host::ClearingAccount("p1"), 700}}},
+                           1'700'000'000'000);
   });
   ASSERT_TRUE(posted.ok());
   auto migrated = storage::Migrate(**db, host::HostMigrations());

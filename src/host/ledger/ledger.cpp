@@ -26,12 +26,13 @@ constexpr Query kEnsureAccount{"ledger.ensure_account", Access::kWrite,
 // The balance moves only if it stays at or above zero (at or below for receivables;
 // external accounts excepted). The
 // condition is re-checked on the locked row, so concurrent entries cannot overdraw it.
-constexpr Query kMoveBalance{"ledger.move_balance", Access::kWrite,
-                             "UPDATE ledger_accounts SET balance_fen = balance_fen + $2 "
-                             "WHERE id = $1 AND (external = 1 "
-                             "OR (kind IN ('merchant_receivable', 'commission_receivable') AND balance_fen + $2 <= 0) "
-                             "OR (kind NOT IN ('merchant_receivable', 'commission_receivable') "
-                             "AND balance_fen + $2 >= 0))"};
+constexpr Query kMoveBalance{
+    "ledger.move_balance", Access::kWrite,
+    "UPDATE ledger_accounts SET balance_fen = balance_fen + $2 "
+    "WHERE id = $1 AND (external = 1 "
+    "OR (kind IN ('merchant_receivable', 'commission_receivable') AND balance_fen + $2 <= 0) "
+    "OR (kind NOT IN ('merchant_receivable', 'commission_receivable') "
+    "AND balance_fen + $2 >= 0))"};
 constexpr Query kInsertPosting{
     "ledger.insert_posting", Access::kWrite,
     "INSERT INTO ledger_postings (entry_id, account_id, amount_fen) VALUES ($1, $2, $3)"};
@@ -48,10 +49,10 @@ bool IsExternal(AccountKind kind) {
 }
 
 std::optional<AccountKind> KindFromName(const std::string& name) {
-  for (AccountKind k : {AccountKind::kWallet, AccountKind::kClearing, AccountKind::kMerchantPayable,
-                        AccountKind::kCommissionPayable, AccountKind::kPlatformFee, AccountKind::kFunding,
-                        AccountKind::kPayout, AccountKind::kMerchantReceivable,
-                        AccountKind::kCommissionReceivable}) {
+  for (AccountKind k :
+       {AccountKind::kWallet, AccountKind::kClearing, AccountKind::kMerchantPayable,
+        AccountKind::kCommissionPayable, AccountKind::kPlatformFee, AccountKind::kFunding,
+        AccountKind::kPayout, AccountKind::kMerchantReceivable, AccountKind::kCommissionReceivable}) {
     if (name == AccountKindName(k)) return k;
   }
   return std::nullopt;

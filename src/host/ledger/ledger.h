@@ -24,13 +24,13 @@
 namespace hutong::host {
 
 enum class AccountKind {
-  kWallet,             // wallet:<user_id>
-  kClearing,           // clearing:<pay_order_id>: money paid, not yet earned or refunded
-  kMerchantPayable,    // merchant:<app_id>:<brand_id>
-  kCommissionPayable,  // creator:<creator_id>
-  kPlatformFee,        // platform_fee
-  kFunding,            // funding:sandbox, where sandbox top-ups come from
-  kPayout,             // payout: money settled out to merchants and creators
+  kWallet,                // wallet:<user_id>
+  kClearing,              // clearing:<pay_order_id>: money paid, not yet earned or refunded
+  kMerchantPayable,       // merchant:<app_id>:<brand_id>
+  kCommissionPayable,     // creator:<creator_id>
+  kPlatformFee,           // platform_fee
+  kFunding,               // funding:sandbox, where sandbox top-ups come from
+  kPayout,                // payout: money settled out to merchants and creators
   kMerchantReceivable,    // receivable:merchant:<app_id>:<brand_id>
   kCommissionReceivable,  // receivable:creator:<creator_id>
 };

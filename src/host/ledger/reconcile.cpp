@@ -34,7 +34,8 @@ constexpr Query kAccountMismatch{
     "WHERE p.account_id = a.id) AS posted FROM ledger_accounts a "
     "WHERE a.balance_fen <> (SELECT COALESCE(SUM(p.amount_fen), 0) FROM ledger_postings p WHERE p.account_id "
     "= a.id) "
-    "OR (a.external = 0 AND a.balance_fen < 0 AND a.kind NOT IN ('merchant_receivable', 'commission_receivable')) "
+    "OR (a.external = 0 AND a.balance_fen < 0 AND a.kind NOT IN ('merchant_receivable', "
+    "'commission_receivable')) "
     "OR (a.balance_fen > 0 AND a.kind IN ('merchant_receivable', 'commission_receivable')) "
     "ORDER BY a.id LIMIT 20"};
 constexpr Query kAccountCount{"reconcile.accounts", Access::kRead, "SELECT COUNT(*) FROM ledger_accounts"};
@@ -78,7 +79,8 @@ Result<ReconcileReport> Reconcile(storage::Db& db, const std::string& day) {
       if (account == "clearing") r.outstanding_clearing += sum;
       if (account == "merchant_payable") r.outstanding_merchants += sum;
       if (account == "commission_payable") r.outstanding_creators += sum;
-      if (account == "merchant_receivable" || account == "commission_receivable") r.outstanding_receivables += sum;
+      if (account == "merchant_receivable" || account == "commission_receivable")
+        r.outstanding_receivables += sum;
     }
     if (r.paid != r.paid_in_ledger) {
       r.problems.push_back("pay orders paid " + Fmt(r.paid) + " fen but the ledger's payments are " +

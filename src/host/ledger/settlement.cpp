@@ -1,7 +1,7 @@
 #include "host/ledger/settlement.h"
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <map>
 
 #include "host/ledger/ledger.h"
@@ -40,11 +40,12 @@ constexpr Query kDayRedemptions{"settlement.day_redemptions", Access::kRead,
                                 "SELECT app_id, brand_id, COUNT(*), SUM(amount_fen), SUM(commission_fen), "
                                 "SUM(fee_fen), SUM(merchant_fen) FROM redemption_reports "
                                 "WHERE reported_at >= $1 AND reported_at < $2 GROUP BY app_id, brand_id"};
-constexpr Query kDayReversals{"settlement.day_reversals", Access::kRead,
-                              "SELECT app_id, brand_id, COUNT(*), SUM(amount_fen), SUM(commission_fen), "
-                              "SUM(fee_fen), SUM(merchant_fen) FROM redemption_reports "
-                              "WHERE status IN ('reversed', 'refunded') AND reversed_at >= $1 AND reversed_at < $2 "
-                              "GROUP BY app_id, brand_id"};
+constexpr Query kDayReversals{
+    "settlement.day_reversals", Access::kRead,
+    "SELECT app_id, brand_id, COUNT(*), SUM(amount_fen), SUM(commission_fen), "
+    "SUM(fee_fen), SUM(merchant_fen) FROM redemption_reports "
+    "WHERE status IN ('reversed', 'refunded') AND reversed_at >= $1 AND reversed_at < $2 "
+    "GROUP BY app_id, brand_id"};
 
 struct MerchantLine {
   std::string app_id, brand_id;
@@ -79,12 +80,13 @@ Result<json::object> SettleDay(storage::Db& db, const std::string& day, int64_t 
       // A carry-over from refunds after an earlier settlement is deducted first; what
       // the payable holds beyond it is paid out. What is left of it waits for the next day.
       const Fen deducted = std::clamp<Fen>(owed_back[receivable.id], 0, amount);
-      RETURN_IF_ERROR(PostEntry(tx,
-                                {"settlement",
-                                 day + "|" + r.Str(0),
-                                 std::nullopt,
-                                 {{payable, -amount}, {receivable, deducted}, {PayoutAccount(), amount - deducted}}},
-                                now_ms));
+      RETURN_IF_ERROR(
+          PostEntry(tx,
+                    {"settlement",
+                     day + "|" + r.Str(0),
+                     std::nullopt,
+                     {{payable, -amount}, {receivable, deducted}, {PayoutAccount(), amount - deducted}}},
+                    now_ms));
     }
     RETURN_IF_ERROR(tx.Exec(kMarkDay, {day, now_ms}));
     return Ok();
@@ -148,7 +150,8 @@ Result<json::object> SettlementStatement(storage::Db& db, const std::string& day
           // Settled today for earlier days' activity: "merchant:<app_id>:<brand_id>".
           const std::string rest = payable_id.substr(std::string("merchant:").size());
           const size_t colon = rest.find(':');
-          it = merchants.emplace(payable_id, MerchantLine{rest.substr(0, colon), rest.substr(colon + 1)}).first;
+          it = merchants.emplace(payable_id, MerchantLine{rest.substr(0, colon), rest.substr(colon + 1)})
+                   .first;
         }
         it->second.settled += settled_fen;
         it->second.deducted += deducted;
