@@ -24,8 +24,8 @@ constexpr Query kEnsureAccount{"ledger.ensure_account", Access::kWrite,
                                "INSERT INTO ledger_accounts (id, kind, balance_fen, external, created_at) "
                                "VALUES ($1, $2, 0, $3, $4) ON CONFLICT (id) DO NOTHING"};
 // The balance moves only if it stays at or above zero (at or below for receivables;
-// external accounts excepted). The
-// condition is re-checked on the locked row, so concurrent entries cannot overdraw it.
+// external accounts excepted). The condition is re-checked on the locked row, so
+// concurrent entries cannot overdraw it.
 constexpr Query kMoveBalance{
     "ledger.move_balance", Access::kWrite,
     "UPDATE ledger_accounts SET balance_fen = balance_fen + $2 "
