@@ -26,7 +26,8 @@ constexpr Query kAccrued{
 constexpr Query kSettled{
     "earnings.settled", Access::kRead,
     "SELECT COALESCE(-SUM(p.amount_fen), 0) FROM ledger_postings p "
-    "JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account_id = $1 AND e.kind = 'settlement'"};
+    "JOIN ledger_entries e ON e.id = p.entry_id WHERE (p.account_id = $1 OR p.account_id = $2) "
+    "AND e.kind = 'settlement'"};  // paid out: the payable taken less the receivable deducted
 constexpr Query kVideoTitle{"earnings.video_title", Access::kRead, "SELECT title FROM videos WHERE id = $1"};
 constexpr Query kDealTitle{"earnings.deal_title", Access::kRead,
                            "SELECT title FROM app_deals WHERE app_id = $1 AND deal_id = $2"};
@@ -61,7 +62,8 @@ Result<json::object> CreatorEarnings(storage::Db& db, const std::string& user_id
       by_deal[{r.Str(1), r.Str(2)}].accrued += r.Int(3);
     }
     ASSIGN_OR_RETURN(Fen available, AccountBalance(tx, CreatorAccount(creator_id).id));
-    ASSIGN_OR_RETURN(auto settled, tx.Exec(kSettled, {CreatorAccount(creator_id).id}));
+    ASSIGN_OR_RETURN(auto settled, tx.Exec(kSettled, {CreatorAccount(creator_id).id,
+                                                      ReceivableOf(CreatorAccount(creator_id))->id}));
     json::array videos;
     for (const auto& [video_id, f] : by_video) {
       ASSIGN_OR_RETURN(auto title, tx.Exec(kVideoTitle, {video_id}));
