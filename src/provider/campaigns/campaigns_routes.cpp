@@ -12,9 +12,7 @@ namespace hutong::provider {
 void RegisterCampaignRoutes(http::Router& router, ProviderDeps deps) {
   auto create = [deps](http::Request& req) -> Result<http::Response> {
     const int64_t now = deps.clock.NowMs();
-    ASSIGN_OR_RETURN(auto staff, AuthenticateStaff(deps.db, req, now));
-    if (staff.role != "ops")
-      return Error(ErrorCode::kForbidden, "only operations staff may create campaigns");
+    RETURN_IF_ERROR(AuthenticateOpsStaff(deps.db, req, now, "create campaigns"));
     ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
     ASSIGN_OR_RETURN(auto input, ParseCampaignInput(body));
     RETURN_IF_ERROR(deps.db.Write([&](storage::Tx& tx) { return CreateCampaign(tx, input, now); }));

@@ -52,4 +52,13 @@ Result<Staff> AuthenticateStaff(storage::Db& db, const http::Request& req, int64
   return Staff{r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4)};
 }
 
+Result<Staff> AuthenticateOpsStaff(storage::Db& db, const http::Request& req, int64_t now_ms,
+                                   std::string_view action) {
+  ASSIGN_OR_RETURN(auto staff, AuthenticateStaff(db, req, now_ms));
+  if (staff.role != "ops") {
+    return Error(ErrorCode::kForbidden, "only operations staff may " + std::string(action));
+  }
+  return staff;
+}
+
 }  // namespace hutong::provider

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "http/message.h"
@@ -33,5 +34,9 @@ Result<StaffSession> StaffLogin(storage::Db& db, const std::string& account, con
 // From the request's `Authorization: Bearer <token>`; missing, unknown or expired →
 // kUnauthorized.
 Result<Staff> AuthenticateStaff(storage::Db& db, const http::Request& req, int64_t now_ms);
+// AuthenticateStaff, then kForbidden "only operations staff may <action>" unless the caller
+// is an operations account.
+Result<Staff> AuthenticateOpsStaff(storage::Db& db, const http::Request& req, int64_t now_ms,
+                                   std::string_view action);
 
 }  // namespace hutong::provider

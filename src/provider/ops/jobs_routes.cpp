@@ -7,9 +7,7 @@ namespace hutong::provider {
 
 void RegisterJobsRoutes(http::Router& router, ProviderDeps deps) {
   router.Get("/ops/v1/jobs", [deps](http::Request& req) -> Result<http::Response> {
-    ASSIGN_OR_RETURN(auto staff, AuthenticateStaff(deps.db, req, deps.clock.NowMs()));
-    if (staff.role != "ops")
-      return Error(ErrorCode::kForbidden, "only operations staff may see background jobs");
+    RETURN_IF_ERROR(AuthenticateOpsStaff(deps.db, req, deps.clock.NowMs(), "see background jobs"));
     ASSIGN_OR_RETURN(auto states, jobs::ListJobStates(deps.db));
     return http::Response::Json(200, jobs::JobStatesJson(states, deps.clock.NowMs()));
   });
