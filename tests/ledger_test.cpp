@@ -19,6 +19,7 @@
 #include "common/ids.h"
 #include "common/secret_box.h"
 #include "host/host.h"
+#include "host/ledger/receivables.h"
 #include "host/ledger/reconcile.h"
 #include "host/ledger/redemptions.h"
 #include "host/ledger/settlement.h"
@@ -219,7 +220,8 @@ TEST_P(LedgerRepoTest, RedemptionAccruesAndReversalTakesBackExactly) {
 
 TEST_P(LedgerRepoTest, ConcurrentReversalsNeverTakeAPayableNegative) {
   // 5 redemptions of 1,000 fen each, settled but for one; then 20 threads race to
-  // reverse all of them: only as much as the payables still hold can go back.
+  // reverse all of them: each is reversed once; what the payable no longer holds (4 of
+  // them were paid out) becomes the merchant's receivable, never a negative payable.
   const std::string pay = PaidPayOrder(5'000, std::string("cr_race"), 500);
   for (int i = 0; i < 5; ++i) {
     host::RedemptionReport r{"e" + std::to_string(i),
@@ -243,7 +245,7 @@ TEST_P(LedgerRepoTest, ConcurrentReversalsNeverTakeAPayableNegative) {
                           {{{merchant, host::AccountKind::kMerchantPayable}, -4 * 930},
                            {host::PayoutAccount(), 4 * 930}}})
                   .ok());
-  std::atomic<int> ok{0}, conflict{0};
+  std::atomic<int> reversed{0}, failed{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 20; ++t) {
     threads.emplace_back([&, t] {
@@ -260,25 +262,196 @@ TEST_P(LedgerRepoTest, ConcurrentReversalsNeverTakeAPayableNegative) {
       for (int attempt = 0; attempt < 20; ++attempt) {
         auto res = host::ApplyRedemptionReport(*db_, app_, r, 1'700'000'000'000);
         if (res.ok()) {
-          if (res->at("status").as_string() == "reversed") ++ok;
+          if (res->at("status").as_string() == "reversed") ++reversed;
           return;
         }
-        if (res.error().code == ErrorCode::kConflict) {
-          ++conflict;
+        if (res.error().code != ErrorCode::kUnavailable) {
+          ++failed;
           return;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));  // lock timeout: retry
       }
+      ++failed;
     });
   }
   for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(reversed.load(), 20);  // every retry answers the same
   EXPECT_EQ(Balance(merchant), 0);
-  EXPECT_GE(Balance("creator:cr_race"), 0);
-  EXPECT_EQ(Run(kEntryCount, {std::string("reversal")}).rows.at(0).Int(0), 1);
-  EXPECT_EQ(Balance("clearing:" + pay), 1'000);
+  EXPECT_EQ(Balance("receivable:" + merchant), -4 * 930);
+  EXPECT_EQ(Balance("creator:cr_race"), 0);
+  EXPECT_EQ(Balance("platform_fee"), 0);
+  EXPECT_EQ(Run(kEntryCount, {std::string("reversal")}).rows.at(0).Int(0), 5);
+  EXPECT_EQ(Balance("clearing:" + pay), 5'000);
   EXPECT_EQ(Run(kUnbalanced).rows.at(0).Int(0), 0);
   EXPECT_EQ(Run(kPostingSum, {merchant}).rows.at(0).Int(0), 0);
-  EXPECT_GT(conflict.load(), 0);
+}
+
+TEST_P(LedgerRepoTest, ReversalAfterSettlementIsDeductedFromTheNextStatement) {
+  constexpr int64_t kDay = 86'400'000;
+  const int64_t t1 = 1'700'000'000'000, t2 = t1 + kDay, t3 = t2 + kDay;
+  const std::string d1 = host::BusinessDay(t1), d2 = host::BusinessDay(t2);
+  const std::string merchant = "merchant:" + app_ + ":b";
+  const std::string merchant_owes = "receivable:" + merchant;
+  const std::string creator_owes = "receivable:creator:cr_v";
+  auto report = [&](const std::string& type, const std::string& pay, const std::string& id, Fen amount,
+                    int64_t at) {
+    host::RedemptionReport r{"e" + id + type, type, pay, "v" + id, id, amount, "b", "s", std::nullopt, 0};
+    return host::ApplyRedemptionReport(*db_, app_, r, at);
+  };
+  auto reconciled = [&](const std::string& day) {
+    auto rec = host::Reconcile(*db_, day);
+    EXPECT_TRUE(rec.ok());
+    EXPECT_TRUE(rec->clean()) << host::FormatReconcileReport(*rec);
+    return *rec;
+  };
+
+  // Day 1: 10,000 fen redeemed, attributed at 10%: merchant 8,800, creator 1,000, fee 200; settled.
+  const std::string pay1 = PaidPayOrder(10'000, std::string("cr_v"), 1'000);
+  ASSERT_TRUE(report("redeemed", pay1, "rd1", 10'000, t1).ok());
+  ASSERT_TRUE(host::SettleDay(*db_, d1, t2).ok());
+  EXPECT_EQ(Balance("payout"), 9'800);
+
+  // Day 2: the till's reversal arrives; it goes through, and the settled shares are owed back.
+  auto reversed = report("reversed", pay1, "rd1", 10'000, t2);
+  ASSERT_TRUE(reversed.ok()) << reversed.error().detail;
+  EXPECT_EQ(reversed->at("status").as_string(), "reversed");
+  auto check = [&] {
+    EXPECT_EQ(Balance("clearing:" + pay1), 10'000);
+    EXPECT_EQ(Balance(merchant), 0);
+    EXPECT_EQ(Balance("creator:cr_v"), 0);
+    EXPECT_EQ(Balance("platform_fee"), 0);
+    EXPECT_EQ(Balance(merchant_owes), -8'800);
+    EXPECT_EQ(Balance(creator_owes), -1'000);
+    EXPECT_EQ(Run(kEntryCount, {std::string("reversal")}).rows.at(0).Int(0), 1);
+    EXPECT_EQ(Run(kUnbalanced).rows.at(0).Int(0), 0);
+  };
+  check();
+  // The provider's outbox retrying it gets the same answer and moves nothing.
+  for (int i = 0; i < 3; ++i) {
+    auto again = report("reversed", pay1, "rd1", 10'000, t2 + i);
+    ASSERT_TRUE(again.ok()) << again.error().detail;
+    EXPECT_EQ(again->at("status").as_string(), "reversed");
+  }
+  check();
+  auto rec = reconciled(d2);
+  EXPECT_EQ(rec.outstanding_clearing, 10'000);
+  EXPECT_EQ(rec.outstanding_receivables, -9'800);
+  EXPECT_EQ(rec.settled(), 9'800);
+
+  // Both owe it, as the admin view shows.
+  auto owed = host::OutstandingReceivables(*db_, "");
+  ASSERT_TRUE(owed.ok()) << owed.error().detail;
+  ASSERT_EQ(owed->at("items").as_array().size(), 2u);
+  const auto& first = owed->at("items").as_array().at(0).as_object();  // largest first
+  EXPECT_EQ(first.at("kind").as_string(), "merchant");
+  EXPECT_EQ(first.at("app_id").as_string(), app_);
+  EXPECT_EQ(first.at("brand_id").as_string(), "b");
+  EXPECT_EQ(first.at("owed_fen").as_int64(), 8'800);
+  EXPECT_EQ(first.at("deducted_fen").as_int64(), 0);
+  EXPECT_EQ(first.at("oldest_outstanding_at").as_string(), FormatRfc3339(t2));
+  const auto& second = owed->at("items").as_array().at(1).as_object();
+  EXPECT_EQ(second.at("kind").as_string(), "creator");
+  EXPECT_EQ(second.at("creator_id").as_string(), "cr_v");
+  EXPECT_EQ(second.at("owed_fen").as_int64(), 1'000);
+  EXPECT_EQ(owed->at("totals").at("merchants_owed_fen").as_int64(), 8'800);
+  EXPECT_EQ(owed->at("totals").at("creators_owed_fen").as_int64(), 1'000);
+  auto creators_only = host::OutstandingReceivables(*db_, "creator");
+  ASSERT_TRUE(creators_only.ok());
+  EXPECT_EQ(creators_only->at("items").as_array().size(), 1u);
+  auto bad_kind = host::OutstandingReceivables(*db_, "payable");
+  ASSERT_FALSE(bad_kind.ok());
+  EXPECT_EQ(bad_kind.error().code, ErrorCode::kValidationFailed);
+
+  // The voucher is redeemed again on day 2 (its money becomes the merchant's again), and
+  // another 5,000 unattributed: day 2 earns 8,800 + 4,900; 8,800 are deducted.
+  ASSERT_TRUE(report("redeemed", pay1, "rd2", 10'000, t2).ok());
+  const std::string pay2 = PaidPayOrder(5'000, std::nullopt, 0);
+  ASSERT_TRUE(report("redeemed", pay2, "rd3", 5'000, t2).ok());
+  auto st = host::SettleDay(*db_, d2, t3);
+  ASSERT_TRUE(st.ok()) << st.error().detail;
+  json::object line;
+  for (const auto& l : st->at("merchants").as_array())
+    if (l.at("brand_id").as_string() == "b") line = l.as_object();
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.at("reversals").as_int64(), 1);
+  EXPECT_EQ(line.at("reversed_fen").as_int64(), 10'000);
+  EXPECT_EQ(line.at("deducted_fen").as_int64(), 8'800);
+  EXPECT_EQ(line.at("settled_fen").as_int64(), 4'900);
+  EXPECT_EQ(Balance(merchant_owes), 0);
+  EXPECT_EQ(Balance(creator_owes), 0);  // the creator's 1,000 from rd2 paid it back
+  EXPECT_EQ(Balance(merchant), 0);
+  EXPECT_EQ(Balance("payout"), 9'800 + 4'900);
+  auto none = host::OutstandingReceivables(*db_, "");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->at("items").as_array().empty());
+  rec = reconciled(d2);
+  EXPECT_EQ(rec.paid, 15'000);
+  EXPECT_EQ(rec.outstanding(), 0);
+}
+
+TEST_P(LedgerRepoTest, RefundRacingSettlementBothSucceed) {
+  // Each round: a redemption on day i, then that day's settlement and an after-sale
+  // refund of all of it at once. Whichever locks the payable first, both go through: a
+  // refund before the settlement takes the share from the payable (nothing to pay out),
+  // after it from the receivable (deducted later). Either way nothing is paid out net.
+  constexpr int64_t kDay = 86'400'000;
+  constexpr int kRounds = 8;
+  const host::SandboxWallet wallet;
+  const int64_t t0 = 1'700'000'000'000;
+  int busy_retries = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    const int64_t day_start = t0 + i * kDay, next_day = day_start + kDay;
+    const std::string pay = PaidPayOrder(10'000, std::string("cr_x"), 1'000);
+    host::RedemptionReport r{"e",    "redeemed", pay, "v",          "rd" + std::to_string(i),
+                             10'000, "b",        "s", std::nullopt, 0};
+    ASSERT_TRUE(host::ApplyRedemptionReport(*db_, app_, r, day_start).ok());
+    Status settled = Ok(), refunded = Ok();
+    auto retry = [&](auto&& fn) {
+      for (int attempt = 0;; ++attempt) {
+        Status s = fn();
+        if (s.ok() || s.error().code != ErrorCode::kUnavailable || attempt == 20) return s;
+        ++busy_retries;  // a lock timeout or deadlock victim: the caller retries
+      }
+    };
+    std::thread settler([&] {
+      settled = retry([&]() -> Status {
+        auto st = host::SettleDay(*db_, host::BusinessDay(day_start), next_day);
+        if (!st.ok()) return std::move(st).error();
+        return Ok();
+      });
+    });
+    std::thread refunder([&] {
+      refunded = retry([&]() -> Status {
+        bool created = false;
+        auto rf = host::CreateRefund(*db_, wallet, app_, {pay, "rf" + std::to_string(i), 10'000, "r"},
+                                     next_day, &created);
+        if (!rf.ok()) return std::move(rf).error();
+        return Ok();
+      });
+    });
+    settler.join();
+    refunder.join();
+    ASSERT_TRUE(settled.ok()) << "round " << i << ": " << settled.error().detail << " "
+                              << settled.error().internal;
+    ASSERT_TRUE(refunded.ok()) << "round " << i << ": " << refunded.error().detail << " "
+                               << refunded.error().internal;
+    // Paid out for the merchant and creator = what they owe back.
+    const std::string merchant = "merchant:" + app_ + ":b";
+    EXPECT_EQ(Balance(merchant), 0) << "round " << i;
+    EXPECT_EQ(Balance("creator:cr_x"), 0) << "round " << i;
+    EXPECT_EQ(Balance("platform_fee"), 0) << "round " << i;
+    EXPECT_EQ(Balance("clearing:" + pay), 0) << "round " << i;
+    EXPECT_EQ(Balance("payout") + Balance("receivable:" + merchant) + Balance("receivable:creator:cr_x"), 0)
+        << "round " << i;
+    auto rec = host::Reconcile(*db_, host::BusinessDay(next_day));
+    ASSERT_TRUE(rec.ok());
+    EXPECT_TRUE(rec->clean()) << host::FormatReconcileReport(*rec);
+  }
+  EXPECT_EQ(Balance("wallet:" + user_), kRounds * 10'000);
+  EXPECT_EQ(Run(kUnbalanced).rows.at(0).Int(0), 0);
+  EXPECT_EQ(Run(kWalletsDisagree).rows.at(0).Int(0), 0);
+  RecordProperty("busy_retries", busy_retries);
 }
 
 TEST_P(LedgerRepoTest, RefundsLeaveClearingAndTakeBackRedeemedAccruals) {
@@ -855,6 +1028,40 @@ TEST_P(LedgerApiTest, AttributedPurchaseRedeemedReversedSettledAndReconciled) {
                           std::to_string(amount - commission - fee)),
             std::string::npos)
       << csv.body;
+
+  // Nothing is owed back yet.
+  auto owed = Get(h + "/api/admin/receivables", admin);
+  ASSERT_EQ(owed.status, 200) << owed.body;
+  EXPECT_TRUE(ParseBody(owed).at("items").as_array().empty());
+  ExpectProblem(Get(h + "/api/admin/receivables"), 401, "unauthorized");
+  ExpectProblem(Get(h + "/api/admin/receivables?kind=bogus", admin), 400, "validation_failed");
+
+  // The settled redemption is reversed at the till (before its cancel deadline): the
+  // host books it and the provider's outbox stops retrying; the merchant's and creator's
+  // settled shares are owed back until their next settlements.
+  auto late_reversal = Post(p + "/merchant/v1/redemptions/" + second + "/reverse", "", staff);
+  ASSERT_EQ(late_reversal.status, 200) << late_reversal.body;
+  ASSERT_EQ(WaitForReport(second, "reversed").size(), 1u);
+  for (int i = 0; i < 50 && RunQuery(*provider_db_, kOutboxPending).rows.at(0).Int(0) > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(RunQuery(*provider_db_, kOutboxPending).rows.at(0).Int(0), 0);
+  EXPECT_EQ(HostBalance("clearing:" + pay_order_id), amount);
+  EXPECT_EQ(HostBalance(merchant), 0);
+  EXPECT_EQ(HostBalance("receivable:" + merchant), -(amount - commission - fee));
+  EXPECT_EQ(HostBalance("receivable:creator:" + creator_id), -commission);
+  owed = Get(h + "/api/admin/receivables", admin);
+  ASSERT_EQ(owed.status, 200) << owed.body;
+  auto owed_items = ParseBody(owed).at("items").as_array();
+  ASSERT_EQ(owed_items.size(), commission > 0 ? 2u : 1u) << owed.body;
+  EXPECT_EQ(owed_items.at(0).at("kind").as_string(), "merchant");
+  EXPECT_EQ(owed_items.at(0).at("app_id").as_string(), app_id);
+  EXPECT_EQ(owed_items.at(0).at("owed_fen").as_int64(), amount - commission - fee);
+  EXPECT_TRUE(owed_items.at(0).at("oldest_outstanding_at").is_string());
+  EXPECT_EQ(ParseBody(owed).at("totals").at("creators_owed_fen").as_int64(), commission);
+  auto merchants_only = Get(h + "/api/admin/receivables?kind=merchant", admin);
+  ASSERT_EQ(merchants_only.status, 200) << merchants_only.body;
+  EXPECT_EQ(ParseBody(merchants_only).at("items").as_array().size(), 1u);
 
   // A second purchase, refunded through the provider while unused: clearing → wallet.
   ordered =

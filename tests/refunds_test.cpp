@@ -45,6 +45,8 @@ constexpr storage::Query kVoucherStatus{"test.refunds.voucher", storage::Access:
                                         "SELECT status FROM vouchers WHERE id = $1"};
 constexpr storage::Query kRefundRow{"test.refunds.refund", storage::Access::kRead,
                                     "SELECT status, amount_fen, kind, attempts FROM refunds WHERE id = $1"};
+constexpr storage::Query kRefundDue{"test.refunds.refund_due", storage::Access::kRead,
+                                    "SELECT next_attempt_at FROM refunds WHERE id = $1"};
 constexpr storage::Query kRefundCount{"test.refunds.count", storage::Access::kRead,
                                       "SELECT COUNT(*) FROM refunds WHERE order_id = $1"};
 constexpr storage::Query kRedemptionCount{"test.refunds.redemptions", storage::Access::kRead,
@@ -73,12 +75,14 @@ class FakeRefundGateway final : public provider::RefundGateway {
   Result<std::string> Refund(const std::string&, const provider::HostRefundRequest& req) const override {
     std::lock_guard lock(mu_);
     calls_.push_back(req);
-    if (fail_) return Error(ErrorCode::kUnavailable, "host down");
+    if (fail_) return Error(fail_code_, fail_code_ == ErrorCode::kUnavailable ? "host down" : "host refuses");
     return "rfd_for_" + req.out_refund_no;
   }
-  void SetFailing(bool fail) {
+  // Fails with `code`: kUnavailable is a host that cannot be reached, others a refusal.
+  void SetFailing(bool fail, ErrorCode code = ErrorCode::kUnavailable) {
     std::lock_guard lock(mu_);
     fail_ = fail;
+    fail_code_ = code;
   }
   std::vector<provider::HostRefundRequest> calls() const {
     std::lock_guard lock(mu_);
@@ -89,6 +93,7 @@ class FakeRefundGateway final : public provider::RefundGateway {
   mutable std::mutex mu_;
   mutable std::vector<provider::HostRefundRequest> calls_;
   bool fail_ = false;
+  ErrorCode fail_code_ = ErrorCode::kUnavailable;
 };
 
 class RefundsTest : public SeededNodeTest {
@@ -669,6 +674,129 @@ TEST_P(RefundsTest, ConcurrentDecisionsAndSendersActOnce) {
   EXPECT_EQ(gateway.calls().size(), calls_before + 2);
   EXPECT_EQ(RefundStatus(id), "succeeded");
   EXPECT_EQ(Query(kRefundRow, {id}).rows.at(0).Int(3), 1);  // one failed attempt recorded
+}
+
+// A refund the host keeps refusing is retried with backoff a bounded number of times,
+// then stops as `stuck`: shown to the merchant and operations, counted in
+// hutong_refunds_stuck, sent again only when operations ask. An unreachable host is
+// retried without a bound.
+TEST_P(RefundsTest, RefundTheHostKeepsRefusingStopsAsStuck) {
+  FakeRefundGateway gateway;
+  const int64_t now = SystemClock::Instance().NowMs() + 3'600'000;  // ahead of the node's own jobs
+  const uint64_t stuck_before = provider::RefundsStuckForMetrics();
+  Paid o = PaidOrder(2);
+  auto due = [&](const std::string& id) { return Query(kRefundDue, {id}).rows.at(0); };
+
+  // Unreachable: retried well past the bound, never stuck.
+  gateway.SetFailing(true, ErrorCode::kUnavailable);
+  auto down = Refund(o, {o.vouchers[0]}, false, now, gateway);
+  ASSERT_TRUE(down.ok());
+  const std::string down_id(down->at("refund_id").as_string());
+  int64_t t = now;
+  for (int i = 0; i < provider::kMaxRefundAttempts + 3; ++i) {
+    t = due(down_id).Int(0);
+    ASSERT_TRUE(provider::RunRefundRetriesOnce(*db_, gateway, t).ok());
+  }
+  EXPECT_EQ(Query(kRefundRow, {down_id}).rows.at(0).Int(3), provider::kMaxRefundAttempts + 4);
+  EXPECT_FALSE(due(down_id).IsNull(0));
+  auto listed = provider::ListBrandRefunds(*db_, staff_, "failed", "", 50);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->at("items").as_array().size(), 1u);
+  EXPECT_EQ(listed->at("items").as_array()[0].at("status").as_string(), "failed");
+  EXPECT_TRUE(listed->at("items").as_array()[0].at("next_attempt_at").is_string());
+  gateway.SetFailing(false);
+  ASSERT_EQ(*provider::RunRefundRetriesOnce(*db_, gateway, due(down_id).Int(0)), 1);
+  EXPECT_EQ(RefundStatus(down_id), "succeeded");
+
+  // Refused (the host answers 409 every time): backoff, then stuck after the bound.
+  gateway.SetFailing(true, ErrorCode::kConflict);
+  auto refused = Refund(o, {o.vouchers[1]}, false, now, gateway);
+  ASSERT_TRUE(refused.ok());
+  const std::string id(refused->at("refund_id").as_string());
+  EXPECT_EQ(refused->at("status").as_string(), "failed");
+  EXPECT_TRUE(refused->at("next_attempt_at").is_string());
+  t = now;
+  int64_t previous_gap = 0;
+  for (int attempt = 1; attempt < provider::kMaxRefundAttempts; ++attempt) {
+    const int64_t next = due(id).Int(0);
+    EXPECT_GT(next - t, previous_gap) << "attempt " << attempt;  // backing off
+    previous_gap = next - t;
+    t = next;
+    // Not due yet: nothing is sent.
+    EXPECT_EQ(*provider::RunRefundRetriesOnce(*db_, gateway, next - 1), 0);
+    ASSERT_TRUE(provider::RunRefundRetriesOnce(*db_, gateway, next).ok());
+  }
+  const size_t calls = gateway.calls().size();
+  auto row = Query(kRefundRow, {id}).rows.at(0);
+  EXPECT_EQ(row.Str(0), "failed");  // stored failed, with no next attempt
+  EXPECT_EQ(row.Int(3), provider::kMaxRefundAttempts);
+  EXPECT_TRUE(due(id).IsNull(0));
+  EXPECT_EQ(provider::RefundsStuckForMetrics(), stuck_before + 1);
+  // Nobody sends it again, however late.
+  EXPECT_EQ(*provider::RunRefundRetriesOnce(*db_, gateway, t + 30LL * 24 * 3600 * 1000), 0);
+  EXPECT_EQ(gateway.calls().size(), calls);
+
+  // The merchant sees it stuck (the order is still refunding), and so do operations.
+  auto order = provider::GetOrderJson(*db_, o.user, o.order_id);
+  ASSERT_TRUE(order.ok());
+  EXPECT_EQ(order->at("status").as_string(), "refunding");
+  const auto& in_order = order->at("refunds").as_array().back().as_object();
+  EXPECT_EQ(in_order.at("status").as_string(), "stuck");
+  EXPECT_TRUE(in_order.at("next_attempt_at").is_null());
+  EXPECT_NE(std::string(in_order.at("last_error").as_string()).find("host refuses"), std::string::npos);
+  auto stuck = provider::ListBrandRefunds(*db_, staff_, "stuck", "", 50);
+  ASSERT_TRUE(stuck.ok());
+  ASSERT_EQ(stuck->at("items").as_array().size(), 1u);
+  EXPECT_EQ(stuck->at("items").as_array()[0].at("refund_id").as_string(), id);
+  EXPECT_TRUE(provider::ListBrandRefunds(*db_, staff_, "failed", "", 50)->at("items").as_array().empty());
+  auto all_stuck = provider::ListAllRefunds(*db_, "stuck", "", 50);
+  ASSERT_TRUE(all_stuck.ok());
+  ASSERT_EQ(all_stuck->at("items").as_array().size(), 1u);
+
+  // Over HTTP: operations list it and send it again; the real host does not know the
+  // pay order of this test order (404), so it is refused and stuck again at once.
+  const std::string p = node_->provider_url();
+  auto login = [&](const char* account) {
+    auto r = Post(p + "/merchant/v1/auth/login",
+                  std::string(R"({"account":")") + account + R"(","password":"demo-pass-1"})");
+    return Headers{{"Authorization", "Bearer " + std::string(ParseBody(r).at("token").as_string())}};
+  };
+  const Headers ops = login("ops"), staff = login("coucou");
+  auto ops_list = Get(p + "/ops/v1/refunds?status=stuck", ops);
+  ASSERT_EQ(ops_list.status, 200) << ops_list.body;
+  ASSERT_EQ(ParseBody(ops_list).at("items").as_array().size(), 1u);
+  EXPECT_EQ(ParseBody(ops_list).at("items").as_array()[0].at("refund_id").as_string(), id);
+  ExpectProblem(Get(p + "/ops/v1/refunds?status=stuck", staff), 403, "forbidden");
+  ExpectProblem(Get(p + "/ops/v1/refunds?status=bogus", ops), 400, "validation_failed");
+  auto merchant_list = Get(p + "/merchant/v1/refunds?status=stuck", staff);
+  ASSERT_EQ(merchant_list.status, 200) << merchant_list.body;
+  EXPECT_EQ(ParseBody(merchant_list).at("items").as_array().size(), 1u);
+  auto retried = Post(p + "/ops/v1/refunds/" + id + "/retry", "", ops);
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(ParseBody(retried).at("status").as_string(), "stuck");
+  EXPECT_EQ(ParseBody(retried).at("attempts").as_int64(), provider::kMaxRefundAttempts + 1);
+  ExpectProblem(Post(p + "/ops/v1/refunds/" + down_id + "/retry", "", ops), 409, "conflict");
+  ExpectProblem(Post(p + "/ops/v1/refunds/rfn_nope/retry", "", ops), 404, "not_found");
+  ExpectProblem(Post(p + "/ops/v1/refunds/" + id + "/retry", "", staff), 403, "forbidden");
+  auto metrics = Get(p + "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("# TYPE hutong_refunds_stuck counter"), std::string::npos);
+  EXPECT_NE(metrics.body.find("hutong_refunds_stuck " + std::to_string(provider::RefundsStuckForMetrics())),
+            std::string::npos)
+      << metrics.body;
+
+  // Once the host takes it, operations send it again and it succeeds.
+  auto sent = provider::RetryStuckRefund(*db_, gateway, id, t);
+  ASSERT_TRUE(sent.ok()) << sent.error().detail;
+  EXPECT_EQ(sent->at("status").as_string(), "stuck");  // the fake still refuses
+  gateway.SetFailing(false);
+  sent = provider::RetryStuckRefund(*db_, gateway, id, t);
+  ASSERT_TRUE(sent.ok()) << sent.error().detail;
+  EXPECT_EQ(sent->at("status").as_string(), "succeeded");
+  EXPECT_EQ(VoucherStatus(o.vouchers[1]), "refunded");
+  auto again = provider::RetryStuckRefund(*db_, gateway, id, t);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RefundsTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

@@ -220,6 +220,7 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     if (s->host_jobs) runners.push_back(s->host_jobs.get());
     if (s->provider_jobs) runners.push_back(s->provider_jobs.get());
     s->metrics.AddCollector([runners](std::string& out) { jobs::AppendJobMetrics(out, runners); });
+    if (s->provider_jobs) s->metrics.AddCollector([](std::string& out) { provider::AppendRefundMetrics(out); });
   }
   s->runtime->Start();
   if (s->dispatcher) s->dispatcher->Start();

@@ -43,6 +43,9 @@ constexpr Query kEntryPostings{"ledger.entry_postings", Access::kRead,
                                "WHERE e.kind = $1 AND e.ref = $2 ORDER BY p.account_id"};
 constexpr Query kBalance{"ledger.balance", Access::kRead,
                          "SELECT balance_fen FROM ledger_accounts WHERE id = $1"};
+constexpr Query kLockedBalance{"ledger.locked_balance", Access::kWrite,
+                               "SELECT balance_fen FROM ledger_accounts WHERE id = $1",
+                               "SELECT balance_fen FROM ledger_accounts WHERE id = $1 FOR UPDATE"};
 
 bool IsExternal(AccountKind kind) {
   return kind == AccountKind::kFunding || kind == AccountKind::kPayout;
@@ -165,6 +168,11 @@ Result<std::vector<Posting>> EntryPostings(storage::Tx& tx, const std::string& k
 
 Result<Fen> AccountBalance(storage::Tx& tx, const std::string& account_id) {
   ASSIGN_OR_RETURN(auto rows, tx.Exec(kBalance, {account_id}));
+  return rows.empty() ? Fen{0} : rows[0].Int(0);
+}
+
+Result<Fen> LockedAccountBalance(storage::Tx& tx, const std::string& account_id) {
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(kLockedBalance, {account_id}));
   return rows.empty() ? Fen{0} : rows[0].Int(0);
 }
 

@@ -82,6 +82,13 @@ Result<std::vector<Posting>> EntryPostings(storage::Tx& tx, const std::string& k
 // Current balance of an account (0 when it has never been posted to).
 Result<Fen> AccountBalance(storage::Tx& tx, const std::string& account_id);
 
+// The same, read with the account's row locked until the transaction ends (SELECT … FOR
+// UPDATE on PostgreSQL; SQLite's single writer already serialises every write
+// transaction), so what is decided from the balance still holds when it is posted.
+// Callers lock several accounts in account-id order, the order PostEntry updates them
+// in, so concurrent entries never deadlock.
+Result<Fen> LockedAccountBalance(storage::Tx& tx, const std::string& account_id);
+
 // The business day (UTC+8, "YYYY-MM-DD") a time belongs to, and the half-open range
 // [start, end) of a business day in unix ms; nullopt for a malformed date.
 std::string BusinessDay(int64_t unix_ms);

@@ -8,7 +8,7 @@ const http::OpenApiFragment& LedgerOpenApi() {
   "/open/v1/redemptions": {
     "post": {
       "summary": "Report a redemption of a voucher, or its reversal (signed)",
-      "description": "Until the app reports a redemption the paid money stays in the pay order's clearing account. type=redeemed moves amount_fen (what the buyer paid for this use) to the merchant payable of (app, brand_id), the creator's commission payable (floor(amount × the deal's commission_bps / 10000) when the payment was attributed) and the platform fee (floor(amount × 200 / 10000)); the merchant gets every remaining fen. type=reversed posts the exact opposite. Idempotent per (app, redemption_id): a retry answers the same. Unknown pay order 404; unpaid, more redeemed than paid, a reversal of an unreported redemption, or money already settled 409.",
+      "description": "Until the app reports a redemption the paid money stays in the pay order's clearing account. type=redeemed moves amount_fen (what the buyer paid for this use) to the merchant payable of (app, brand_id), the creator's commission payable (floor(amount × the deal's commission_bps / 10000) when the payment was attributed) and the platform fee (floor(amount × 200 / 10000)); the merchant gets every remaining fen. type=reversed posts the exact opposite; a share already settled to the merchant or creator becomes their receivable, deducted from their next settlements (GET /api/admin/receivables). A reversal that arrives before its redemption is kept and the late redemption books nothing. Idempotent per (app, redemption_id): a retry answers the same. Unknown pay order 404; unpaid, more redeemed than paid, or a redemption_id reported with other details 409.",
       "tags": ["open API"], "security": [{"signedRequest": []}],
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
         "required": ["event_id", "type", "pay_order_id", "voucher_id", "redemption_id", "amount_fen", "brand_id", "store_id", "at"],
@@ -45,6 +45,20 @@ const http::OpenApiFragment& LedgerOpenApi() {
       ],
       "responses": {
         "200": {"description": "The statement", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SettlementStatement"}}, "text/csv": {"schema": {"type": "string"}}}},
+        "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
+  "/api/admin/receivables": {
+    "get": {
+      "summary": "What merchants and creators owe back: refunds and reversals of money already settled to them (admin)",
+      "description": "One line per receivable still owed, largest first. owed_fen is what their next settlements will deduct before paying out; deducted_fen what settlements deducted so far; oldest_outstanding_at the earliest take-back not yet deducted (deductions pay the oldest first); last_change_at the latest movement.",
+      "tags": ["settlement"], "security": [{"adminToken": []}],
+      "parameters": [
+        {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["merchant", "creator"]}, "description": "Only merchants' or only creators' receivables (default both)"}
+      ],
+      "responses": {
+        "200": {"description": "Outstanding receivables", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receivables"}}}},
         "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"}
       }
     }
@@ -89,6 +103,13 @@ const http::OpenApiFragment& LedgerOpenApi() {
       "pending_fen": {"type": "integer"}, "accrued_fen": {"type": "integer"}}}},
     "by_deal": {"type": "array", "items": {"type": "object", "properties": {"app_id": {"type": "string"}, "deal_id": {"type": "string", "nullable": true},
       "title": {"type": "string"}, "pending_fen": {"type": "integer"}, "accrued_fen": {"type": "integer"}}}}}},
+  "Receivables": {"type": "object", "properties": {
+    "items": {"type": "array", "items": {"type": "object", "properties": {
+      "kind": {"type": "string", "enum": ["merchant", "creator"]}, "app_id": {"type": "string"}, "brand_id": {"type": "string"},
+      "creator_id": {"type": "string"}, "owed_fen": {"type": "integer"}, "deducted_fen": {"type": "integer"},
+      "oldest_outstanding_at": {"type": "string", "format": "date-time", "nullable": true},
+      "last_change_at": {"type": "string", "format": "date-time", "nullable": true}}}},
+    "totals": {"type": "object", "properties": {"merchants_owed_fen": {"type": "integer"}, "creators_owed_fen": {"type": "integer"}}}}},
   "SettlementStatement": {"type": "object", "properties": {
     "date": {"type": "string"}, "timezone": {"type": "string"}, "status": {"type": "string", "enum": ["open", "unsettled", "settled"]},
     "merchants": {"type": "array", "items": {"type": "object", "properties": {

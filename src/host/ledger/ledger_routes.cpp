@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "host/ledger/earnings.h"
+#include "host/ledger/receivables.h"
 #include "host/ledger/redemptions.h"
 #include "host/ledger/settlement.h"
 #include "host/openplatform/signed.h"
@@ -77,6 +78,13 @@ void RegisterLedgerRoutes(http::Router& router, HostDeps deps) {
                  return http::Response::Text(200, SettlementCsv(statement), "text/csv; charset=utf-8");
                return http::Response::Json(200, statement);
              }));
+
+  router.Get("/api/admin/receivables", [deps](http::Request& req) -> Result<http::Response> {
+    RETURN_IF_ERROR(RequireAdmin(req, deps.admin_token));
+    ASSIGN_OR_RETURN(auto kind, http::QueryText(req, "kind", 16));
+    ASSIGN_OR_RETURN(auto out, OutstandingReceivables(deps.db, kind));
+    return http::Response::Json(200, out);
+  });
 
   router.Post("/api/admin/settlements", [deps](http::Request& req) -> Result<http::Response> {
     RETURN_IF_ERROR(RequireAdmin(req, deps.admin_token));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <set>
 
 #include "common/clock.h"
 #include "host/ledger/ledger.h"
@@ -57,6 +58,46 @@ json::object Answer(const std::string& redemption_id, const storage::Row& r) {
 
 std::string EntryRef(const std::string& app_id, const std::string& redemption_id) {
   return app_id + ":" + redemption_id;
+}
+
+// Locks, in account-id order, every account the take-back of these redemptions can post
+// to: their own accounts and the receivables of their payables.
+Status LockRedemptionAccounts(storage::Tx& tx, const std::vector<std::string>& refs) {
+  std::set<std::string> ids;
+  for (const auto& ref : refs) {
+    ASSIGN_OR_RETURN(auto original, EntryPostings(tx, "redemption", ref));
+    for (const auto& p : original) {
+      ids.insert(p.account.id);
+      if (auto receivable = ReceivableOf(p.account)) ids.insert(receivable->id);
+    }
+  }
+  for (const auto& id : ids) RETURN_IF_ERROR(LockedAccountBalance(tx, id));
+  return Ok();
+}
+
+// Posts the opposite of the redemption entry `ref` as (`kind`, `ref`). What a payable no
+// longer holds was settled to its holder: that part goes to the holder's receivable (what
+// they owe back) instead, and their next settlement deducts it. Balances are read with
+// their rows locked, so a concurrent settlement cannot empty a payable in between.
+Status TakeBackRedemption(storage::Tx& tx, const char* kind, const std::string& ref,
+                          const std::string& pay_order_id, int64_t now_ms) {
+  RETURN_IF_ERROR(LockRedemptionAccounts(tx, {ref}));
+  ASSIGN_OR_RETURN(auto original, EntryPostings(tx, "redemption", ref));
+  std::vector<Posting> back;
+  for (const auto& p : original) {
+    const Fen take = -p.amount_fen;
+    auto receivable = ReceivableOf(p.account);
+    if (!receivable || take >= 0) {
+      back.push_back({p.account, take});
+      continue;
+    }
+    ASSIGN_OR_RETURN(Fen held_by_payee, LockedAccountBalance(tx, p.account.id));
+    const Fen from_payable = std::max<Fen>(take, -std::max<Fen>(held_by_payee, 0));
+    back.push_back({p.account, from_payable});
+    back.push_back({*receivable, take - from_payable});
+  }
+  RETURN_IF_ERROR(PostEntry(tx, {kind, ref, pay_order_id, back}, now_ms));
+  return Ok();
 }
 
 Result<json::object> Redeemed(storage::Tx& tx, const std::string& app_id, const RedemptionReport& in,
@@ -127,13 +168,13 @@ Result<json::object> Reversed(storage::Tx& tx, const std::string& app_id, const 
   }
   ASSIGN_OR_RETURN(auto marked, tx.Exec(kMarkReversed, {app_id, in.redemption_id, now_ms}));
   if (marked.affected == 1) {
-    ASSIGN_OR_RETURN(auto original, EntryPostings(tx, "redemption", EntryRef(app_id, in.redemption_id)));
-    for (auto& p : original) p.amount_fen = -p.amount_fen;
+    // Shares already settled to the merchant or the creator become what they owe back,
+    // deducted from their next settlements, as for a refund after settlement.
     auto posted =
-        PostEntry(tx, {"reversal", EntryRef(app_id, in.redemption_id), in.pay_order_id, original}, now_ms);
+        TakeBackRedemption(tx, "reversal", EntryRef(app_id, in.redemption_id), in.pay_order_id, now_ms);
     if (!posted.ok()) {
       if (posted.error().code == ErrorCode::kConflict) {
-        return Error(ErrorCode::kConflict, "the redemption's money was already settled or refunded",
+        return Error(ErrorCode::kConflict, "the redemption's money was already refunded",
                      posted.error().internal);
       }
       return std::move(posted).error();
@@ -148,35 +189,29 @@ Result<json::object> Reversed(storage::Tx& tx, const std::string& app_id, const 
 Status PostRefund(storage::Tx& tx, const std::string& refund_id, const std::string& pay_order_id,
                   const LedgerAccount& payer, Fen amount, int64_t now_ms) {
   const LedgerAccount clearing = ClearingAccount(pay_order_id);
-  ASSIGN_OR_RETURN(Fen held, AccountBalance(tx, clearing.id));
+  // Clearing first: its id sorts before every payable, fee and receivable account.
+  ASSIGN_OR_RETURN(Fen held, LockedAccountBalance(tx, clearing.id));
   if (held < amount) {
     ASSIGN_OR_RETURN(auto redeemed, tx.Exec(kRedeemedOfPayOrder, {pay_order_id}));
+    // Lock every account the take-backs may touch before reading any payable, all in
+    // account-id order.
+    std::vector<std::string> refs;
+    Fen would_hold = held;
+    for (const auto& r : redeemed) {
+      if (would_hold >= amount) break;
+      refs.push_back(EntryRef(r.Str(0), r.Str(1)));
+      would_hold += r.Int(2);
+    }
+    RETURN_IF_ERROR(LockRedemptionAccounts(tx, refs));
     for (const auto& r : redeemed) {
       if (held >= amount) break;
       ASSIGN_OR_RETURN(auto marked, tx.Exec(kMarkRefunded, {r.Str(0), r.Str(1), now_ms}));
       if (marked.affected != 1) continue;
-      const std::string ref = EntryRef(r.Str(0), r.Str(1));
-      ASSIGN_OR_RETURN(auto original, EntryPostings(tx, "redemption", ref));
-      std::vector<Posting> back;
-      for (const auto& p : original) {
-        const Fen take = -p.amount_fen;
-        auto receivable = ReceivableOf(p.account);
-        if (!receivable || take >= 0) {
-          back.push_back({p.account, take});
-          continue;
-        }
-        // What the payable no longer holds was settled to its holder: the holder owes it
-        // back (a receivable), and their next settlement deducts it.
-        ASSIGN_OR_RETURN(Fen held_by_payee, AccountBalance(tx, p.account.id));
-        const Fen from_payable = std::max<Fen>(take, -held_by_payee);
-        back.push_back({p.account, from_payable});
-        back.push_back({*receivable, take - from_payable});
-      }
-      auto posted = PostEntry(tx, {"refund_reversal", ref, pay_order_id, back}, now_ms);
+      auto posted =
+          TakeBackRedemption(tx, "refund_reversal", EntryRef(r.Str(0), r.Str(1)), pay_order_id, now_ms);
       if (!posted.ok()) {
         if (posted.error().code == ErrorCode::kConflict) {
-          return Error(ErrorCode::kConflict,
-                       "the redeemed voucher's money was already settled to the merchant",
+          return Error(ErrorCode::kConflict, "the redeemed voucher's money cannot be taken back",
                        posted.error().internal);
         }
         return std::move(posted).error();

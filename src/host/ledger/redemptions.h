@@ -39,18 +39,21 @@ RedemptionSplit SplitRedemption(Fen amount_fen, int64_t commission_bps, bool att
 
 // Applies a report in one transaction, idempotent per (app, redemption_id): `redeemed`
 // moves the amount from the pay order's clearing account to merchant payable (app+brand),
-// creator commission payable and platform fee; `reversed` posts the exact opposite. A
-// reversal that overtakes its redemption is kept (no money moves) and the late redemption
-// then changes nothing. Unknown or another app's pay order → kNotFound; an unpaid one,
-// more redeemed than left paid, or a payable already settled → kConflict.
+// creator commission payable and platform fee; `reversed` posts the exact opposite, and
+// when a share was already settled (the payable no longer holds it) that part becomes the
+// merchant's (creator's) receivable, deducted from their next settlements. A reversal
+// that overtakes its redemption is kept (no money moves) and the late redemption then
+// changes nothing. Unknown or another app's pay order → kNotFound; an unpaid one, or more
+// redeemed than left paid → kConflict.
 Result<boost::json::object> ApplyRedemptionReport(storage::Db& db, const std::string& app_id,
                                                   const RedemptionReport& report, int64_t now_ms);
 
 // The ledger side of a refund, inside the refund's transaction: `amount` leaves the pay
 // order's clearing account for `payer`. When clearing holds less (an after-sale refund of
 // a redeemed voucher), the pay order's latest redemptions are taken back first (status
-// `refunded`, their accruals reversed: merchant, creator commission, fee → clearing).
-// Accruals already settled → kConflict, and the caller rolls the refund back.
+// `refunded`, their accruals reversed: merchant, creator commission, fee → clearing; a
+// share already settled is taken from the holder's receivable instead). The accounts are
+// read locked, so a concurrent settlement never turns the refund into a conflict.
 Status PostRefund(storage::Tx& tx, const std::string& refund_id, const std::string& pay_order_id,
                   const LedgerAccount& payer, Fen amount, int64_t now_ms);
 

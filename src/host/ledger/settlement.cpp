@@ -15,15 +15,17 @@ namespace {
 
 // What each payable account held at `$1` (the end of the day), less every settlement
 // already made (settlements are posted after their day, so they are counted whenever
-// they were made: a day settled late never pays twice). Receivables likewise: what the
-// holder owed back at the end of the day, less what settlements deducted already.
+// they were made: a day settled late never pays twice), less whatever was taken back from
+// it since (reversals and refunds after the day: money it no longer holds is never paid
+// out; a take-back of the next day's earnings only moves that much to the next day's
+// settlement). Receivables: what the holder owes back now, less what settlements deducted.
 constexpr Query kUnsettled{
     "settlement.unsettled", Access::kRead,
     "SELECT p.account_id, a.kind, SUM(p.amount_fen) FROM ledger_postings p "
     "JOIN ledger_entries e ON e.id = p.entry_id JOIN ledger_accounts a ON a.id = p.account_id "
     "WHERE a.kind IN ('merchant_payable', 'commission_payable', 'merchant_receivable', "
     "'commission_receivable') "
-    "AND (e.kind = 'settlement' OR e.created_at < $1) "
+    "AND (e.kind = 'settlement' OR e.created_at < $1 OR p.amount_fen < 0) "
     "GROUP BY p.account_id, a.kind ORDER BY p.account_id"};
 constexpr Query kMarkDay{
     "settlement.mark_day", Access::kWrite,
@@ -72,10 +74,14 @@ Result<json::object> SettleDay(storage::Db& db, const std::string& day, int64_t 
         owed_back[r.Str(0)] = -r.Int(2);
     }
     for (const auto& r : rows) {
-      const Fen amount = r.Int(2);
-      if (amount <= 0 || (r.Str(1) != "merchant_payable" && r.Str(1) != "commission_payable")) continue;
+      if (r.Int(2) <= 0 || (r.Str(1) != "merchant_payable" && r.Str(1) != "commission_payable")) continue;
       const LedgerAccount payable{r.Str(0), r.Str(1) == "merchant_payable" ? AccountKind::kMerchantPayable
                                                                            : AccountKind::kCommissionPayable};
+      // Read locked, in account-id order: a refund or reversal that committed after the
+      // sums were read took its share from the payable, and is not paid out.
+      ASSIGN_OR_RETURN(Fen held, LockedAccountBalance(tx, payable.id));
+      const Fen amount = std::min(r.Int(2), held);
+      if (amount <= 0) continue;
       const LedgerAccount receivable = *ReceivableOf(payable);
       // A carry-over from refunds after an earlier settlement is deducted first; what
       // the payable holds beyond it is paid out. What is left of it waits for the next day.

@@ -1,6 +1,7 @@
 #include "provider/refunds/refunds.h"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <set>
 
@@ -46,17 +47,25 @@ constexpr Query kInsertRefund{
 constexpr Query kInsertRefundVoucher{
     "refunds.insert_voucher", Access::kWrite,
     "INSERT INTO refund_vouchers (refund_id, voucher_id, amount_fen, prior_status) VALUES ($1, $2, $3, $4)"};
-constexpr Query kRefund{"refunds.get", Access::kRead,
-                        "SELECT id, order_id, kind, status, amount_fen, reason, brand_id, decided_by, "
-                        "decided_at, created_at, succeeded_at, attempts FROM refunds WHERE id = $1"};
+constexpr Query kRefund{
+    "refunds.get", Access::kRead,
+    "SELECT id, order_id, kind, status, amount_fen, reason, brand_id, decided_by, "
+    "decided_at, created_at, succeeded_at, attempts, next_attempt_at, last_error FROM refunds "
+    "WHERE id = $1"};
 constexpr Query kOrderRefunds{"refunds.of_order", Access::kRead,
                               "SELECT id, order_id, kind, status, amount_fen, reason, brand_id, decided_by, "
-                              "decided_at, created_at, succeeded_at, attempts FROM refunds "
-                              "WHERE order_id = $1 ORDER BY id"};
+                              "decided_at, created_at, succeeded_at, attempts, next_attempt_at, last_error "
+                              "FROM refunds WHERE order_id = $1 ORDER BY id"};
+// A stuck refund is stored `failed` with no next attempt; the filter tells the two apart.
+// $1 = '' lists every brand (operations staff).
 constexpr Query kBrandRefunds{
     "refunds.of_brand", Access::kRead,
     "SELECT id, order_id, kind, status, amount_fen, reason, brand_id, decided_by, decided_at, created_at, "
-    "succeeded_at, attempts FROM refunds WHERE brand_id = $1 AND (CAST($2 AS TEXT) = '' OR status = $2) "
+    "succeeded_at, attempts, next_attempt_at, last_error FROM refunds "
+    "WHERE (CAST($1 AS TEXT) = '' OR brand_id = $1) AND (CAST($2 AS TEXT) = '' "
+    "OR ($2 = 'stuck' AND status = 'failed' AND next_attempt_at IS NULL) "
+    "OR ($2 = 'failed' AND status = 'failed' AND next_attempt_at IS NOT NULL) "
+    "OR ($2 NOT IN ('stuck', 'failed') AND status = $2)) "
     "AND (CAST($3 AS TEXT) = '' OR id < $3) ORDER BY id DESC LIMIT $4"};
 constexpr Query kRefundVouchers{"refunds.vouchers", Access::kRead,
                                 "SELECT voucher_id, amount_fen FROM refund_vouchers WHERE refund_id = $1 "
@@ -82,6 +91,13 @@ constexpr Query kVouchersRefunded{
 constexpr Query kMarkFailed{"refunds.mark_failed", Access::kWrite,
                             "UPDATE refunds SET status = 'failed', attempts = attempts + 1, last_error = $2, "
                             "next_attempt_at = $3 WHERE id = $1 AND status IN ('requested', 'failed')"};
+// Given up: still `failed`, but no job picks it up again (next_attempt_at NULL).
+constexpr Query kMarkStuck{"refunds.mark_stuck", Access::kWrite,
+                           "UPDATE refunds SET status = 'failed', attempts = attempts + 1, last_error = $2, "
+                           "next_attempt_at = NULL WHERE id = $1 AND status IN ('requested', 'failed')"};
+constexpr Query kRetryStuck{"refunds.retry_stuck", Access::kWrite,
+                            "UPDATE refunds SET next_attempt_at = $2 "
+                            "WHERE id = $1 AND status = 'failed' AND next_attempt_at IS NULL"};
 constexpr Query kApprove{"refunds.approve", Access::kWrite,
                          "UPDATE refunds SET status = 'requested', decided_by = $2, decided_at = $3, "
                          "next_attempt_at = $3 WHERE id = $1 AND status = 'awaiting_merchant'"};
@@ -152,14 +168,20 @@ json::value OptTime(const storage::Row& r, size_t i) {
   return r.IsNull(i) ? json::value(nullptr) : json::value(FormatRfc3339(r.Int(i)));
 }
 
+std::atomic<uint64_t> refunds_stuck{0};  // refunds this process gave up on
+
 Result<json::object> RefundJson(storage::Tx& tx, const storage::Row& r) {
   ASSIGN_OR_RETURN(auto vouchers, tx.Exec(kRefundVouchers, {r.Str(0)}));
   json::array ids;
   for (const auto& v : vouchers) ids.push_back(json::value(v.Str(0)));
+  const bool stuck = r.Str(3) == "failed" && r.IsNull(12);
+  const bool open_failure = r.Str(3) == "failed" || r.Str(3) == "requested";
   return json::object{{"refund_id", r.Str(0)},
                       {"order_id", r.Str(1)},
                       {"kind", r.Str(2)},
-                      {"status", r.Str(3)},
+                      {"status", stuck ? std::string("stuck") : r.Str(3)},
+                      {"next_attempt_at", open_failure && !stuck ? OptTime(r, 12) : json::value(nullptr)},
+                      {"last_error", r.Str(13)},
                       {"amount_fen", r.Int(4)},
                       {"reason", r.Str(5)},
                       {"voucher_ids", std::move(ids)},
@@ -202,15 +224,38 @@ Result<bool> ClaimAndSend(storage::Db& db, const RefundGateway& gateway, const s
         db.WithWrite([&](storage::Tx& tx) { return MarkSucceeded(tx, refund_id, *sent, now_ms); }));
     return true;
   }
-  LogWarn("refund not accepted by the host; will retry",
-          {{"refund_id", std::string_view(refund_id)},
-           {"error", std::string_view(sent.error().detail)},
-           {"internal", std::string_view(sent.error().internal)}});
+  // The host answered and said no (4xx): retrying the same request rarely changes its
+  // mind, so after kMaxRefundAttempts the refund stops as `stuck` for people to look at.
+  // An unreachable or busy host is retried without a bound.
+  const ErrorCode code = sent.error().code;
+  const bool refused = code != ErrorCode::kUnavailable && code != ErrorCode::kRateLimited;
+  const bool give_up = refused && attempts + 1 >= kMaxRefundAttempts;
+  const std::string error = std::string(ErrorCodeName(code)) + ": " + sent.error().detail;
+  bool marked_stuck = false;
   RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) -> Status {
+    if (give_up) {
+      ASSIGN_OR_RETURN(auto stuck, tx.Exec(kMarkStuck, {refund_id, error.substr(0, 500)}));
+      marked_stuck = stuck.affected == 1;
+      return Ok();
+    }
     RETURN_IF_ERROR(
-        tx.Exec(kMarkFailed, {refund_id, sent.error().detail, now_ms + RefundRetryDelayMs(attempts + 1)}));
+        tx.Exec(kMarkFailed, {refund_id, error.substr(0, 500), now_ms + RefundRetryDelayMs(attempts + 1)}));
     return Ok();
   }));
+  if (marked_stuck) {
+    refunds_stuck.fetch_add(1, std::memory_order_relaxed);
+    LogError("refund refused by the host too often; stopped as stuck, needs operations",
+             {{"refund_id", std::string_view(refund_id)},
+              {"attempts", attempts + 1},
+              {"error", std::string_view(error)},
+              {"internal", std::string_view(sent.error().internal)}});
+  } else {
+    LogWarn("refund not accepted by the host; will retry",
+            {{"refund_id", std::string_view(refund_id)},
+             {"attempts", attempts + 1},
+             {"error", std::string_view(error)},
+             {"internal", std::string_view(sent.error().internal)}});
+  }
   return false;
 }
 
@@ -329,17 +374,23 @@ Result<json::object> DecideRefund(storage::Db& db, const RefundGateway& gateway,
   return LoadRefundJson(db, refund_id);
 }
 
-Result<json::object> ListBrandRefunds(storage::Db& db, const Staff& staff, const std::string& status,
-                                      const std::string& cursor, int64_t limit) {
-  static const std::set<std::string> kStatuses{"",       "awaiting_merchant", "requested",
-                                               "failed", "succeeded",         "rejected"};
+namespace {
+
+Status ValidateListArgs(const std::string& status, const std::string& cursor) {
+  static const std::set<std::string> kStatuses{"",          "awaiting_merchant", "requested", "failed",
+                                               "succeeded", "rejected",          "stuck"};
   if (!kStatuses.contains(status)) {
-    return Invalid("'status' must be awaiting_merchant, requested, failed, succeeded or rejected");
+    return Invalid("'status' must be awaiting_merchant, requested, failed, stuck, succeeded or rejected");
   }
   if (!cursor.empty() && !IsWellFormedId(cursor, "rfn")) return Invalid("'cursor' is not valid");
-  if (staff.brand_id.empty()) return json::object{{"items", json::array()}, {"next_cursor", nullptr}};
+  return Ok();
+}
+
+Result<json::object> ListRefunds(storage::Db& db, const std::string& brand_id, const std::string& status,
+                                 const std::string& cursor, int64_t limit) {
+  RETURN_IF_ERROR(ValidateListArgs(status, cursor));
   return db.Read([&](storage::Tx& tx) -> Result<json::object> {
-    ASSIGN_OR_RETURN(auto rows, tx.Exec(kBrandRefunds, {staff.brand_id, status, cursor, limit + 1}));
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(kBrandRefunds, {brand_id, status, cursor, limit + 1}));
     const bool more = static_cast<int64_t>(rows.size()) > limit;
     json::array items;
     for (size_t i = 0; i < rows.size() && static_cast<int64_t>(i) < limit; ++i) {
@@ -351,6 +402,51 @@ Result<json::object> ListBrandRefunds(storage::Db& db, const Staff& staff, const
     out["items"] = std::move(items);
     return out;
   });
+}
+
+}  // namespace
+
+Result<json::object> ListBrandRefunds(storage::Db& db, const Staff& staff, const std::string& status,
+                                      const std::string& cursor, int64_t limit) {
+  if (staff.brand_id.empty()) {
+    RETURN_IF_ERROR(ValidateListArgs(status, cursor));
+    return json::object{{"items", json::array()}, {"next_cursor", nullptr}};
+  }
+  return ListRefunds(db, staff.brand_id, status, cursor, limit);
+}
+
+Result<json::object> ListAllRefunds(storage::Db& db, const std::string& status, const std::string& cursor,
+                                    int64_t limit) {
+  return ListRefunds(db, "", status, cursor, limit);
+}
+
+Result<json::object> RetryStuckRefund(storage::Db& db, const RefundGateway& gateway,
+                                      const std::string& refund_id, int64_t now_ms) {
+  RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) -> Status {
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(kRefund, {refund_id}));
+    if (rows.empty()) return NotFound("refund not found");
+    ASSIGN_OR_RETURN(auto retried, tx.Exec(kRetryStuck, {refund_id, now_ms}));
+    if (retried.affected != 1) {
+      ASSIGN_OR_RETURN(auto j, RefundJson(tx, rows[0]));
+      return Error(ErrorCode::kConflict,
+                   "this refund is " + std::string(j.at("status").as_string()) + ", not stuck");
+    }
+    return Ok();
+  }));
+  LogInfo("stuck refund sent again by operations", {{"refund_id", std::string_view(refund_id)}});
+  auto sent = ClaimAndSend(db, gateway, refund_id, now_ms);
+  if (!sent.ok()) LogWarn("refund send failed", {{"refund_id", std::string_view(refund_id)}});
+  return LoadRefundJson(db, refund_id);
+}
+
+uint64_t RefundsStuckForMetrics() {
+  return refunds_stuck.load(std::memory_order_relaxed);
+}
+
+void AppendRefundMetrics(std::string& out) {
+  out += "# HELP hutong_refunds_stuck Refunds the host kept refusing, stopped as stuck by this node\n";
+  out += "# TYPE hutong_refunds_stuck counter\n";
+  out += "hutong_refunds_stuck " + std::to_string(RefundsStuckForMetrics()) + "\n";
 }
 
 Result<json::array> OrderRefundsJson(storage::Tx& tx, const std::string& order_id) {

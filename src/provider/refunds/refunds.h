@@ -8,6 +8,8 @@
 //         awaiting_merchant → rejected (vouchers back to redeemed)
 //         requested → succeeded (the host's answer or its refund.succeeded webhook)
 //         requested → failed → … → succeeded (the host call failed; retried with backoff)
+//         failed → stuck (the host refused it kMaxRefundAttempts times; stored as failed
+//         with no next attempt, shown as `stuck`) → failed (sent again by operations)
 // Voucher: unused → refunding → refunded; unused → expired (→ refunding → refunded when
 //          the deal allows refunds); redeemed → refunding (after-sale) → refunded, or
 //          → redeemed again when the merchant rejects.
@@ -34,6 +36,10 @@ inline constexpr int64_t kAfterSaleWindowMs = 30LL * 24 * 3600 * 1000;  // after
 inline constexpr int64_t kMerchantAnswerWindowMs = 24LL * 3600 * 1000;  // then auto-approved
 inline constexpr int64_t kRefundClaimMs = 60LL * 1000;  // a sender's hold on a refund it is sending
 inline constexpr size_t kMaxVouchersPerRefund = 100;
+// Attempts after which a refund the host keeps refusing (a 4xx answer) stops as `stuck`
+// (10 s doubling: the last one about 21 min after the first). An unreachable host is
+// retried without a bound.
+inline constexpr int kMaxRefundAttempts = 8;
 
 // What the host is asked for.
 struct HostRefundRequest {
@@ -86,9 +92,24 @@ Result<boost::json::object> RequestRefund(storage::Db& db, const RefundGateway& 
 Result<boost::json::object> DecideRefund(storage::Db& db, const RefundGateway& gateway, const Staff& staff,
                                          const std::string& refund_id, bool approve, int64_t now_ms);
 
-// GET /merchant/v1/refunds?status=: the staff's brand's refunds, newest first.
+// GET /merchant/v1/refunds?status=: the staff's brand's refunds, newest first. `stuck`
+// lists the refunds the host kept refusing; `failed` those still being retried.
 Result<boost::json::object> ListBrandRefunds(storage::Db& db, const Staff& staff, const std::string& status,
                                              const std::string& cursor, int64_t limit);
+
+// GET /ops/v1/refunds?status=: every brand's refunds, newest first (operations staff).
+Result<boost::json::object> ListAllRefunds(storage::Db& db, const std::string& status,
+                                           const std::string& cursor, int64_t limit);
+
+// POST /ops/v1/refunds/{id}/retry: a stuck refund is sent again at once (one attempt;
+// refused again, it is stuck again). Unknown → kNotFound; not stuck → kConflict.
+Result<boost::json::object> RetryStuckRefund(storage::Db& db, const RefundGateway& gateway,
+                                             const std::string& refund_id, int64_t now_ms);
+
+// Refunds this process stopped as stuck since it started, and that counter as Prometheus
+// text (hutong_refunds_stuck) for the node's /metrics.
+uint64_t RefundsStuckForMetrics();
+void AppendRefundMetrics(std::string& out);
 
 // The refunds of one order, oldest first, for GET /mp/v1/orders/{id}.
 Result<boost::json::array> OrderRefundsJson(storage::Tx& tx, const std::string& order_id);

@@ -26,13 +26,41 @@ const http::OpenApiFragment& RefundsOpenApi() {
   "/merchant/v1/refunds": {
     "get": {
       "summary": "The staff's brand's refunds, newest first", "tags": ["refunds"], "security": [{"bearerToken": []}],
-      "parameters": [{"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": ["awaiting_merchant", "requested", "failed", "succeeded", "rejected"]}},
+      "parameters": [{"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": ["awaiting_merchant", "requested", "failed", "stuck", "succeeded", "rejected"]}},
                      {"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"}},
                      {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}}],
       "responses": {
         "200": {"description": "A page of refunds", "content": {"application/json": {"schema": {"type": "object", "properties": {
           "items": {"type": "array", "items": {"$ref": "#/components/schemas/Refund"}}, "next_cursor": {"type": ["string", "null"]}}}}}},
         "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
+  "/ops/v1/refunds": {
+    "get": {
+      "summary": "Every brand's refunds, newest first (operations staff); status=stuck lists those the host kept refusing",
+      "tags": ["ops"], "security": [{"bearerToken": []}],
+      "parameters": [{"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": ["awaiting_merchant", "requested", "failed", "stuck", "succeeded", "rejected"]}},
+                     {"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"}},
+                     {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}}],
+      "responses": {
+        "200": {"description": "A page of refunds", "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "items": {"type": "array", "items": {"$ref": "#/components/schemas/Refund"}}, "next_cursor": {"type": ["string", "null"]}}}}}},
+        "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"},
+        "403": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
+  "/ops/v1/refunds/{id}/retry": {
+    "post": {
+      "summary": "Send a stuck refund to the host again, once (operations staff)",
+      "description": "A refund the host refused too often stops as stuck; after the cause is fixed operations send it again. Refused again, it is stuck again at once. Unknown → 404; a refund that is not stuck → 409.",
+      "tags": ["ops"], "security": [{"bearerToken": []}],
+      "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "responses": {
+        "200": {"description": "The refund after the attempt", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Refund"}}}},
+        "401": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"},
+        "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}
       }
     }
   },
@@ -67,7 +95,9 @@ const http::OpenApiFragment& RefundsOpenApi() {
   "Refund": {"type": "object", "properties": {
     "refund_id": {"type": "string"}, "order_id": {"type": "string"},
     "kind": {"type": "string", "enum": ["user", "expiry", "after_sale", "failed_issuance"]},
-    "status": {"type": "string", "enum": ["awaiting_merchant", "requested", "failed", "succeeded", "rejected"]},
+    "status": {"type": "string", "enum": ["awaiting_merchant", "requested", "failed", "stuck", "succeeded", "rejected"],
+      "description": "failed: the host call failed and is retried (next_attempt_at); stuck: the host refused it 8 times and nobody retries it until operations do (POST /ops/v1/refunds/{id}/retry)"},
+    "next_attempt_at": {"type": ["string", "null"], "format": "date-time"}, "last_error": {"type": "string"},
     "amount_fen": {"type": "integer"}, "reason": {"type": "string"},
     "voucher_ids": {"type": "array", "items": {"type": "string"}},
     "decided_at": {"type": ["string", "null"], "format": "date-time"}, "created_at": {"type": "string", "format": "date-time"},

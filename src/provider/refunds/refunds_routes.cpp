@@ -73,6 +73,23 @@ void RegisterRefundRoutes(http::Router& router, ProviderDeps deps) {
     return http::Response::Json(200, out);
   });
 
+  // Operations: every brand's refunds (status=stuck: what the host kept refusing), and a
+  // stuck refund sent again.
+  router.Get("/ops/v1/refunds", [deps](http::Request& req) -> Result<http::Response> {
+    RETURN_IF_ERROR(AuthenticateOpsStaff(deps.db, req, deps.clock.NowMs(), "see every brand's refunds"));
+    ASSIGN_OR_RETURN(auto status, http::QueryText(req, "status", 32));
+    ASSIGN_OR_RETURN(auto cursor, http::QueryText(req, "cursor", 64));
+    ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
+    ASSIGN_OR_RETURN(auto out, ListAllRefunds(deps.db, status, cursor, limit.value_or(20)));
+    return http::Response::Json(200, out);
+  });
+  router.Post("/ops/v1/refunds/{id}/retry", [deps, gateway](http::Request& req) -> Result<http::Response> {
+    const int64_t now = deps.clock.NowMs();
+    RETURN_IF_ERROR(AuthenticateOpsStaff(deps.db, req, now, "retry refunds"));
+    ASSIGN_OR_RETURN(auto out, RetryStuckRefund(deps.db, *gateway, std::string(req.PathParam("id")), now));
+    return http::Response::Json(200, out);
+  });
+
   const Clock* clock = &deps.clock;
   deps.webhooks.On("refund.succeeded",
                    [clock](storage::Tx& tx, const std::string& host, const json::object& event) -> Status {
