@@ -4,7 +4,10 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <map>
+#include <numbers>
+#include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "common/geo.h"
 #include "host/search/search.h"
@@ -37,17 +40,147 @@ constexpr Query kSqliteInsertBox{"nearby.sqlite_insert_box", Access::kWrite,
   " JOIN app_deals d ON d.app_id = g.app_id AND d.deal_id = g.deal_id JOIN apps a ON a.id = g.app_id " \
   "WHERE d.status = 'online' AND a.status = 'active' "                                                 \
   "AND (CAST($5 AS TEXT) = '' OR d.category = $5) "
+#define HUTONG_NEARBY_RTREE_BOX \
+  "AND r.max_lat >= $1 AND r.min_lat <= $2 AND r.max_lng >= $3 AND r.min_lng <= $4 "
+#define HUTONG_NEARBY_BTREE_BOX "AND g.lat BETWEEN $1 AND $2 AND g.lng BETWEEN $3 AND $4 "
+// The flat-Earth squared distance from ($7, $8) with longitudes scaled by $9 (the cosine
+// of the latitude): the order of the last-resort query below.
+#define HUTONG_NEARBY_FLAT_ORDER \
+  "ORDER BY (g.lat - $7) * (g.lat - $7) + (g.lng - $8) * (g.lng - $8) * $9 * $9 "
 // SQLite's R*Tree stores boxes in 32-bit floats rounded outwards, so a box query never
 // misses a point inside it; the exact filter runs on the stored doubles.
-constexpr Query kNearby{
-    "nearby.query", Access::kRead,
-    HUTONG_NEARBY_COLUMNS "FROM geo_stores_rtree r JOIN geo_stores g ON g.id = r.id" HUTONG_NEARBY_FILTER
-                          "AND r.max_lat >= $1 AND r.min_lat <= $2 AND r.max_lng >= $3 AND r.min_lng <= $4 "
-                          "LIMIT $6",
-    HUTONG_NEARBY_COLUMNS "FROM geo_stores g" HUTONG_NEARBY_FILTER
-                          "AND g.lat BETWEEN $1 AND $2 AND g.lng BETWEEN $3 AND $4 LIMIT $6"};
+constexpr Query kNearbyBox{
+    "nearby.box", Access::kRead,
+    HUTONG_NEARBY_COLUMNS
+    "FROM geo_stores_rtree r JOIN geo_stores g ON g.id = r.id" HUTONG_NEARBY_FILTER HUTONG_NEARBY_RTREE_BOX
+    "LIMIT $6",
+    HUTONG_NEARBY_COLUMNS "FROM geo_stores g" HUTONG_NEARBY_FILTER HUTONG_NEARBY_BTREE_BOX "LIMIT $6"};
+constexpr Query kNearbyBoxNearest{
+    "nearby.box_nearest", Access::kRead,
+    HUTONG_NEARBY_COLUMNS
+    "FROM geo_stores_rtree r JOIN geo_stores g ON g.id = r.id" HUTONG_NEARBY_FILTER HUTONG_NEARBY_RTREE_BOX
+        HUTONG_NEARBY_FLAT_ORDER "LIMIT $6",
+    HUTONG_NEARBY_COLUMNS
+    "FROM geo_stores g" HUTONG_NEARBY_FILTER HUTONG_NEARBY_BTREE_BOX HUTONG_NEARBY_FLAT_ORDER "LIMIT $6"};
 #undef HUTONG_NEARBY_COLUMNS
 #undef HUTONG_NEARBY_FILTER
+#undef HUTONG_NEARBY_RTREE_BOX
+#undef HUTONG_NEARBY_BTREE_BOX
+#undef HUTONG_NEARBY_FLAT_ORDER
+
+// The points in a box of the geo index alone (SQLite: the R*Tree's own boxes, 32-bit
+// floats within a metre of the point), at most $5: this reads no table row, so it sizes
+// the first box cheaply.
+constexpr Query kNearbyPoints{
+    "nearby.points", Access::kRead,
+    "SELECT r.min_lat, r.max_lat, r.min_lng, r.max_lng FROM geo_stores_rtree r WHERE r.max_lat >= $1 "
+    "AND r.min_lat <= $2 AND r.max_lng >= $3 AND r.min_lng <= $4 LIMIT $5",
+    "SELECT g.lat, g.lat, g.lng, g.lng FROM geo_stores g WHERE g.lat BETWEEN $1 AND $2 "
+    "AND g.lng BETWEEN $3 AND $4 LIMIT $5"};
+
+// The first box looked at: a city centre (up to several thousand stores per km²) holds a
+// page within it, and an empty one costs a few index pages.
+constexpr double kFirstBoxM = 150;
+// A box of the index holding this many points is shrunk before sizing from it; as many
+// rows of one read of the tables count as too dense (for a page of up to 256 stores): every
+// row costs a few index and table pages, so a read that ends over the cap is wasted work,
+// and the cap bounds it. A box the index showed to hold fewer is read whole.
+constexpr int64_t kCountCap = 4'096;
+constexpr int64_t kBoxRows = kCountCap;
+
+// The box holding the circle of `reach_m` around the point, widened a little against
+// rounding; longitudes are clamped to ±180 (a circle crossing the antimeridian loses its
+// far side, which no city of ours is near).
+struct Box {
+  double min_lat, max_lat, min_lng, max_lng;
+};
+Box BoxAround(const NearbyParams& p, double reach_m) {
+  constexpr double kSlackDeg = 1e-5;
+  const double dlat = LatDegreesFor(reach_m) + kSlackDeg;
+  const double dlng = LngDegreesFor(reach_m, p.lat) + kSlackDeg;
+  return {std::max(-90.0, p.lat - dlat), std::min(90.0, p.lat + dlat), std::max(-180.0, p.lng - dlng),
+          std::min(180.0, p.lng + dlng)};
+}
+
+// Reads the rows of online deals (of the category) in the box around the circle of
+// `reach_m`, at most `cap`; `nearest` orders them by flat-Earth distance first so that a
+// capped read keeps the nearest.
+Result<storage::Rows> ReadBox(storage::Tx& tx, const NearbyParams& p, double reach_m, int64_t cap,
+                              bool nearest) {
+  const Box b = BoxAround(p, reach_m);
+  if (!nearest) return tx.Exec(kNearbyBox, {b.min_lat, b.max_lat, b.min_lng, b.max_lng, p.category, cap});
+  const double scale = std::cos(p.lat * std::numbers::pi / 180);
+  return tx.Exec(kNearbyBoxNearest,
+                 {b.min_lat, b.max_lat, b.min_lng, b.max_lng, p.category, cap, p.lat, p.lng, scale});
+}
+
+// A first reach: about the distance of the `target`-th nearest point of the geo index
+// (any deal, any category), found from boxes of the index alone: quadrupled while the
+// box holds fewer, quartered while it is crowded, bisected once both were seen (a
+// district's edge). Never beyond the radius. Only an estimate: the reads of the rows
+// that follow decide.
+Result<double> FirstReach(storage::Tx& tx, const NearbyParams& p, size_t target) {
+  double reach = std::min(p.radius_m, kFirstBoxM);
+  double lo = 0, hi = 0;  // too sparse, too crowded (0: not seen)
+  std::vector<double> distances;
+  for (int i = 0; i < 12; ++i) {
+    const Box b = BoxAround(p, reach);
+    ASSIGN_OR_RETURN(auto rows,
+                     tx.Exec(kNearbyPoints, {b.min_lat, b.max_lat, b.min_lng, b.max_lng, kCountCap}));
+    if (static_cast<int64_t>(rows.size()) >= kCountCap) {
+      hi = reach;
+      reach = lo > 0 ? std::sqrt(lo * hi) : hi / 4;
+      continue;
+    }
+    distances.clear();
+    for (const auto& r : rows) {
+      const double d =
+          HaversineMeters(p.lat, p.lng, (r.Double(0) + r.Double(1)) / 2, (r.Double(2) + r.Double(3)) / 2);
+      if (d <= reach) distances.push_back(d);
+    }
+    if (distances.size() >= target) {
+      // The target-th nearest within the circle is the target-th nearest of all; a few
+      // metres more for the index's rounding.
+      std::nth_element(distances.begin(), distances.begin() + static_cast<std::ptrdiff_t>(target - 1),
+                       distances.end());
+      return std::min(p.radius_m, distances[target - 1] + 2);
+    }
+    if (reach >= p.radius_m) return p.radius_m;
+    lo = reach;
+    reach = hi > 0 ? std::sqrt(lo * hi) : std::min(p.radius_m, reach * 4);
+  }
+  return reach;
+}
+
+struct Candidate {
+  double distance = 0;
+  const std::string* app_id = nullptr;
+  const std::string* store_id = nullptr;
+  const storage::Row* head = nullptr;  // the nearest row: the store's name and place
+  std::vector<const storage::Row*> rows;
+};
+
+// The distinct stores of `rows` within `within_m` of the point, each at its nearest row.
+std::vector<Candidate> StoresWithin(const storage::Rows& rows, const NearbyParams& p, double within_m) {
+  std::map<std::pair<std::string_view, std::string_view>, Candidate> stores;
+  for (const auto& r : rows) {
+    const double d = HaversineMeters(p.lat, p.lng, r.Double(4), r.Double(5));
+    if (d > within_m) continue;
+    auto [it, fresh] = stores.try_emplace({r.Str(0), r.Str(1)});
+    Candidate& c = it->second;
+    if (fresh || d < c.distance) {
+      c.distance = d;
+      c.head = &r;
+    }
+    c.app_id = &r.Str(0);
+    c.store_id = &r.Str(1);
+    c.rows.push_back(&r);
+  }
+  std::vector<Candidate> out;
+  out.reserve(stores.size());
+  for (auto& [key, c] : stores) out.push_back(std::move(c));
+  return out;
+}
 
 bool IsCategory(const std::string& c) {
   for (const char* known :
@@ -82,71 +215,100 @@ Result<json::object> NearbyJson(storage::Db& db, const NearbyParams& p) {
   if (!p.category.empty() && !IsCategory(p.category)) return Invalid("'category' is not a known category");
   if (p.limit < 1 || p.limit > 50) return Invalid("'limit' must be 1..50");
   ASSIGN_OR_RETURN(int64_t offset, DecodeOffsetCursor(p.cursor));
+  json::object out;
+  out["next_cursor"] = nullptr;
+  out["items"] = json::array();
+  if (offset >= kMaxNearbyReach) return out;
+  // The page's stores and one more (whether a next page exists), nearest first.
+  const int64_t page_end = std::min(offset + p.limit, kMaxNearbyReach);
+  const auto need = static_cast<size_t>(page_end + 1);
+  const int64_t cap = std::clamp<int64_t>(16 * page_end, kBoxRows, kMaxNearbyCandidates);
 
-  // A box that holds the whole circle, widened a little against rounding; longitudes are
-  // clamped to ±180 (a circle crossing the antimeridian loses its far side, which no
-  // city of ours is near).
-  constexpr double kSlackDeg = 1e-4;
-  const double dlat = LatDegreesFor(p.radius_m) + kSlackDeg;
-  const double dlng = LngDegreesFor(p.radius_m, p.lat) + kSlackDeg;
-  const double min_lat = std::max(-90.0, p.lat - dlat), max_lat = std::min(90.0, p.lat + dlat);
-  const double min_lng = std::max(-180.0, p.lng - dlng), max_lng = std::min(180.0, p.lng + dlng);
-  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) {
-    return tx.Exec(kNearby, {min_lat, max_lat, min_lng, max_lng, p.category, kMaxNearbyCandidates});
+  // Grow the box until the circle inside it holds `need` stores or is the whole radius:
+  // then no store outside it can be nearer than those. A box holding more than `cap`
+  // rows is shrunk instead; `lo` is the largest reach seen too sparse and `hi` the
+  // smallest seen too dense, and the reach between them is found by bisection. Within
+  // radius_m, inclusive to the millimetre (so a store computed at exactly the radius is
+  // in however the last bit of the haversine falls). One snapshot for every read.
+  storage::Rows rows;
+  std::vector<Candidate> stores;
+  RETURN_IF_ERROR(db.Read([&](storage::Tx& tx) -> Status {
+    // Twice the need, for the stores the filters leave out.
+    ASSIGN_OR_RETURN(double reach, FirstReach(tx, p, 2 * need));
+    double lo = 0, hi = 0;  // hi == 0: none seen too dense yet
+    for (int round = 0;; ++round) {
+      const bool whole = reach >= p.radius_m;
+      const double within = whole ? p.radius_m + 1e-3 : reach;
+      if (round >= 24 || (hi > 0 && hi < 1.05 * lo + 1)) {
+        // Rows of one spot beyond any cap (thousands of deals at one store): the nearest
+        // `kMaxNearbyCandidates` by flat-Earth distance stand for the box.
+        reach = hi > 0 ? hi : reach;
+        ASSIGN_OR_RETURN(rows, ReadBox(tx, p, reach, kMaxNearbyCandidates, true));
+        stores = StoresWithin(rows, p, std::min(reach, p.radius_m + 1e-3));
+        return Ok();
+      }
+      ASSIGN_OR_RETURN(rows, ReadBox(tx, p, reach, cap + 1, false));
+      if (static_cast<int64_t>(rows.size()) > cap) {
+        hi = reach;
+        reach = lo > 0 ? std::sqrt(lo * hi) : hi / 4;
+        continue;
+      }
+      stores = StoresWithin(rows, p, within);
+      if (whole || stores.size() >= need) return Ok();
+      lo = reach;
+      // Stores grow with the area: aim at twice the count needed, by half again at least
+      // and three times at most; an empty box only doubles, as a district's edge may be
+      // near and a box far over the cap is the dearest read.
+      const double factor =
+          stores.empty()
+              ? 2.0
+              : std::clamp(std::sqrt(2.0 * static_cast<double>(need) / static_cast<double>(stores.size())),
+                           1.5, 3.0);
+      reach = std::min(p.radius_m, reach * factor);
+      if (hi > 0) reach = std::min(reach, std::sqrt(lo * hi));
+    }
   }));
 
-  struct Store {
-    double distance = 0;
-    json::object head;
-    json::array deals;
+  auto nearer = [](const Candidate& a, const Candidate& b) {
+    return std::tie(a.distance, *a.app_id, *a.store_id) < std::tie(b.distance, *b.app_id, *b.store_id);
   };
-  // Within radius_m, inclusive to the millimetre (so a store computed at exactly the
-  // radius is in however the last bit of the haversine falls).
-  std::map<std::pair<std::string, std::string>, Store> stores;
-  for (const auto& r : rows) {
-    const double d = HaversineMeters(p.lat, p.lng, r.Double(4), r.Double(5));
-    if (d > p.radius_m + 1e-3) continue;
-    auto [it, fresh] = stores.try_emplace({r.Str(0), r.Str(1)});
-    Store& s = it->second;
-    if (fresh) {
-      s.distance = d;
-      s.head = json::object{{"kind", "store"},      {"app_id", r.Str(0)},
-                            {"store_id", r.Str(1)}, {"name", r.Str(2)},
-                            {"address", r.Str(3)},  {"lat", r.Double(4)},
-                            {"lng", r.Double(5)},   {"distance_m", static_cast<int64_t>(std::llround(d))}};
-    }
-    s.deals.push_back(json::object{{"deal_id", r.Str(6)},
-                                   {"title", r.Str(7)},
-                                   {"brand_name", r.Str(8)},
-                                   {"price_fen", r.Int(9)},
-                                   {"original_price_fen", r.Int(10)},
-                                   {"category", r.Str(11)},
-                                   {"city", r.Str(12)},
-                                   {"sales", r.Int(13)},
-                                   {"deal_url", r.Str(14) + "/mp/v1/deals/" + r.Str(6)}});
-  }
-  std::vector<std::pair<std::tuple<double, std::string, std::string>, Store*>> order;
-  order.reserve(stores.size());
-  for (auto& [key, s] : stores) order.push_back({{s.distance, key.first, key.second}, &s});
-  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  const size_t end = std::min(stores.size(), static_cast<size_t>(page_end));
+  if (static_cast<size_t>(offset) >= end) return out;
+  std::partial_sort(stores.begin(), stores.begin() + static_cast<std::ptrdiff_t>(end), stores.end(), nearer);
 
   json::array items;
-  for (size_t i = static_cast<size_t>(offset);
-       i < order.size() && static_cast<int64_t>(items.size()) < p.limit; ++i) {
-    Store& s = *order[i].second;
-    auto& deals = s.deals;
-    std::sort(deals.begin(), deals.end(), [](const json::value& a, const json::value& b) {
-      return a.at("deal_id").as_string() < b.at("deal_id").as_string();
-    });
-    json::object item = std::move(s.head);
-    item["deals"] = std::move(deals);
-    items.push_back(std::move(item));
+  items.reserve(end - static_cast<size_t>(offset));
+  for (size_t i = static_cast<size_t>(offset); i < end; ++i) {
+    Candidate& s = stores[i];
+    std::sort(s.rows.begin(), s.rows.end(),
+              [](const storage::Row* a, const storage::Row* b) { return a->Str(6) < b->Str(6); });
+    const storage::Row& h = *s.head;
+    json::array deals;
+    deals.reserve(s.rows.size());
+    for (const storage::Row* r : s.rows) {
+      deals.push_back(json::object{{"deal_id", r->Str(6)},
+                                   {"title", r->Str(7)},
+                                   {"brand_name", r->Str(8)},
+                                   {"price_fen", r->Int(9)},
+                                   {"original_price_fen", r->Int(10)},
+                                   {"category", r->Str(11)},
+                                   {"city", r->Str(12)},
+                                   {"sales", r->Int(13)},
+                                   {"deal_url", r->Str(14) + "/mp/v1/deals/" + r->Str(6)}});
+    }
+    items.push_back(json::object{{"kind", "store"},
+                                 {"app_id", h.Str(0)},
+                                 {"store_id", h.Str(1)},
+                                 {"name", h.Str(2)},
+                                 {"address", h.Str(3)},
+                                 {"lat", h.Double(4)},
+                                 {"lng", h.Double(5)},
+                                 {"distance_m", static_cast<int64_t>(std::llround(s.distance))},
+                                 {"deals", std::move(deals)}});
   }
-  json::object out;
-  const int64_t next = offset + static_cast<int64_t>(items.size());
-  out["next_cursor"] = next < static_cast<int64_t>(order.size()) && !items.empty()
-                           ? json::value(EncodeOffsetCursor(next))
-                           : json::value(nullptr);
+  if (stores.size() > end && end < static_cast<size_t>(kMaxNearbyReach)) {
+    out["next_cursor"] = EncodeOffsetCursor(static_cast<int64_t>(end));
+  }
   out["items"] = std::move(items);
   return out;
 }

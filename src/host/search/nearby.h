@@ -1,6 +1,8 @@
 // Nearby: the stores of synced deals in a geo index (geo_stores, host migration 11) and
-// GET /api/nearby. SQLite answers the bounding box from an R*Tree, PostgreSQL from a btree
+// GET /api/nearby. SQLite answers a bounding box from an R*Tree, PostgreSQL from a btree
 // on (lat, lng); both then keep only what lies within the radius by haversine distance.
+// The box starts small and grows until it holds the page's stores, so a dense city
+// centre reads a few hundred rows, never the whole radius.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -18,7 +20,11 @@ namespace hutong::host::search {
 Status IndexDealStores(storage::Tx& tx, const std::string& app_id, const protocol::DealIndexEntry& deal);
 
 inline constexpr double kMaxNearbyRadiusM = 50'000;
-// Stores read from the bounding box at most; a box holding more is answered from these.
+// Paging reaches the nearest this many stores; the page that ends there has no next_cursor.
+inline constexpr int64_t kMaxNearbyReach = 1'000;
+// Rows (store × deal) one box query reads at most; a box holding more is shrunk, and
+// only a box that cannot shrink further (more rows than this within the distance of the
+// stores needed) is answered from the nearest this many by a flat-Earth distance.
 inline constexpr int64_t kMaxNearbyCandidates = 20'000;
 
 struct NearbyParams {
@@ -32,7 +38,8 @@ struct NearbyParams {
 
 // {items:[{kind:"store", store_id, name, address, lat, lng, distance_m, app_id,
 // deals:[...]}], next_cursor}: stores with at least one online deal (of `category`)
-// within radius_m (inclusive), nearest first, ties by app and store id.
+// within radius_m (inclusive), nearest first, ties by app and store id; paging stops
+// after the nearest kMaxNearbyReach.
 Result<boost::json::object> NearbyJson(storage::Db& db, const NearbyParams& params);
 
 }  // namespace hutong::host::search
