@@ -32,7 +32,7 @@ const http::OpenApiFragment& SearchOpenApi() {
   "/api/nearby": {
     "get": {
       "summary": "Stores with online deals near a point, nearest first",
-      "description": "Stores of synced deals within radius_m (inclusive) of (lat, lng) by haversine distance, each with its online deals (of category when given). Answered from a geo index (SQLite R*Tree, PostgreSQL btree on lat/lng) and an exact distance filter.",
+      "description": "Stores of synced deals within radius_m (inclusive) of (lat, lng) by haversine distance, nearest first, each with its online deals (of category when given). Answered from a geo index (SQLite R*Tree, PostgreSQL btree on lat/lng) by a box grown until it holds the page, and an exact distance filter. Paging reaches the nearest 1,000 stores.",
       "tags": ["search"],
       "parameters": [
         {"name": "lat", "in": "query", "required": true, "schema": {"type": "number", "minimum": -90, "maximum": 90}},
