@@ -1,13 +1,23 @@
-// Fetch: one HTTP/1.1 exchange on a fresh connection, run on a private io_context so that
-// one deadline (tcp_stream's timeout) covers connect, write and read.
+// Fetch: one HTTP/1.1 exchange on a pooled keep-alive connection or a fresh one, run on the
+// calling thread's own io_context so that one deadline (tcp_stream's timeout) covers
+// connect, write and read. Idle connections are kept as bare file descriptors, so any
+// thread's io_context can adopt them.
 #include "http/client.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <charconv>
+#include <deque>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 
 namespace hutong::http {
 
@@ -80,14 +90,180 @@ bool HasControlChars(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) != s.npos;
 }
 
+using SteadyClock = std::chrono::steady_clock;
+
+struct IdleConnection {
+  int fd = -1;
+  bool v6 = false;
+  SteadyClock::time_point since;
+};
+
+// An idle connection must show nothing: a readable EOF means the peer closed it, bytes
+// mean it talks out of turn, an error means it is broken. Any of those → not reusable.
+bool LooksAlive(int fd) {
+  char byte;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// Idle keep-alive connections by origin ("http://host:port"), newest at the back: reusing
+// the newest keeps few connections warm and lets the oldest reach the idle timeout.
+// Thread-safe; one per process.
+class ConnectionPool {
+ public:
+  std::optional<IdleConnection> Take(const std::string& origin) {
+    std::vector<int> dead;
+    std::optional<IdleConnection> out;
+    {
+      std::lock_guard lock(mu_);
+      const auto now = SteadyClock::now();
+      PruneExpired(now, dead);
+      auto it = idle_.find(origin);
+      if (it != idle_.end()) {
+        auto& list = it->second;
+        while (!list.empty() && !out) {
+          IdleConnection c = list.back();
+          list.pop_back();
+          --total_;
+          if (LooksAlive(c.fd)) {
+            out = c;
+          } else {
+            dead.push_back(c.fd);
+          }
+        }
+        if (list.empty()) idle_.erase(it);
+      }
+    }
+    for (int fd : dead) ::close(fd);
+    if (out) reused_.fetch_add(1, std::memory_order_relaxed);
+    return out;
+  }
+
+  void Put(const std::string& origin, IdleConnection c) {
+    std::vector<int> dead;
+    {
+      std::lock_guard lock(mu_);
+      PruneExpired(c.since, dead);
+      auto& list = idle_[origin];
+      if (list.size() >= options_.max_idle_per_origin && !list.empty()) {
+        dead.push_back(list.front().fd);
+        list.pop_front();
+        --total_;
+      }
+      if (total_ >= options_.max_idle_total || options_.max_idle_per_origin == 0) {
+        dead.push_back(c.fd);
+      } else {
+        list.push_back(c);
+        ++total_;
+      }
+      if (list.empty()) idle_.erase(origin);
+    }
+    for (int fd : dead) ::close(fd);
+  }
+
+  void Configure(const ConnectionPoolOptions& options) {
+    std::vector<int> dead;
+    {
+      std::lock_guard lock(mu_);
+      options_ = options;
+      for (auto& [origin, list] : idle_) {
+        while (list.size() > options_.max_idle_per_origin) {
+          dead.push_back(list.front().fd);
+          list.pop_front();
+          --total_;
+        }
+      }
+      for (auto it = idle_.begin(); it != idle_.end() && total_ > options_.max_idle_total;) {
+        auto& list = it->second;
+        while (!list.empty() && total_ > options_.max_idle_total) {
+          dead.push_back(list.front().fd);
+          list.pop_front();
+          --total_;
+        }
+        it = list.empty() ? idle_.erase(it) : std::next(it);
+      }
+    }
+    for (int fd : dead) ::close(fd);
+  }
+
+  void Clear() {
+    std::vector<int> dead;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [origin, list] : idle_) {
+        for (const auto& c : list) dead.push_back(c.fd);
+      }
+      idle_.clear();
+      total_ = 0;
+    }
+    for (int fd : dead) ::close(fd);
+  }
+
+  ConnectionPoolStats Stats() {
+    ConnectionPoolStats s;
+    s.opened = opened_.load(std::memory_order_relaxed);
+    s.reused = reused_.load(std::memory_order_relaxed);
+    s.retried = retried_.load(std::memory_order_relaxed);
+    std::lock_guard lock(mu_);
+    s.idle = total_;
+    return s;
+  }
+
+  void CountOpened() { opened_.fetch_add(1, std::memory_order_relaxed); }
+  void CountRetried() { retried_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  // Closes (through `dead`) connections idle longer than the timeout, in every origin;
+  // each list is oldest first, so only its front needs looking at.
+  void PruneExpired(SteadyClock::time_point now, std::vector<int>& dead) {
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      auto& list = it->second;
+      while (!list.empty() && now - list.front().since > options_.idle_timeout) {
+        dead.push_back(list.front().fd);
+        list.pop_front();
+        --total_;
+      }
+      it = list.empty() ? idle_.erase(it) : std::next(it);
+    }
+  }
+
+  std::mutex mu_;
+  ConnectionPoolOptions options_;                                     // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::deque<IdleConnection>> idle_;  // GUARDED_BY(mu_)
+  size_t total_ = 0;                                                  // GUARDED_BY(mu_)
+  std::atomic<uint64_t> opened_{0}, reused_{0}, retried_{0};
+};
+
+ConnectionPool& Pool() {
+  static ConnectionPool* pool = new ConnectionPool();  // never destroyed: used until exit
+  return *pool;
+}
+
+bool ReplayableByDefault(const ClientRequest& request) {
+  for (std::string_view m : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}) {
+    if (beast::iequals(request.method, m)) return true;
+  }
+  for (const auto& [name, value] : request.headers) {
+    if (beast::iequals(name, "Idempotency-Key")) return true;
+  }
+  return false;
+}
+
+struct Outcome {
+  std::optional<Result<ClientResponse>> result;
+  // A pooled connection the peer closed or reset before sending one byte of a response.
+  bool stale = false;
+  std::optional<IdleConnection> keep;  // the connection, to go back to the pool
+};
+
 asio::awaitable<void> Exchange(const ClientRequest& request, const Url& url,
-                               std::optional<Result<ClientResponse>>& out) {
+                               std::optional<IdleConnection> reused, Outcome& out) {
   const auto fail = [&](std::string_view step, const error_code& ec) {
     const std::string why = ec == beast::error::timeout
                                 ? "timed out after " + std::to_string(request.timeout.count()) + " ms"
                                 : ec.message();
-    out.emplace(Error(ErrorCode::kUnavailable, "upstream service unavailable",
-                      request.method + " " + request.url + ": " + std::string(step) + ": " + why));
+    out.result.emplace(Error(ErrorCode::kUnavailable, "upstream service unavailable",
+                             request.method + " " + request.url + ": " + std::string(step) + ": " + why));
   };
 
   auto executor = co_await asio::this_coro::executor;
@@ -95,19 +271,34 @@ asio::awaitable<void> Exchange(const ClientRequest& request, const Url& url,
   // One deadline for connect, write and read together.
   stream.expires_after(request.timeout);
 
-  error_code ec;
-  const asio::ip::address literal = asio::ip::make_address(url.host, ec);
-  if (!ec) {
-    auto [cec] = co_await stream.async_connect(tcp::endpoint(literal, url.port), kAwait);
-    if (cec) co_return fail("connect", cec);
+  bool v6 = false;
+  if (reused) {
+    v6 = reused->v6;
+    error_code aec;
+    stream.socket().assign(v6 ? tcp::v6() : tcp::v4(), reused->fd, aec);
+    if (aec) {
+      ::close(reused->fd);
+      out.stale = true;
+      co_return fail("reuse", aec);
+    }
   } else {
-    // Name resolution is not covered by the deadline; service names resolve locally.
-    tcp::resolver resolver(executor);
-    auto [rec, endpoints] = co_await resolver.async_resolve(url.host, std::to_string(url.port), kAwait);
-    if (rec) co_return fail("resolve", rec);
-    auto [cec, endpoint] = co_await stream.async_connect(endpoints, kAwait);
-    (void)endpoint;
-    if (cec) co_return fail("connect", cec);
+    Pool().CountOpened();
+    error_code ec;
+    const asio::ip::address literal = asio::ip::make_address(url.host, ec);
+    if (!ec) {
+      auto [cec] = co_await stream.async_connect(tcp::endpoint(literal, url.port), kAwait);
+      if (cec) co_return fail("connect", cec);
+    } else {
+      // Name resolution is not covered by the deadline; service names resolve locally.
+      tcp::resolver resolver(executor);
+      auto [rec, endpoints] = co_await resolver.async_resolve(url.host, std::to_string(url.port), kAwait);
+      if (rec) co_return fail("resolve", rec);
+      auto [cec, endpoint] = co_await stream.async_connect(endpoints, kAwait);
+      (void)endpoint;
+      if (cec) co_return fail("connect", cec);
+    }
+    error_code lec;
+    v6 = stream.socket().local_endpoint(lec).address().is_v6();
   }
 
   bhttp::request<bhttp::string_body> req;
@@ -116,8 +307,7 @@ asio::awaitable<void> Exchange(const ClientRequest& request, const Url& url,
   req.version(11);
   req.set(bhttp::field::host, url.host_header);
   req.set(bhttp::field::user_agent, "hutong/" HUTONG_VERSION);
-  // One request per connection: say so, and the server closes after answering.
-  req.set(bhttp::field::connection, "close");
+  // HTTP/1.1 keeps the connection open by default; the pool reuses it.
   for (const auto& [name, value] : request.headers) req.set(name, value);
   req.body() = request.body;
   req.prepare_payload();
@@ -134,7 +324,13 @@ asio::awaitable<void> Exchange(const ClientRequest& request, const Url& url,
   if (req.method() == bhttp::verb::head) parser.skip(true);
   auto [rec, read] = co_await bhttp::async_read(stream, buffer, parser, kAwait);
   (void)read;
-  if (rec) co_return wec ? fail("write", wec) : fail("read", rec);
+  if (rec) {
+    // end_of_stream: the peer closed before any octet of a response.
+    const bool closed_by_peer = rec == bhttp::error::end_of_stream || rec == asio::error::connection_reset ||
+                                rec == asio::error::broken_pipe || rec == asio::error::eof;
+    out.stale = reused.has_value() && closed_by_peer && !parser.got_some() && buffer.size() == 0;
+    co_return wec ? fail("write", wec) : fail("read", rec);
+  }
 
   auto& msg = parser.get();
   ClientResponse response;
@@ -145,10 +341,19 @@ asio::awaitable<void> Exchange(const ClientRequest& request, const Url& url,
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     response.headers.emplace_back(std::move(name), std::string(field.value()));
   }
+  // Reusable only after a whole response that leaves nothing unread and no close asked.
+  const bool keep = !wec && parser.is_done() && msg.keep_alive() && buffer.size() == 0;
   response.body = std::move(msg.body());
   error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  out.emplace(std::move(response));
+  if (keep) {
+    stream.expires_never();
+    error_code rel;
+    const int fd = stream.socket().release(rel);
+    if (!rel) out.keep = IdleConnection{fd, v6, SteadyClock::now()};
+  } else {
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+  out.result.emplace(std::move(response));
 }
 
 }  // namespace
@@ -171,23 +376,56 @@ Result<ClientResponse> Fetch(const ClientRequest& request) {
       return Error(ErrorCode::kValidationFailed, "invalid request header '" + name + "'");
     }
   }
-  asio::io_context io(1);
-  std::optional<Result<ClientResponse>> out;
-  asio::co_spawn(io, Exchange(request, url, out), [&out, &request](const std::exception_ptr& e) {
-    if (!e || out) return;
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      what = ex.what();
-    } catch (...) {
+  const std::string origin = "http://" + url.host + ":" + std::to_string(url.port);
+  const bool replayable = request.replayable.value_or(ReplayableByDefault(request));
+  // One io_context per calling thread, reused: making one costs an epoll and an eventfd.
+  thread_local asio::io_context io(1);
+  for (int round = 0;; ++round) {
+    std::optional<IdleConnection> idle = round == 0 ? Pool().Take(origin) : std::nullopt;
+    Outcome out;
+    io.restart();
+    asio::co_spawn(io, Exchange(request, url, idle, out), [&out, &request](const std::exception_ptr& e) {
+      if (!e || out.result) return;
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        what = ex.what();
+      } catch (...) {
+      }
+      out.result.emplace(
+          Error(ErrorCode::kUnavailable, "upstream service unavailable", request.url + ": " + what));
+    });
+    io.run();
+    if (out.keep) Pool().Put(origin, *out.keep);
+    if (out.stale && round == 0) {
+      if (replayable) {
+        Pool().CountRetried();
+        continue;  // once, on a fresh connection (round 1 takes nothing from the pool)
+      }
+      if (out.result && !out.result->ok()) {
+        Error e = out.result->error();
+        e.internal += " (a pooled connection closed by the peer; not resent: the request is not replayable)";
+        return e;
+      }
     }
-    out.emplace(Error(ErrorCode::kUnavailable, "upstream service unavailable", request.url + ": " + what));
-  });
-  io.run();
-  if (!out)
-    return Error(ErrorCode::kUnavailable, "upstream service unavailable", request.url + ": no result");
-  return std::move(*out);
+    if (!out.result) {
+      return Error(ErrorCode::kUnavailable, "upstream service unavailable", request.url + ": no result");
+    }
+    return std::move(*out.result);
+  }
+}
+
+void ConfigureConnectionPool(const ConnectionPoolOptions& options) {
+  Pool().Configure(options);
+}
+
+ConnectionPoolStats GetConnectionPoolStats() {
+  return Pool().Stats();
+}
+
+void ClearConnectionPoolForTest() {
+  Pool().Clear();
 }
 
 }  // namespace hutong::http
