@@ -1,7 +1,13 @@
 // Webhook delivery from the durable outbox: signed, retried with backoff while the
 // receiver is down, every event delivered once it is back and processed once, attempts
-// logged, replayable, and never posted twice at once by two dispatchers.
+// logged, replayable, and never posted twice at once by two dispatchers; a batch posted
+// concurrently, each pay order's events in order, one event's failure leaving the others
+// alone, and a slow batch's lease renewed.
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -26,11 +32,30 @@ namespace json = boost::json;
 class Receiver {
  public:
   // Verifies timestamps against `clock`: the dispatcher's, which tests move by hand.
-  Receiver(std::string secret, const Clock& clock) : secret_(std::move(secret)), clock_(clock), runtime_(1, 2) {
+  // `workers`: requests it can hold at once.
+  Receiver(std::string secret, const Clock& clock, size_t workers = 2)
+      : secret_(std::move(secret)), clock_(clock), runtime_(1, workers) {
     router_.Post("/hook", [this](http::Request& req) -> Result<http::Response> {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
       ++received_;
+      ++in_flight_;
+      max_in_flight_ = std::max(max_in_flight_, in_flight_);
+      changed_.notify_all();
+      struct Leave {
+        Receiver* r;
+        ~Leave() {
+          --r->in_flight_;
+          r->changed_.notify_all();
+        }
+      } leave{this};  // runs with mu_ held: declared after `lock`
       if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+      // Waits (without the lock) until `overlap_` requests were in flight at once, or
+      // for 2 s once; a serial sender never gets there.
+      if (overlap_ > 0 && !overlap_gave_up_ &&
+          !changed_.wait_for(lock, std::chrono::seconds(2), [this] { return max_in_flight_ >= overlap_; })) {
+        overlap_gave_up_ = true;
+      }
+      changed_.wait(lock, [this] { return !hold_; });
       if (down_) return http::Response::Text(503, "down");
       auto sig = req.Header("hutong-signature");
       if (!sig || !protocol::VerifyWebhook(*sig, req.body, {secret_}, clock_).ok()) {
@@ -39,7 +64,25 @@ class Receiver {
       }
       auto v = json::parse(req.body);
       std::string id(v.at("id").as_string());
-      if (processed_.insert(id).second) ++processed_count_;
+      const std::string type(v.at("type").as_string());
+      const auto& data = v.at("data").as_object();
+      const std::string order =
+          data.contains("pay_order_id") ? std::string(data.at("pay_order_id").as_string()) : "";
+      if (type == "payment.succeeded" && hold_payments_) {
+        // A payment waits for its order's refund (300 ms at most): a sender posting the
+        // two at once lets the refund be processed first.
+        changed_.wait_for(lock, std::chrono::milliseconds(300),
+                          [&] { return refunds_arrived_.count(order) > 0; });
+      }
+      if (type == "refund.succeeded") {
+        refunds_arrived_.insert(order);
+        changed_.notify_all();
+      }
+      if (fail_if_ && fail_if_(v.as_object())) return http::Response::Text(503, "refused");
+      if (processed_.insert(id).second) {
+        ++processed_count_;
+        processed_log_.emplace_back(type, order);
+      }
       return http::Response::Text(200, "ok");
     });
     http::ServerOptions o;
@@ -71,16 +114,64 @@ class Receiver {
     std::lock_guard lock(mu_);
     return bad_signatures_;
   }
+  // Requests wait until `n` were in flight at once (see the handler).
+  void WaitForOverlap(int n) {
+    std::lock_guard lock(mu_);
+    overlap_ = n;
+  }
+  int max_in_flight() {
+    std::lock_guard lock(mu_);
+    return max_in_flight_;
+  }
+  // Holds every request until Release.
+  void Hold() {
+    std::lock_guard lock(mu_);
+    hold_ = true;
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    hold_ = false;
+    changed_.notify_all();
+  }
+  // Waits until a request is being held (or 5 s).
+  bool WaitForHeldRequest() {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, std::chrono::seconds(5), [this] { return in_flight_ > 0; });
+  }
+  void HoldPaymentsUntilTheirRefund() {
+    std::lock_guard lock(mu_);
+    hold_payments_ = true;
+  }
+  // Answers 503 to the events `fail` picks.
+  void FailIf(std::function<bool(const json::object&)> fail) {
+    std::lock_guard lock(mu_);
+    fail_if_ = std::move(fail);
+  }
+  // (type, pay_order_id) of each event processed, in processing order.
+  std::vector<std::pair<std::string, std::string>> processed_log() {
+    std::lock_guard lock(mu_);
+    return processed_log_;
+  }
 
  private:
   std::string secret_;
   std::mutex mu_;
-  bool down_ = false;          // GUARDED_BY(mu_)
-  int delay_ms_ = 0;           // GUARDED_BY(mu_)
-  int received_ = 0;           // GUARDED_BY(mu_)
-  int bad_signatures_ = 0;     // GUARDED_BY(mu_)
-  int processed_count_ = 0;    // GUARDED_BY(mu_)
-  std::set<std::string> processed_;  // GUARDED_BY(mu_)
+  bool down_ = false;                                 // GUARDED_BY(mu_)
+  int delay_ms_ = 0;                                  // GUARDED_BY(mu_)
+  int received_ = 0;                                  // GUARDED_BY(mu_)
+  int bad_signatures_ = 0;                            // GUARDED_BY(mu_)
+  int processed_count_ = 0;                           // GUARDED_BY(mu_)
+  std::set<std::string> processed_;                   // GUARDED_BY(mu_)
+  std::condition_variable changed_;                   // in_flight_, hold_ or refunds_arrived_ changed
+  int in_flight_ = 0;                                 // GUARDED_BY(mu_)
+  int max_in_flight_ = 0;                             // GUARDED_BY(mu_)
+  int overlap_ = 0;                                   // GUARDED_BY(mu_)
+  bool overlap_gave_up_ = false;                      // GUARDED_BY(mu_)
+  bool hold_ = false;                                 // GUARDED_BY(mu_)
+  bool hold_payments_ = false;                        // GUARDED_BY(mu_)
+  std::set<std::string> refunds_arrived_;             // GUARDED_BY(mu_)
+  std::function<bool(const json::object&)> fail_if_;  // GUARDED_BY(mu_)
+  std::vector<std::pair<std::string, std::string>> processed_log_;  // GUARDED_BY(mu_)
   const Clock& clock_;
   http::Runtime runtime_;
   http::Router router_;
@@ -101,20 +192,43 @@ class WebhookDeliveryTest : public ::testing::TestWithParam<Backend> {
 
   // Registers an app whose notify_url is `url`; returns (app_id, secret).
   host::AppCredentials App(const std::string& url) {
-    return db_->Write([&](storage::Tx& tx) {
-                return host::CreateApp(tx, {"receiver", "http://127.0.0.1:9", url}, *box_, clock_.NowMs());
-              })
+    return db_
+        ->Write([&](storage::Tx& tx) {
+          return host::CreateApp(tx, {"receiver", "http://127.0.0.1:9", url}, *box_, clock_.NowMs());
+        })
         .value();
   }
   std::vector<std::string> Enqueue(const std::string& app_id, int n) {
     std::vector<std::string> ids;
     for (int i = 0; i < n; ++i) {
-      ids.push_back(db_->Write([&](storage::Tx& tx) {
-                         return host::EnqueueEvent(tx, app_id, "app.test", json::object{{"n", i}}, clock_.NowMs());
-                       })
-                        .value());
+      ids.push_back(
+          db_->Write([&](storage::Tx& tx) {
+               return host::EnqueueEvent(tx, app_id, "app.test", json::object{{"n", i}}, clock_.NowMs());
+             })
+              .value());
     }
     return ids;
+  }
+  // An app whose notify_url is `receiver`'s, made for its secret.
+  std::pair<host::AppCredentials, std::unique_ptr<Receiver>> AppWithReceiver(size_t workers) {
+    auto app = App("http://127.0.0.1:9/hook");
+    auto receiver = std::make_unique<Receiver>(app.app_secret, clock_, workers);
+    static constexpr storage::Query kSetUrl{"test.set_notify3", storage::Access::kWrite,
+                                            "UPDATE apps SET notify_url = $2 WHERE id = $1"};
+    EXPECT_TRUE(db_->Write([&](storage::Tx& tx) {
+                     return tx.Exec(kSetUrl, {app.app_id, receiver->url()});
+                   })
+                    .ok());
+    return {app, std::move(receiver)};
+  }
+  std::string EnqueueAbout(const std::string& app_id, const std::string& type,
+                           const std::string& pay_order_id) {
+    return db_
+        ->Write([&](storage::Tx& tx) {
+          return host::EnqueueEvent(tx, app_id, type, json::object{{"pay_order_id", pay_order_id}},
+                                    clock_.NowMs());
+        })
+        .value();
   }
   host::EventDelivery Delivery(const std::string& app_id, const std::string& id) {
     return host::GetDelivery(*db_, app_id, id).value();
@@ -136,7 +250,10 @@ TEST_P(WebhookDeliveryTest, ReceiverDownThenBackGetsEveryEventOnce) {
     receiver = std::make_unique<Receiver>(app.app_secret, clock_);
     static constexpr storage::Query kSetUrl{"test.set_notify", storage::Access::kWrite,
                                             "UPDATE apps SET notify_url = $2 WHERE id = $1"};
-    ASSERT_TRUE(db_->Write([&](storage::Tx& tx) { return tx.Exec(kSetUrl, {app.app_id, receiver->url()}); }).ok());
+    ASSERT_TRUE(db_->Write([&](storage::Tx& tx) {
+                     return tx.Exec(kSetUrl, {app.app_id, receiver->url()});
+                   })
+                    .ok());
   }
   auto ids = Enqueue(app.app_id, 5);
   host::WebhookDispatcher dispatcher(*db_, *box_, clock_);
@@ -212,7 +329,10 @@ TEST_P(WebhookDeliveryTest, TwoDispatchersNeverPostOneEventTwice) {
   Receiver receiver(app.app_secret, clock_);
   static constexpr storage::Query kSetUrl{"test.set_notify2", storage::Access::kWrite,
                                           "UPDATE apps SET notify_url = $2 WHERE id = $1"};
-  ASSERT_TRUE(db_->Write([&](storage::Tx& tx) { return tx.Exec(kSetUrl, {app.app_id, receiver.url()}); }).ok());
+  ASSERT_TRUE(db_->Write([&](storage::Tx& tx) {
+                   return tx.Exec(kSetUrl, {app.app_id, receiver.url()});
+                 })
+                  .ok());
   Enqueue(app.app_id, 20);
   receiver.SetDelay(20);
   host::WebhookDispatcher a(*db_, *box_, clock_, {.batch_size = 4});
@@ -230,8 +350,114 @@ TEST_P(WebhookDeliveryTest, TwoDispatchersNeverPostOneEventTwice) {
   EXPECT_EQ(receiver.processed(), 20);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, WebhookDeliveryTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         BackendName);
+TEST_P(WebhookDeliveryTest, ABatchIsPostedConcurrently) {
+  auto [app, receiver] = AppWithReceiver(8);
+  auto ids = Enqueue(app.app_id, 24);
+  receiver->WaitForOverlap(4);
+  host::WebhookDispatcher dispatcher(*db_, *box_, clock_, {.batch_size = 64, .concurrency = 8});
+  EXPECT_EQ(dispatcher.RunOnce(), 24);
+  EXPECT_GE(receiver->max_in_flight(), 4) << "the posts never overlapped at the receiver";
+  EXPECT_EQ(receiver->processed(), 24);
+  for (const auto& id : ids) EXPECT_EQ(Delivery(app.app_id, id).status, "delivered");
+}
+
+TEST_P(WebhookDeliveryTest, EventsOfOnePayOrderArriveInTheOrderTheyWereCreated) {
+  auto [app, receiver] = AppWithReceiver(16);
+  receiver->HoldPaymentsUntilTheirRefund();
+  std::vector<std::string> orders;
+  for (int i = 0; i < 6; ++i) orders.push_back("pay_" + std::to_string(i));
+  for (const auto& o : orders) EnqueueAbout(app.app_id, "payment.succeeded", o);
+  for (const auto& o : orders) EnqueueAbout(app.app_id, "refund.succeeded", o);
+  host::WebhookDispatcher dispatcher(*db_, *box_, clock_, {.concurrency = 16});
+  EXPECT_EQ(dispatcher.RunOnce(), 12);
+  const auto log = receiver->processed_log();
+  ASSERT_EQ(log.size(), 12u);
+  for (const auto& o : orders) {
+    const auto payment =
+        std::find(log.begin(), log.end(), std::make_pair(std::string("payment.succeeded"), o));
+    const auto refund = std::find(log.begin(), log.end(), std::make_pair(std::string("refund.succeeded"), o));
+    EXPECT_LT(payment, refund) << o << ": refund processed before its payment";
+  }
+  // Different orders still went out together.
+  EXPECT_GE(receiver->max_in_flight(), 2);
+}
+
+TEST_P(WebhookDeliveryTest, OneFailingEventLeavesTheOthersAloneAndHoldsBackItsOrderOnly) {
+  auto [app, receiver] = AppWithReceiver(8);
+  receiver->FailIf([](const json::object& ev) {
+    return ev.at("type").as_string() == "payment.succeeded" &&
+           ev.at("data").as_object().at("pay_order_id").as_string() == "pay_a";
+  });
+  auto others = Enqueue(app.app_id, 6);
+  const std::string pay_a = EnqueueAbout(app.app_id, "payment.succeeded", "pay_a");
+  const std::string pay_b = EnqueueAbout(app.app_id, "payment.succeeded", "pay_b");
+  const std::string refund_a = EnqueueAbout(app.app_id, "refund.succeeded", "pay_a");
+  const std::string refund_b = EnqueueAbout(app.app_id, "refund.succeeded", "pay_b");
+  host::WebhookDispatcher dispatcher(*db_, *box_, clock_, {.concurrency = 8});
+  EXPECT_EQ(dispatcher.RunOnce(), 10);
+  for (const auto& id : others) EXPECT_EQ(Delivery(app.app_id, id).status, "delivered");
+  EXPECT_EQ(Delivery(app.app_id, pay_b).status, "delivered");
+  EXPECT_EQ(Delivery(app.app_id, refund_b).status, "delivered");
+  const auto failed = Delivery(app.app_id, pay_a);
+  EXPECT_EQ(failed.status, "pending");
+  EXPECT_EQ(failed.attempts, 1);
+  EXPECT_EQ(failed.last_error, "HTTP 503");
+  // The refund of that order was not posted; it waits until just after the payment's retry.
+  const auto waiting = Delivery(app.app_id, refund_a);
+  EXPECT_EQ(waiting.status, "pending");
+  EXPECT_EQ(waiting.attempts, 0);
+  EXPECT_TRUE(waiting.log.empty());
+  EXPECT_GT(waiting.next_attempt_at, failed.next_attempt_at);
+  EXPECT_EQ(receiver->received(), 9);
+
+  receiver->FailIf(nullptr);
+  clock_.Set(waiting.next_attempt_at);
+  EXPECT_EQ(dispatcher.RunOnce(), 2);
+  EXPECT_EQ(Delivery(app.app_id, pay_a).status, "delivered");
+  EXPECT_EQ(Delivery(app.app_id, refund_a).status, "delivered");
+  const auto log = receiver->processed_log();
+  ASSERT_EQ(log.size(), 10u);
+  EXPECT_EQ(log[8], std::make_pair(std::string("payment.succeeded"), std::string("pay_a")));
+  EXPECT_EQ(log[9], std::make_pair(std::string("refund.succeeded"), std::string("pay_a")));
+}
+
+TEST_P(WebhookDeliveryTest, ASlowBatchKeepsItsLeaseAndIsNotPostedTwice) {
+  auto [app, receiver] = AppWithReceiver(2);
+  auto ids = Enqueue(app.app_id, 1);
+  // Lease of 300 ms on the (manual) clock, renewed every 100 ms of real time.
+  host::WebhookDispatcher slow(*db_, *box_, clock_, {.lease_ms = 300});
+  host::WebhookDispatcher other(*db_, *box_, clock_, {.lease_ms = 300});
+  static constexpr storage::Query kLease{"test.lease_until", storage::Access::kRead,
+                                         "SELECT lease_until FROM webhook_events WHERE id = $1"};
+  const auto lease_until = [&] {
+    return db_->Read([&](storage::Tx& tx) { return tx.Exec(kLease, {ids[0]}); })
+        .value()
+        .rows.at(0)
+        .OptInt(0)
+        .value_or(0);
+  };
+  receiver->Hold();
+  std::thread posting([&] { EXPECT_EQ(slow.RunOnce(), 1); });
+  ASSERT_TRUE(receiver->WaitForHeldRequest());
+  const int64_t first_lease = lease_until();
+  clock_.Advance(250);  // inside the first lease
+  bool renewed = false;
+  for (int i = 0; i < 500 && !renewed; ++i) {
+    renewed = lease_until() >= clock_.NowMs() + 300;
+    if (!renewed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(renewed) << "the lease was not renewed while the post was in flight";
+  clock_.Advance(250);  // past the first lease, inside the renewed one
+  EXPECT_GT(clock_.NowMs(), first_lease);
+  EXPECT_EQ(other.RunOnce(), 0) << "another dispatcher claimed an event still being posted";
+  receiver->Release();
+  posting.join();
+  EXPECT_EQ(receiver->received(), 1);
+  EXPECT_EQ(Delivery(app.app_id, ids[0]).status, "delivered");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WebhookDeliveryTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
 // End to end in one node: the host's own dispatcher delivers a test event to the
 // provider's receiver, which records it; a replay is acknowledged as a duplicate.
@@ -241,7 +467,8 @@ TEST_P(WebhookEndToEndTest, HostDeliversToTheLocalProvider) {
   FreshDatabases dbs(GetParam());
   auto config = TestConfig(dbs);
   TestNode node(config);
-  const std::vector<std::pair<std::string, std::string>> admin = {{"Authorization", "Bearer " + config.admin_token}};
+  const std::vector<std::pair<std::string, std::string>> admin = {
+      {"Authorization", "Bearer " + config.admin_token}};
   auto apps = ParseBody(Get(node.host_url() + "/api/admin/apps", admin)).at("items").as_array();
   ASSERT_EQ(apps.size(), 1u);  // the local provider, registered at start
   const std::string app_id(apps[0].at("app_id").as_string());
@@ -272,12 +499,13 @@ TEST_P(WebhookEndToEndTest, HostDeliversToTheLocalProvider) {
   ASSERT_EQ(d.at("log").as_array().size(), 2u);
   EXPECT_TRUE(d.at("log").as_array().at(1).at("replay").as_bool());
 
-  ExpectProblem(Get(node.host_url() + "/api/admin/apps/" + app_id + "/deliveries/evt_nope", admin), 404, "not_found");
+  ExpectProblem(Get(node.host_url() + "/api/admin/apps/" + app_id + "/deliveries/evt_nope", admin), 404,
+                "not_found");
   ExpectProblem(Get(node.host_url() + "/api/admin/apps/" + app_id + "/deliveries"), 401, "unauthorized");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, WebhookEndToEndTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
-                         BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, WebhookEndToEndTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
 }  // namespace
 }  // namespace hutong::testing

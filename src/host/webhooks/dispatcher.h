@@ -2,14 +2,22 @@
 // backoff and jitter, every attempt logged. Events are claimed with a lease, so several
 // nodes can run dispatchers against one database without posting an event twice at once,
 // and an event claimed by a node that crashed is picked up again when its lease lapses.
+//
+// A claimed batch is posted concurrently (DispatcherOptions::concurrency posts in flight,
+// over the keep-alive connections of http::Fetch), except that events about one pay order
+// (data.pay_order_id: payment.succeeded, then refund.succeeded) are posted one after the
+// other in the order they were created, and when one of them fails the later ones wait
+// (unattempted) until it is retried. The batch's bookkeeping (attempt rows, delivered or
+// rescheduled) is one transaction, and the batch's lease is renewed while it is posted.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/secret_box.h"
@@ -19,15 +27,17 @@ namespace hutong::host {
 
 struct DispatcherOptions {
   int64_t poll_interval_ms = 200;
-  int64_t lease_ms = 60'000;      // longer than one batch of posts can take
-  int batch_size = 16;
+  int64_t lease_ms = 60'000;  // renewed every third of it while a batch is being posted
+  int batch_size = 64;
+  int concurrency = 32;  // posts in flight at once (threads of the dispatcher)
   int64_t request_timeout_ms = 10'000;
 };
 
 class WebhookDispatcher {
  public:
   // `db`, `box` and `clock` must outlive the dispatcher.
-  WebhookDispatcher(storage::Db& db, const SecretBox& box, const Clock& clock, DispatcherOptions options = {});
+  WebhookDispatcher(storage::Db& db, const SecretBox& box, const Clock& clock,
+                    DispatcherOptions options = {});
   ~WebhookDispatcher();
   WebhookDispatcher(const WebhookDispatcher&) = delete;
   WebhookDispatcher& operator=(const WebhookDispatcher&) = delete;
@@ -39,12 +49,19 @@ class WebhookDispatcher {
   // Wakes the thread now (e.g. right after an event was committed).
   void Notify();
 
-  // Claims and delivers the events due now, on the calling thread. Returns how many were
-  // attempted. For tests (with a manual clock) and for the thread's loop.
+  // Claims and delivers the events due now; the calling thread waits for the batch's
+  // posts (made by the dispatcher's posting threads) and renews its lease meanwhile.
+  // Returns how many events were claimed. For tests (with a manual clock) and for the
+  // thread's loop; one call at a time per dispatcher.
   int RunOnce();
 
  private:
   void Loop();
+  // Runs `body` on `workers` posting threads at once (starting them the first time) and
+  // returns when all are done, calling `tick` every `period` meanwhile.
+  void RunOnPosters(int workers, const std::function<void()>& body, const std::function<void()>& tick,
+                    std::chrono::milliseconds period);
+  void PosterLoop(int index);
 
   storage::Db& db_;
   const SecretBox& box_;
@@ -54,9 +71,19 @@ class WebhookDispatcher {
 
   std::mutex mu_;
   std::condition_variable wake_;
-  bool stop_ = false;    // GUARDED_BY(mu_)
+  bool stop_ = false;      // GUARDED_BY(mu_)
   bool notified_ = false;  // GUARDED_BY(mu_)
-  std::thread thread_;   // started by Start, joined by Stop
+  std::thread thread_;     // started by Start, joined by Stop
+
+  // The posting threads, started by the first RunOnPosters, joined by the destructor.
+  std::mutex posters_mu_;
+  std::condition_variable posters_wake_, posters_done_;
+  std::vector<std::thread> posters_;             // touched by RunOnce's thread only
+  uint64_t generation_ = 0;                      // GUARDED_BY(posters_mu_): one per batch
+  int active_ = 0;                               // GUARDED_BY(posters_mu_): posters taking part
+  int running_ = 0;                              // GUARDED_BY(posters_mu_): not finished yet
+  const std::function<void()>* body_ = nullptr;  // GUARDED_BY(posters_mu_)
+  bool posters_stop_ = false;                    // GUARDED_BY(posters_mu_)
 };
 
 }  // namespace hutong::host
