@@ -348,6 +348,85 @@ TEST_P(DiscoveryTest, SearchRanksByRelevanceThenDistanceThenSales) {
   ExpectProblem(Get(h_ + "/api/search?q=zqxv&lat=30&lng=200"), 400, "validation_failed");
 }
 
+// Many documents match, in several lengths: pages walk them in rank order (shorter first,
+// then nearer with a position, then best-selling), filters hold on every page, and every
+// sync shows at once, also where the same first page was just answered (and cached).
+TEST_P(DiscoveryTest, SearchPagesFollowTheRankAndEverySync) {
+  const char* titles[] = {"qwzx烤串", "qwzx烤串双人餐", "qwzx烤串双人餐加饮料"};
+  json::array deals;
+  std::vector<std::string> expected;  // length first, then sales descending
+  for (int len = 0; len < 3; ++len) {
+    for (int k = 0; k < 4; ++k) {
+      const std::string id = "deal_pg_" + std::to_string(len) + "_" + std::to_string(k);
+      json::object d = Deal(id, titles[len], "catering", 100 - 10 * k);
+      d["brand_name"] = "";
+      if (len == 0) {  // nearest is the worst-selling
+        d["lat"] = North(4000 - 1000 * k);
+        d["lng"] = kLng;
+      }
+      deals.push_back(d);
+      expected.push_back(id);
+    }
+  }
+  json::object other_city = Deal("deal_pg_sh", titles[0], "catering", 500);
+  other_city["brand_name"] = "";
+  other_city["city"] = "上海";
+  json::object hotel = Deal("deal_pg_hotel", titles[0], "hotel", 400);
+  hotel["brand_name"] = "";
+  deals.push_back(other_city);
+  deals.push_back(hotel);
+  Sync(deals);
+
+  auto walk = [&](const std::string& extra, int64_t limit) {
+    std::vector<std::string> ids;
+    std::string cursor;
+    for (int i = 0; i < 20; ++i) {
+      auto page = Search("qwzx 烤串", extra + "&limit=" + std::to_string(limit) +
+                                          (cursor.empty() ? "" : "&cursor=" + UrlEncode(cursor)));
+      for (auto& id : Field(page, "id")) ids.push_back(id);
+      if (page.at("next_cursor").is_null()) break;
+      cursor = std::string(page.at("next_cursor").as_string());
+    }
+    return ids;
+  };
+  const std::string chengdu = "&city=" + UrlEncode("成都") + "&category=catering";
+  EXPECT_EQ(walk(chengdu, 5), expected);
+  EXPECT_EQ(Field(Search("qwzx 烤串", chengdu), "id"), expected);  // one page of 20
+  // Without filters the 上海 deal (sales 500) and the hotel (400) lead the shortest.
+  auto all = walk("", 4);
+  ASSERT_EQ(all.size(), expected.size() + 2);
+  EXPECT_EQ(std::vector<std::string>(all.begin(), all.begin() + 2),
+            (std::vector<std::string>{"deal_pg_sh", "deal_pg_hotel"}));
+  EXPECT_EQ(std::vector<std::string>(all.begin() + 2, all.end()), expected);
+  EXPECT_EQ(Field(Search("qwzx", "&category=hotel"), "id"), (std::vector<std::string>{"deal_pg_hotel"}));
+
+  // With a position: the shortest by distance (nearest first), then the others by sales.
+  std::vector<std::string> by_distance = {"deal_pg_0_3", "deal_pg_0_2", "deal_pg_0_1", "deal_pg_0_0"};
+  by_distance.insert(by_distance.end(), expected.begin() + 4, expected.end());
+  const std::string here = "&lat=" + std::to_string(kLat) + "&lng=" + std::to_string(kLng);
+  EXPECT_EQ(walk(chengdu + here, 3), by_distance);
+
+  // Sales change the order inside a length at once (the cached first page included) ...
+  auto first = Search("qwzx 烤串", chengdu + "&limit=5");
+  ASSERT_EQ(Field(first, "id")[0], "deal_pg_0_0");
+  json::object d = deals[3].as_object();  // deal_pg_0_3, now the best seller of its length
+  d["sales"] = 1000;
+  Sync({d});
+  EXPECT_EQ(Field(Search("qwzx 烤串", chengdu + "&limit=5"), "id")[0], "deal_pg_0_3");
+  // ... a longer title moves it behind every shorter document, whatever it sells ...
+  d["title"] = titles[2];
+  Sync({d});
+  auto moved = walk(chengdu, 5);
+  ASSERT_EQ(moved.size(), expected.size());
+  EXPECT_EQ(moved[0], "deal_pg_0_0");
+  EXPECT_EQ(moved[3 + 4], "deal_pg_0_3");  // after 3 short and 4 middle ones: first of the longest
+  // ... and a new title leaves the old words.
+  d["title"] = "qwzx鸡翅";
+  Sync({d});
+  EXPECT_EQ(walk(chengdu, 5).size(), expected.size() - 1);
+  EXPECT_EQ(Field(Search("鸡翅", chengdu), "id"), (std::vector<std::string>{"deal_pg_0_3"}));
+}
+
 TEST_P(DiscoveryTest, DemoCampaignComesFirstForItsKeywords) {
   for (const char* q : {"新年好食记", "年夜饭", "好食记"}) {
     auto page = Search(q);

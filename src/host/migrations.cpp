@@ -478,6 +478,24 @@ CREATE INDEX campaign_keywords_campaign ON campaign_keywords (app_id, slug);
 )sql"},
       // Receivables of settled merchants and creators after refunds (host/ledger).
       {13, "ledger_receivables", kReceivablesSqlite, kReceivablesPg},
+      // Search ranked by rowid (host/search/search.cpp): on SQLite each document's FTS5
+      // rowid becomes its static rank and it carries city and category tokens; nothing
+      // reads positions or column sizes any more (no bm25, one-token phrases), so FTS5
+      // keeps neither (detail=none, columnsize=0). The index is rebuilt: emptied here, refilled by the backfill at the next start
+      // (BackfillSearchDocs, in pages). PostgreSQL's index is unchanged.
+      {14, "search_rank_rowids",
+       R"sql(
+DROP TABLE search_docs;
+DROP TABLE search_doc_ids;
+CREATE VIRTUAL TABLE search_docs USING fts5(doc_key UNINDEXED, kind UNINDEXED, app_id UNINDEXED,
+  ref_id UNINDEXED, tokens, tokenize = 'unicode61 remove_diacritics 0', detail = none, columnsize = 0);
+CREATE TABLE search_doc_ids (
+  id INTEGER PRIMARY KEY,
+  doc_key TEXT NOT NULL UNIQUE
+);
+DELETE FROM meta WHERE key = 'search_backfilled';
+)sql",
+       "SELECT 1;"},
   };
   return kMigrations;
 }

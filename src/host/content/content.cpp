@@ -184,13 +184,13 @@ Result<std::string> CreateVideo(storage::Tx& tx, const VideoInput& in, int64_t n
   RETURN_IF_ERROR(tx.Exec(kInsertVideo, {id, in.creator_id, in.title, in.description, in.cover_url,
                                          in.video_url, in.city, tags, now_ms}));
   RETURN_IF_ERROR(InsertMounts(tx, id, in.mounts));
-  RETURN_IF_ERROR(search::IndexVideo(tx, id, in.title, in.description, in.tags));
+  RETURN_IF_ERROR(search::IndexVideo(tx, id, in.title, in.description, in.tags, in.city));
   return id;
 }
 
 Status UpdateVideo(storage::Db& db, const std::string& video_id, const std::string& user_id,
                    const VideoPatch& patch, int64_t now_ms) {
-  return db.WithWrite([&](storage::Tx& tx) -> Status {
+  RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) -> Status {
     ASSIGN_OR_RETURN(auto rows, tx.Exec(kOwnedVideo, {video_id, user_id}));
     if (rows.empty()) return NotFound("video not found");
     const auto& r = rows[0];
@@ -210,9 +210,11 @@ Status UpdateVideo(storage::Db& db, const std::string& video_id, const std::stri
     }
     RETURN_IF_ERROR(tx.Exec(
         kUpdateVideo, {video_id, title, description, cover_url, video_url, city, joined, status, now_ms}));
-    if (status == "published") return search::IndexVideo(tx, video_id, title, description, tags);
+    if (status == "published") return search::IndexVideo(tx, video_id, title, description, tags, city);
     return search::RemoveVideo(tx, video_id);
-  });
+  }));
+  search::NoteSearchIndexChanged();  // committed: cached search pages are stale
+  return Ok();
 }
 
 Result<int64_t> CountView(storage::Db& db, const std::string& video_id) {

@@ -5,6 +5,7 @@
 #include "common/ids.h"
 #include "common/json.h"
 #include "host/content/content.h"
+#include "host/search/search.h"
 #include "host/users/users.h"
 #include "http/params.h"
 #include "protocol/idempotency.h"
@@ -126,6 +127,7 @@ void RegisterContentRoutes(http::Router& router, HostDeps deps) {
       return Error(ErrorCode::kForbidden, "only creators publish videos: POST /api/creators first");
     in.creator_id = *creator;
     ASSIGN_OR_RETURN(auto id, deps.db.Write([&](storage::Tx& tx) { return CreateVideo(tx, in, now); }));
+    search::NoteSearchIndexChanged();  // committed: cached search pages are stale
     ASSIGN_OR_RETURN(auto page, VideoPageJson(deps.db, id, user.id));
     http::Response res = http::Response::Json(201, page);
     res.headers.emplace_back("Location", "/api/videos/" + id);

@@ -3,6 +3,7 @@
 #include "common/ids.h"
 #include "common/random.h"
 #include "common/validate.h"
+#include "host/search/search.h"
 
 namespace hutong::host {
 using storage::Access;
@@ -82,6 +83,7 @@ Result<AppRecord> DisableApp(storage::Db& db, const std::string& app_id) {
   if (!IsWellFormedId(app_id, "app")) return NotFound("app not found");
   ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) { return tx.Exec(kDisable, {app_id}); }));
   if (rows.affected == 0) return NotFound("app not found");
+  search::NoteSearchIndexChanged();  // its deals leave search: cached pages are stale
   return GetApp(db, app_id);
 }
 

@@ -1,14 +1,18 @@
 #include "host/search/search.h"
 
+#include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <unordered_set>
 
 #include "common/base64.h"
 #include "common/clock.h"
 #include "common/geo.h"
+#include "common/hex.h"
 #include "host/search/nearby.h"
 #include "host/search/tokenizer.h"
 
@@ -20,14 +24,21 @@ using storage::Query;
 
 namespace {
 
-// SQLite keeps the FTS5 rows under a stable rowid per document key (search_doc_ids), so
-// an update or removal finds its row by key without scanning the index.
-constexpr Query kSqliteDocId{"search.sqlite_doc_id", Access::kWrite,
-                             "INSERT INTO search_doc_ids (doc_key) VALUES ($1) ON CONFLICT (doc_key) "
-                             "DO UPDATE SET doc_key = excluded.doc_key RETURNING id"};
-constexpr Query kSqliteDelete{"search.sqlite_delete", Access::kWrite,
-                              "DELETE FROM search_docs WHERE rowid = "
-                              "(SELECT id FROM search_doc_ids WHERE doc_key = $1)"};
+// SQLite: the FTS5 rowid of a document is its static rank (RankGroup, then a slot), so
+// FTS5, which walks matches in rowid order, yields them best first and a LIMIT stops the
+// walk early: no query scores or sorts every match of a common word. search_doc_ids maps
+// each document key to its current rowid (it moves when the rank does).
+constexpr Query kSqliteCurrentId{"search.sqlite_current_id", Access::kWrite,
+                                 "SELECT id FROM search_doc_ids WHERE doc_key = $1"};
+constexpr Query kSqliteLastInGroup{"search.sqlite_last_in_group", Access::kWrite,
+                                   "SELECT max(id) FROM search_doc_ids WHERE id >= $1 AND id < $2"};
+constexpr Query kSqliteSetId{"search.sqlite_set_id", Access::kWrite,
+                             "INSERT INTO search_doc_ids (id, doc_key) VALUES ($1, $2) ON CONFLICT (doc_key) "
+                             "DO UPDATE SET id = excluded.id"};
+constexpr Query kSqliteDeleteKey{"search.sqlite_delete_key", Access::kWrite,
+                                 "DELETE FROM search_doc_ids WHERE doc_key = $1"};
+constexpr Query kSqliteDeleteRow{"search.sqlite_delete_row", Access::kWrite,
+                                 "DELETE FROM search_docs WHERE rowid = $1"};
 constexpr Query kSqliteInsert{"search.sqlite_insert", Access::kWrite,
                               "INSERT INTO search_docs (rowid, doc_key, kind, app_id, ref_id, tokens) "
                               "VALUES ($1, $2, $3, $4, $5, $6)"};
@@ -40,29 +51,33 @@ constexpr Query kPgUpsert{
 constexpr Query kPgDelete{"search.pg_delete", Access::kWrite, "SELECT 1",
                           "DELETE FROM search_docs WHERE doc_key = $1"};
 
-// Documents missing from the index, for the one-time backfill.
-constexpr Query kBackfillDone{"search.backfill_done", Access::kWrite,
+// Documents missing from the index, for the one-time backfill. Deals are read in pages in
+// key order ($1, $2: the last key of the previous page), so memory stays flat at any size.
+constexpr Query kBackfillDone{"search.backfill_done", Access::kRead,
                               "SELECT 1 FROM meta WHERE key = 'search_backfilled'"};
 constexpr Query kMarkBackfilled{"search.mark_backfilled", Access::kWrite,
                                 "INSERT INTO meta (key, value) VALUES ('search_backfilled', $1) "
                                 "ON CONFLICT (key) DO NOTHING"};
 constexpr Query kUnindexedVideos{
     "search.unindexed_videos", Access::kWrite,
-    "SELECT v.id, v.title, v.description, v.tags FROM videos v WHERE v.status = 'published' AND NOT EXISTS "
-    "(SELECT 1 FROM search_doc_ids i JOIN search_docs s ON s.rowid = i.id WHERE i.doc_key = v.id)",
-    "SELECT v.id, v.title, v.description, v.tags FROM videos v WHERE v.status = 'published' AND NOT EXISTS "
-    "(SELECT 1 FROM search_docs s WHERE s.doc_key = v.id)"};
+    "SELECT v.id, v.title, v.description, v.tags, v.city FROM videos v WHERE v.status = 'published' "
+    "AND NOT EXISTS (SELECT 1 FROM search_doc_ids i JOIN search_docs s ON s.rowid = i.id WHERE i.doc_key = "
+    "v.id)",
+    "SELECT v.id, v.title, v.description, v.tags, v.city FROM videos v WHERE v.status = 'published' "
+    "AND NOT EXISTS (SELECT 1 FROM search_docs s WHERE s.doc_key = v.id)"};
 constexpr Query kUnindexedDeals{
     "search.unindexed_deals", Access::kWrite,
-    "SELECT d.app_id, d.deal_id, d.title, d.brand_name, d.category, d.city FROM app_deals d "
-    "WHERE d.status = 'online' AND NOT EXISTS (SELECT 1 FROM search_doc_ids i JOIN search_docs s "
-    "ON s.rowid = i.id WHERE i.doc_key = d.app_id || ':' || d.deal_id)",
-    "SELECT d.app_id, d.deal_id, d.title, d.brand_name, d.category, d.city FROM app_deals d "
-    "WHERE d.status = 'online' AND NOT EXISTS (SELECT 1 FROM search_docs s "
-    "WHERE s.doc_key = d.app_id || ':' || d.deal_id)"};
+    "SELECT d.app_id, d.deal_id, d.title, d.brand_name, d.category, d.city, d.sales FROM app_deals d "
+    "WHERE (d.app_id, d.deal_id) > ($1, $2) AND d.status = 'online' AND NOT EXISTS (SELECT 1 FROM "
+    "search_doc_ids i JOIN search_docs s ON s.rowid = i.id WHERE i.doc_key = d.app_id || ':' || d.deal_id) "
+    "ORDER BY d.app_id, d.deal_id LIMIT $3",
+    "SELECT d.app_id, d.deal_id, d.title, d.brand_name, d.category, d.city, d.sales FROM app_deals d "
+    "WHERE (d.app_id, d.deal_id) > (CAST($1 AS TEXT), CAST($2 AS TEXT)) AND d.status = 'online' AND NOT "
+    "EXISTS "
+    "(SELECT 1 FROM search_docs s WHERE s.doc_key = d.app_id || ':' || d.deal_id) "
+    "ORDER BY d.app_id, d.deal_id LIMIT $3"};
 
-// $1 the query ($1 FTS5 expression / space-joined tokens for plainto_tsquery), $2 city,
-// $3 category, $4 rows to read, $5 offset. Deals must be online and of an active app.
+// The columns every search query returns, and the joins behind them.
 #define HUTONG_SEARCH_SELECT(SCORE)                                                                    \
   "SELECT s.kind, s.app_id, s.ref_id, " SCORE                                                          \
   " AS score, d.title, d.brand_name, d.price_fen, d.original_price_fen, d.city, d.category, d.sales, " \
@@ -72,28 +87,54 @@ constexpr Query kUnindexedDeals{
   "LEFT JOIN apps a ON a.id = d.app_id "                                                               \
   "LEFT JOIN videos v ON s.kind = 'video' AND v.id = s.ref_id "                                        \
   "LEFT JOIN creators c ON c.id = v.creator_id WHERE "
-#define HUTONG_SEARCH_FILTER                                                                      \
-  " AND ((s.kind = 'deal' AND d.status = 'online' AND a.status = 'active' "                       \
-  "AND (CAST($2 AS TEXT) = '' OR d.city = $2) AND (CAST($3 AS TEXT) = '' OR d.category = $3)) "   \
-  "OR (s.kind = 'video' AND v.status = 'published' AND (CAST($2 AS TEXT) = '' OR v.city = $2))) " \
-  "ORDER BY score DESC, " HUTONG_SEARCH_DISTANCE ", COALESCE(d.sales, 0) DESC, s.doc_key LIMIT $4 OFFSET $5"
-// With a position ($6 = 1 at ($7, $8)), deals nearer it first: squared equirectangular
-// degrees, longitude scaled by $9 = cos(lat), which orders like the true distance at city
-// scale without trigonometry in SQL. Deals without coordinates and videos come after.
+// $2 city, $3 category (empty: any). Deals must be online and of an active app. On SQLite
+// the MATCH expression already holds the city and category tokens, so these only confirm.
+#define HUTONG_SEARCH_FILTER                                                                    \
+  " AND ((s.kind = 'deal' AND d.status = 'online' AND a.status = 'active' "                     \
+  "AND (CAST($2 AS TEXT) = '' OR d.city = $2) AND (CAST($3 AS TEXT) = '' OR d.category = $3)) " \
+  "OR (s.kind = 'video' AND v.status = 'published' AND (CAST($2 AS TEXT) = '' OR v.city = $2))) "
+
+// SQLite, no position: matches in rowid order are already in rank order (shorter document,
+// then more sales, then first indexed). $1 FTS5 expression, $4 rows, $5 offset.
+constexpr Query kSearchSqlite{"search.sqlite_query", Access::kRead,
+                              HUTONG_SEARCH_SELECT("0.0") "s.search_docs MATCH $1" HUTONG_SEARCH_FILTER
+                                                          "ORDER BY s.rowid LIMIT $4 OFFSET $5"};
+// SQLite with a position, step 1: the rowid of the last row a page needs ($4 = offset +
+// rows - 1) in rank order; every row of its length (kLengthShift) or shorter is read by
+// step 2, which orders by length, then distance, then the rest of the rank.
+constexpr Query kSearchSqliteGeoBound{"search.sqlite_geo_bound", Access::kRead,
+                                      "SELECT s.rowid FROM search_docs s "
+                                      "LEFT JOIN app_deals d ON s.kind = 'deal' AND d.app_id = s.app_id AND "
+                                      "d.deal_id = s.ref_id "
+                                      "LEFT JOIN apps a ON a.id = d.app_id "
+                                      "LEFT JOIN videos v ON s.kind = 'video' AND v.id = s.ref_id "
+                                      "WHERE s.search_docs MATCH $1" HUTONG_SEARCH_FILTER
+                                      "ORDER BY s.rowid LIMIT 1 OFFSET $4"};
+// Step 2: rows below $4 (the end of that length), nearest to ($5, $6) first: squared
+// equirectangular degrees, longitude scaled by $7 = cos(lat), which orders like the true
+// distance at city scale without trigonometry in SQL. Deals without coordinates and videos
+// come after. $8 rows, $9 offset.
+constexpr Query kSearchSqliteGeo{
+    "search.sqlite_geo_query", Access::kRead,
+    HUTONG_SEARCH_SELECT("0.0") "s.search_docs MATCH $1 AND s.rowid < $4" HUTONG_SEARCH_FILTER
+                                "ORDER BY s.rowid >> 49, CASE WHEN d.lat IS NULL THEN 1.0e9 ELSE (d.lat - "
+                                "$5) * (d.lat - $5) + "
+                                "((d.lng - $6) * $7) * ((d.lng - $6) * $7) END, s.rowid LIMIT $8 OFFSET $9"};
+
+// PostgreSQL: $1 space-joined tokens for plainto_tsquery, $4 rows, $5 offset; with a
+// position ($6 = 1 at ($7, $8), $9 = cos(lat)) deals nearer it first. ts_rank's
+// normalization 1 divides by the document's length, as bm25 does, so a short deal title
+// outranks a long video description on the same words.
 #define HUTONG_SEARCH_DISTANCE                                                              \
   "CASE WHEN CAST($6 AS INTEGER) = 0 THEN 0.0 WHEN d.lat IS NULL THEN 1.0e9 "               \
   "ELSE (d.lat - CAST($7 AS DOUBLE PRECISION)) * (d.lat - CAST($7 AS DOUBLE PRECISION)) + " \
   "((d.lng - CAST($8 AS DOUBLE PRECISION)) * CAST($9 AS DOUBLE PRECISION)) * "              \
   "((d.lng - CAST($8 AS DOUBLE PRECISION)) * CAST($9 AS DOUBLE PRECISION)) END"
-
-// bm25 is lower-is-better; negated so both dialects sort by score descending. ts_rank's
-// normalization 1 divides by the document's length, as bm25 does, so a short deal title
-// outranks a long video description on the same words on both backends.
-constexpr Query kSearch{
-    "search.query", Access::kRead,
-    HUTONG_SEARCH_SELECT("-bm25(s.search_docs)") "s.search_docs MATCH $1" HUTONG_SEARCH_FILTER,
+constexpr Query kSearchPg{
+    "search.pg_query", Access::kRead, "SELECT 1",
     HUTONG_SEARCH_SELECT("ts_rank(s.tsv, plainto_tsquery('simple', CAST($1 AS TEXT)), 1)") "s.tsv @@ plainto_tsquery('simple', CAST($1 AS TEXT))"
-        HUTONG_SEARCH_FILTER};
+        HUTONG_SEARCH_FILTER "ORDER BY score DESC, " HUTONG_SEARCH_DISTANCE
+    ", COALESCE(d.sales, 0) DESC, s.doc_key LIMIT $4 OFFSET $5"};
 #undef HUTONG_SEARCH_SELECT
 #undef HUTONG_SEARCH_FILTER
 #undef HUTONG_SEARCH_DISTANCE
@@ -133,36 +174,89 @@ const char* CategoryName(const std::string& code) {
 
 // Each distinct token once: repeating a title in the description does not inflate its
 // rank, and relevance comes from which words match and how long the document is.
-std::string DocumentTokens(const std::vector<std::string>& fields) {
-  std::string out;
+struct Document {
+  std::string tokens;  // space-joined
+  int64_t length = 0;  // how many
+};
+Document DocumentTokens(const std::vector<std::string>& fields) {
+  Document out;
   std::unordered_set<std::string> seen;
   for (const auto& f : fields) {
     for (auto& t : IndexTokens(f)) {
       if (!seen.insert(t).second) continue;
-      if (!out.empty()) out += ' ';
-      out += t;
+      if (!out.tokens.empty()) out.tokens += ' ';
+      out.tokens += t;
+      ++out.length;
     }
   }
   return out;
 }
 
+// Filter tokens (SQLite only): the city and the category of a document as one FTS5 token
+// each, so MATCH itself narrows to them. A Latin prefix, a CJK character and hex digits:
+// the tokenizer splits at every change of script, so no text ever yields such a token.
+std::string CityToken(std::string_view city) {
+  return "zc城" + HexEncode(city);
+}
+std::string CategoryToken(std::string_view category) {
+  return "zk类" + HexEncode(category);
+}
+constexpr const char* kVideoToken = "zv视";  // videos carry no category: they pass its filter
+
+// SQLite rowid = RankGroup << kSlotBits | slot. Among documents matching every word of a
+// query, bm25 (each word counted once per document) is higher exactly when the document
+// is shorter, so the rank is: length ascending, then sales descending, then the order
+// documents entered that group. Lengths cap at 16,383 tokens, sales at 33,554,431.
+constexpr int kSlotBits = 24;
+constexpr int kSalesBits = 25;
+constexpr int kLengthShift = kSlotBits + kSalesBits;  // 49, as in kSearchSqliteGeo
+constexpr int64_t kMaxLength = (int64_t{1} << 14) - 1;
+constexpr int64_t kMaxSales = (int64_t{1} << kSalesBits) - 1;
+int64_t RankGroup(int64_t length, int64_t sales) {
+  return (std::clamp<int64_t>(length, 0, kMaxLength) << kSalesBits) |
+         (kMaxSales - std::clamp<int64_t>(sales, 0, kMaxSales));
+}
+
 Status Put(storage::Tx& tx, const std::string& key, const char* kind, const std::string& app_id,
-           const std::string& ref_id, const std::string& tokens) {
+           const std::string& ref_id, const Document& doc, int64_t sales,
+           const std::vector<std::string>& filters) {
   if (tx.dialect() == Dialect::kPostgres) {
-    RETURN_IF_ERROR(tx.Exec(kPgUpsert, {key, std::string(kind), app_id, ref_id, tokens}));
+    RETURN_IF_ERROR(tx.Exec(kPgUpsert, {key, std::string(kind), app_id, ref_id, doc.tokens}));
     return Ok();
   }
-  RETURN_IF_ERROR(tx.Exec(kSqliteDelete, {key}));
-  ASSIGN_OR_RETURN(auto id, tx.Exec(kSqliteDocId, {key}));
-  if (id.empty()) return Internal("search_doc_ids returned no id");
-  RETURN_IF_ERROR(tx.Exec(kSqliteInsert, {id[0].Int(0), key, std::string(kind), app_id, ref_id, tokens}));
+  std::string tokens = doc.tokens;
+  for (const auto& f : filters) tokens += (tokens.empty() ? "" : " ") + f;
+  const int64_t lo = RankGroup(doc.length, sales) << kSlotBits, hi = lo + (int64_t{1} << kSlotBits);
+  ASSIGN_OR_RETURN(auto current, tx.Exec(kSqliteCurrentId, {key}));
+  if (!current.empty()) {
+    const int64_t id = current[0].Int(0);
+    RETURN_IF_ERROR(tx.Exec(kSqliteDeleteRow, {id}));
+    if (id >= lo && id < hi) {  // same rank: keep its place
+      RETURN_IF_ERROR(tx.Exec(kSqliteInsert, {id, key, std::string(kind), app_id, ref_id, tokens}));
+      return Ok();
+    }
+  }
+  ASSIGN_OR_RETURN(auto last, tx.Exec(kSqliteLastInGroup, {lo, hi}));
+  const int64_t id = last.empty() || last[0].IsNull(0) ? lo : last[0].Int(0) + 1;
+  if (id >= hi) return Internal("search: more than 2^24 documents of one length and sales");
+  RETURN_IF_ERROR(tx.Exec(kSqliteSetId, {id, key}));
+  RETURN_IF_ERROR(tx.Exec(kSqliteInsert, {id, key, std::string(kind), app_id, ref_id, tokens}));
   return Ok();
 }
 
 Status Remove(storage::Tx& tx, const std::string& key) {
-  RETURN_IF_ERROR(tx.Exec(tx.dialect() == Dialect::kPostgres ? kPgDelete : kSqliteDelete, {key}));
+  if (tx.dialect() == Dialect::kPostgres) {
+    RETURN_IF_ERROR(tx.Exec(kPgDelete, {key}));
+    return Ok();
+  }
+  ASSIGN_OR_RETURN(auto current, tx.Exec(kSqliteCurrentId, {key}));
+  if (current.empty()) return Ok();
+  RETURN_IF_ERROR(tx.Exec(kSqliteDeleteRow, {current[0].Int(0)}));
+  RETURN_IF_ERROR(tx.Exec(kSqliteDeleteKey, {key}));
   return Ok();
 }
+
+std::atomic<uint64_t> g_index_version{1};
 
 constexpr int64_t kMaxOffset = 10'000;
 
@@ -211,28 +305,40 @@ std::string FtsExpression(const std::vector<std::string>& tokens) {
 }  // namespace
 
 Status IndexDeal(storage::Tx& tx, const std::string& app_id, const protocol::DealIndexEntry& deal) {
+  NoteSearchIndexChanged();
   const std::string key = app_id + ":" + deal.deal_id;
   RETURN_IF_ERROR(IndexDealStores(tx, app_id, deal));
   if (deal.status != "online") return Remove(tx, key);
+  std::vector<std::string> filters{CategoryToken(deal.category)};
+  if (!deal.city.empty()) filters.push_back(CityToken(deal.city));
   return Put(
       tx, key, "deal", app_id, deal.deal_id,
-      DocumentTokens({deal.title, deal.brand_name, CategoryName(deal.category), deal.category, deal.city}));
+      DocumentTokens({deal.title, deal.brand_name, CategoryName(deal.category), deal.category, deal.city}),
+      deal.sales, filters);
 }
 
 Status IndexVideo(storage::Tx& tx, const std::string& video_id, const std::string& title,
-                  const std::string& description, const std::vector<std::string>& tags) {
+                  const std::string& description, const std::vector<std::string>& tags,
+                  const std::string& city) {
+  NoteSearchIndexChanged();
   std::vector<std::string> fields{title, description};
   fields.insert(fields.end(), tags.begin(), tags.end());
-  return Put(tx, video_id, "video", "", video_id, DocumentTokens(fields));
+  std::vector<std::string> filters{kVideoToken};
+  if (!city.empty()) filters.push_back(CityToken(city));
+  return Put(tx, video_id, "video", "", video_id, DocumentTokens(fields), 0, filters);
 }
 
-Status RemoveVideo(storage::Tx& tx, const std::string& video_id) { return Remove(tx, video_id); }
+Status RemoveVideo(storage::Tx& tx, const std::string& video_id) {
+  NoteSearchIndexChanged();
+  return Remove(tx, video_id);
+}
 
 Result<int64_t> BackfillSearchDocs(storage::Db& db) {
-  return db.Write([&](storage::Tx& tx) -> Result<int64_t> {
-    ASSIGN_OR_RETURN(auto done, tx.Exec(kBackfillDone));
-    if (!done.empty()) return int64_t{0};
-    int64_t written = 0;
+  constexpr int64_t kPage = 5'000;  // deals per transaction
+  ASSIGN_OR_RETURN(auto done, db.Read([](storage::Tx& tx) { return tx.Exec(kBackfillDone); }));
+  if (!done.empty()) return int64_t{0};
+  int64_t written = 0;
+  RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) -> Status {
     ASSIGN_OR_RETURN(auto videos, tx.Exec(kUnindexedVideos));
     for (const auto& v : videos) {
       std::vector<std::string> tags;
@@ -242,28 +348,45 @@ Result<int64_t> BackfillSearchDocs(storage::Db& db) {
         tags.emplace_back(all.substr(0, comma));
         all = comma == std::string_view::npos ? std::string_view() : all.substr(comma + 1);
       }
-      RETURN_IF_ERROR(IndexVideo(tx, v.Str(0), v.Str(1), v.Str(2), tags));
+      RETURN_IF_ERROR(IndexVideo(tx, v.Str(0), v.Str(1), v.Str(2), tags, v.Str(4)));
       ++written;
     }
-    ASSIGN_OR_RETURN(auto deals, tx.Exec(kUnindexedDeals));
-    for (const auto& d : deals) {
-      protocol::DealIndexEntry e;
-      e.deal_id = d.Str(1);
-      e.title = d.Str(2);
-      e.brand_name = d.Str(3);
-      e.category = d.Str(4);
-      e.city = d.Str(5);
-      e.status = "online";
-      RETURN_IF_ERROR(IndexDeal(tx, d.Str(0), e));
-      ++written;
-    }
+    return Ok();
+  }));
+  std::string after_app, after_deal;
+  for (;;) {
+    ASSIGN_OR_RETURN(int64_t n, db.Write([&](storage::Tx& tx) -> Result<int64_t> {
+      ASSIGN_OR_RETURN(auto deals, tx.Exec(kUnindexedDeals, {after_app, after_deal, kPage}));
+      for (const auto& d : deals) {
+        protocol::DealIndexEntry e;
+        e.deal_id = d.Str(1);
+        e.title = d.Str(2);
+        e.brand_name = d.Str(3);
+        e.category = d.Str(4);
+        e.city = d.Str(5);
+        e.sales = d.Int(6);
+        e.status = "online";
+        RETURN_IF_ERROR(IndexDeal(tx, d.Str(0), e));
+      }
+      if (!deals.empty()) {
+        after_app = deals.rows.back().Str(0);
+        after_deal = deals.rows.back().Str(1);
+      }
+      return static_cast<int64_t>(deals.size());
+    }));
+    written += n;
+    if (n < kPage) break;
+  }
+  RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) -> Status {
     RETURN_IF_ERROR(tx.Exec(kMarkBackfilled, {std::to_string(written)}));
-    return written;
-  });
+    return Ok();
+  }));
+  return written;
 }
 
 Status UpsertAppCampaigns(storage::Tx& tx, const std::string& app_id,
                           const std::vector<protocol::CampaignIndexEntry>& campaigns, int64_t now_ms) {
+  NoteSearchIndexChanged();
   for (const auto& c : campaigns) {
     json::array keywords(c.keywords.begin(), c.keywords.end());
     json::array deals(c.deal_ids.begin(), c.deal_ids.end());
@@ -282,7 +405,14 @@ Status UpsertAppCampaigns(storage::Tx& tx, const std::string& app_id,
   return Ok();
 }
 
-Result<json::object> SearchJson(storage::Db& db, const SearchParams& p) {
+uint64_t SearchIndexVersion() {
+  return g_index_version.load(std::memory_order_acquire);
+}
+void NoteSearchIndexChanged() {
+  g_index_version.fetch_add(1, std::memory_order_acq_rel);
+}
+
+Result<json::object> SearchJson(storage::Db& db, const SearchParams& p, int64_t* changes_at_ms) {
   if (p.q.empty() || p.q.size() > 64) return Invalid("'q' must be 1..64 bytes");
   if (p.limit < 1 || p.limit > 50) return Invalid("'limit' must be 1..50");
   if (p.lat.has_value() != p.lng.has_value()) return Invalid("'lat' and 'lng' come together");
@@ -293,7 +423,12 @@ Result<json::object> SearchJson(storage::Db& db, const SearchParams& p) {
   out["next_cursor"] = nullptr;
   if (tokens.empty()) return out;  // only punctuation or emoji: nothing can match
   const std::string joined = JoinTokens(tokens);
-  const std::string match = db.dialect() == Dialect::kPostgres ? joined : FtsExpression(tokens);
+  const bool pg = db.dialect() == Dialect::kPostgres;
+  std::string match = pg ? joined : FtsExpression(tokens);
+  if (!pg && !p.city.empty()) match += " AND \"" + CityToken(p.city) + "\"";
+  if (!pg && !p.category.empty()) {
+    match += " AND (\"" + CategoryToken(p.category) + "\" OR \"" + kVideoToken + "\")";
+  }
   const bool geo = p.lat.has_value();
   const double lat = p.lat.value_or(0), lng = p.lng.value_or(0);
   const double lng_scale = std::cos(lat * std::numbers::pi / 180.0);
@@ -303,9 +438,28 @@ Result<json::object> SearchJson(storage::Db& db, const SearchParams& p) {
     if (offset == 0) {
       ASSIGN_OR_RETURN(campaigns, tx.Exec(kCampaignsFor, {joined, p.now_ms}));
     }
-    return tx.Exec(
-        kSearch, {match, p.city, p.category, p.limit + 1, offset, int64_t{geo ? 1 : 0}, lat, lng, lng_scale});
+    if (pg) {
+      return tx.Exec(kSearchPg, {match, p.city, p.category, p.limit + 1, offset, int64_t{geo ? 1 : 0}, lat,
+                                 lng, lng_scale});
+    }
+    if (!geo) return tx.Exec(kSearchSqlite, {match, p.city, p.category, p.limit + 1, offset});
+    // Every row as long as the page's last one, or shorter, then ordered by distance too.
+    ASSIGN_OR_RETURN(auto last,
+                     tx.Exec(kSearchSqliteGeoBound, {match, p.city, p.category, offset + p.limit}));
+    const int64_t bound = last.empty() ? std::numeric_limits<int64_t>::max()
+                                       : ((last[0].Int(0) >> kLengthShift) + 1) << kLengthShift;
+    return tx.Exec(kSearchSqliteGeo,
+                   {match, p.city, p.category, bound, lat, lng, lng_scale, p.limit + 1, offset});
   }));
+  // What time alone changes on this page: a campaign starting or ending.
+  if (changes_at_ms != nullptr) {
+    *changes_at_ms = std::numeric_limits<int64_t>::max();
+    for (const auto& c : campaigns) {
+      for (int64_t t : {c.Int(4), c.Int(5)}) {
+        if (t > p.now_ms) *changes_at_ms = std::min(*changes_at_ms, t);
+      }
+    }
+  }
   json::array items;
   for (const auto& c : campaigns) {
     json::value keywords = json::parse(c.Str(3));

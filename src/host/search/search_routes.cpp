@@ -1,12 +1,14 @@
 #include "host/search/search_routes.h"
 
 #include <boost/json.hpp>
+#include <memory>
 
 #include "common/json.h"
 #include "host/content/content.h"
 #include "host/openplatform/signed.h"
 #include "host/search/nearby.h"
 #include "host/search/search.h"
+#include "host/search/search_page_cache.h"
 #include "http/params.h"
 
 namespace hutong::host {
@@ -38,6 +40,7 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
         const int64_t now = deps.clock.NowMs();
         RETURN_IF_ERROR(
             deps.db.Write([&](storage::Tx& tx) { return UpsertAppDeals(tx, app_id, deals, now); }));
+        search::NoteSearchIndexChanged();  // committed: cached search pages are stale
         return http::Response::Json(200, json::object{{"synced", static_cast<int64_t>(deals.size())}});
       }));
 
@@ -62,6 +65,7 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
         const int64_t now = deps.clock.NowMs();
         RETURN_IF_ERROR(deps.db.Write(
             [&](storage::Tx& tx) { return search::UpsertAppCampaigns(tx, app_id, campaigns, now); }));
+        search::NoteSearchIndexChanged();
         return http::Response::Json(200, json::object{{"synced", static_cast<int64_t>(campaigns.size())}});
       }));
 
@@ -82,21 +86,35 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
     return http::Response::Json(200, page);
   });
 
-  router.Get("/api/search", [deps](http::Request& req) -> Result<http::Response> {
-    search::SearchParams p;
-    ASSIGN_OR_RETURN(p.q, http::QueryText(req, "q", 64));
-    if (p.q.empty()) return Invalid("'q' is required");
-    ASSIGN_OR_RETURN(p.city, http::QueryText(req, "city", 64));
-    ASSIGN_OR_RETURN(p.category, http::QueryText(req, "category", 32));
-    ASSIGN_OR_RETURN(p.cursor, http::QueryText(req, "cursor", 64));
-    ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
-    p.limit = limit.value_or(20);
-    ASSIGN_OR_RETURN(p.lat, http::QueryDouble(req, "lat", -90, 90));
-    ASSIGN_OR_RETURN(p.lng, http::QueryDouble(req, "lng", -180, 180));
-    p.now_ms = deps.clock.NowMs();
-    ASSIGN_OR_RETURN(auto page, search::SearchJson(deps.db, p));
-    return http::Response::Json(200, page);
-  });
+  // First pages of frequent queries are answered from memory on the I/O thread.
+  auto cache = std::make_shared<search::SearchPageCache>(deps.clock);
+  router.Add(
+      http::Method::kGet, "/api/search",
+      [deps, cache](http::Request& req) -> Result<http::Response> {
+        search::SearchParams p;
+        ASSIGN_OR_RETURN(p.q, http::QueryText(req, "q", 64));
+        if (p.q.empty()) return Invalid("'q' is required");
+        ASSIGN_OR_RETURN(p.city, http::QueryText(req, "city", 64));
+        ASSIGN_OR_RETURN(p.category, http::QueryText(req, "category", 32));
+        ASSIGN_OR_RETURN(p.cursor, http::QueryText(req, "cursor", 64));
+        ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
+        p.limit = limit.value_or(20);
+        ASSIGN_OR_RETURN(p.lat, http::QueryDouble(req, "lat", -90, 90));
+        ASSIGN_OR_RETURN(p.lng, http::QueryDouble(req, "lng", -180, 180));
+        p.now_ms = deps.clock.NowMs();
+        const uint64_t version = search::SearchIndexVersion();
+        int64_t changes_at = 0;
+        ASSIGN_OR_RETURN(auto page, search::SearchJson(deps.db, p, &changes_at));
+        std::string body = json::serialize(page);
+        if (p.cursor.empty() && !p.lat) cache->Put(req.target, body, version, changes_at);
+        return http::Response::JsonText(200, std::move(body));
+      },
+      http::Exec::kBlocking,
+      [cache](const http::Request& req) -> std::optional<http::Response> {
+        auto body = cache->Get(req.target);
+        if (!body) return std::nullopt;
+        return http::Response::JsonText(200, std::move(*body));
+      });
 }
 
 }  // namespace hutong::host
