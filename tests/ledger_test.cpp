@@ -722,7 +722,10 @@ TEST_P(LedgerRepoTest, ReceivablesMigrationKeepsAccountsAndPostings) {
                            1'700'000'000'000);
   });
   ASSERT_TRUE(posted.ok());
-  auto migrated = storage::Migrate(**db, host::HostMigrations());
+  std::vector<storage::Migration> through_13;  // later migrations are not this test's
+  for (const auto& m : host::HostMigrations())
+    if (m.version <= 13) through_13.push_back(m);
+  auto migrated = storage::Migrate(**db, through_13);
   ASSERT_TRUE(migrated.ok()) << migrated.error().internal;
   EXPECT_EQ(*migrated, 1);
   EXPECT_EQ(RunQuery(**db, kAccountBalance, {std::string("clearing:p1")}).rows.at(0).Int(0), 700);
