@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/credentials.h"
 #include "common/ids.h"
+#include "provider/campaigns/hot_stock.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
@@ -96,6 +97,7 @@ TEST_P(FlashSaleTest, TenThousandAttemptsForAHundredUnits) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   });
+  const uint64_t refused_from_memory_before = provider::ProcessHotStock().counters().refused;
   std::atomic<int> next{0};
   std::atomic<int64_t> sold_units{0};
   std::atomic<int> created{0}, out_of_stock{0}, limit_reached{0};
@@ -146,6 +148,10 @@ TEST_P(FlashSaleTest, TenThousandAttemptsForAHundredUnits) {
   EXPECT_EQ(sold_units.load(), kUnits);
   EXPECT_GT(out_of_stock.load(), 0);
   EXPECT_GT(limit_reached.load(), 0);
+  // Most rejections never reached the database (hot stock in memory): far more than the
+  // probes that may go through once a second.
+  EXPECT_GT(provider::ProcessHotStock().counters().refused - refused_from_memory_before,
+            static_cast<uint64_t>(out_of_stock.load() + limit_reached.load()) / 2);
   EXPECT_EQ(RunQuery(*provider_db, kStockLeft, {deal}).rows.at(0).Int(0), 0);
   EXPECT_GE(lowest_stock.load(), 0);
   for (const auto& [shopper, units] : units_by_shopper)

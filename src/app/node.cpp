@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "jobs/job_runner.h"
 #include "protocol/signing.h"
+#include "provider/campaigns/hot_stock.h"
 #include "provider/hosts/host_sync.h"
 #include "provider/orders/orders.h"
 #include "provider/provider.h"
@@ -170,6 +171,7 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
         provider::ProviderDeps{*s->provider_db, clock, *s->provider_hosts, s->provider_webhooks});
     storage::Db* db = s->provider_db.get();
     http::AddOpsRoutes(s->provider_router, s->metrics, [db] { return db->Ping(); });
+    s->metrics.AddCollector([](std::string& out) { provider::AppendHotStockMetrics(out); });
   }
 
   // Background jobs: each runs on whichever node holds its lease (src/jobs). Register new

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/json.h"
+#include "provider/campaigns/hot_stock.h"
 #include "provider/hosts/host_sync.h"
 
 namespace hutong::provider {
@@ -151,6 +152,8 @@ Result<std::string> CreateCampaign(storage::Tx& tx, const CampaignInput& in, int
   for (const auto& cd : in.deals) {
     RETURN_IF_ERROR(
         tx.Exec(kInsertCampaignDeal, {id, cd.deal_id, cd.campaign_price_fen, cd.stock, cd.per_user_limit}));
+    // New stock and limits for the deal: what this node remembered of it no longer holds.
+    ProcessHotStock().StockReturned(cd.deal_id);
   }
   RETURN_IF_ERROR(EnqueueHostSync(tx, SyncKind::kCampaign, id, now_ms));
   return id;

@@ -2,6 +2,7 @@
 // the viewer's phone number or host user id, and the same person on two hosts is two users.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -31,7 +32,19 @@ struct MpSession {
 Result<MpSession> StartMpSession(storage::Db& db, const HostDirectory& hosts, const std::string& host,
                                  const std::string& code, int64_t now_ms);
 
-// `Authorization: Bearer <session_token>` → the user, else kUnauthorized.
+// `Authorization: Bearer <session_token>` → the user, else kUnauthorized. A session found
+// in the database is remembered in memory for kMpSessionCacheMs (never past its expiry), so
+// hot callers (a flash sale's repeated attempts) skip the read.
 Result<MpUser> AuthenticateMpUser(storage::Db& db, const http::Request& req, int64_t now_ms);
+
+// The user of the request's session when this process already knows it, without the
+// database (for I/O-thread fast paths); nullopt → call AuthenticateMpUser. Never blocks.
+std::optional<MpUser> CachedMpUser(const http::Request& req, int64_t now_ms);
+
+// How long a remembered session is trusted without the database. Sessions are never revoked
+// before their expiry today (no logout); a future revocation must call ForgetMpSessions
+// on its node, and other nodes may honour the session for this much longer.
+inline constexpr int64_t kMpSessionCacheMs = 5'000;
+void ForgetMpSessions();
 
 }  // namespace hutong::provider

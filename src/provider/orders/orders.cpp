@@ -11,6 +11,7 @@
 #include "common/random.h"
 #include "provider/orders/order_state.h"
 #include "provider/refunds/refunds.h"
+#include "provider/campaigns/hot_stock.h"
 #include "provider/catalog/deal_page_cache.h"
 #include "provider/hosts/host_sync.h"
 
@@ -189,6 +190,7 @@ Status CancelAndRelease(storage::Tx& tx, const std::string& order_id) {
   const storage::Row& o = rows[0];
   const std::string deal_id = o.Str(0);
   const int64_t quantity = o.Int(3);
+  ProcessHotStock().StockReturned(deal_id);
   if (!o.IsNull(1)) RETURN_IF_ERROR(tx.Exec(kReturnSlotStock, {deal_id, o.Str(1), quantity}));
   if (!o.IsNull(2)) {
     RETURN_IF_ERROR(tx.Exec(kReturnCampaignStock, {o.Str(2), deal_id, quantity}));
@@ -205,6 +207,7 @@ Status ReturnOrderStock(storage::Tx& tx, const std::string& order_id, int64_t un
   if (rows.empty()) return NotFound("order not found");
   const storage::Row& o = rows[0];
   const std::string deal_id = o.Str(0);
+  ProcessHotStock().StockReturned(deal_id);
   if (!o.IsNull(1)) RETURN_IF_ERROR(tx.Exec(kReturnSlotStock, {deal_id, o.Str(1), units}));
   if (!o.IsNull(2)) {
     RETURN_IF_ERROR(tx.Exec(kReturnCampaignStock, {o.Str(2), deal_id, units}));
