@@ -4,17 +4,6 @@
 
 namespace hutong::provider {
 
-bool HotStock::Refuses(Marker& m, int64_t quantity, int64_t now_ms, Mode mode) {
-  if (quantity < m.min_refused || quantity > m.max_refused) return false;
-  if (now_ms - m.checked_at < stale_ms_) return true;
-  if (mode == Mode::kFreshOnly) return false;
-  // Stale: one caller per period asks the database; the others are still refused.
-  if (now_ms - m.probe_at < stale_ms_) return true;
-  m.probe_at = now_ms;
-  ++counters_.probes;
-  return false;
-}
-
 void HotStock::Tighten(Marker& m, int64_t quantity, const Error& refusal, int64_t now_ms) {
   // Refusals within one period add up (stock < min holds for all of them); an older fact is
   // replaced by the new one.
@@ -31,29 +20,37 @@ std::optional<Error> HotStock::Refusal(const std::string& deal_id, std::string_v
   std::lock_guard lock(mu_);
   auto d = deals_.find(deal_id);
   if (d == deals_.end()) return std::nullopt;
-  // Stock first, as the database does (the take precedes the per-user count).
-  if (auto s = d->second.slots.find(std::string_view()); s != d->second.slots.end()) {
-    if (Refuses(s->second, quantity, now_ms, mode)) {
-      ++counters_.refused;
-      return s->second.refusal;
-    }
-  }
+  // The markers that speak for this request: stock first, as the database does (the take
+  // precedes the per-user count).
+  Marker* matching[3] = {nullptr, nullptr, nullptr};
+  size_t n = 0;
+  auto consider = [&](Marker& m) {
+    if (quantity >= m.min_refused && quantity <= m.max_refused) matching[n++] = &m;
+  };
+  if (auto s = d->second.slots.find(std::string_view()); s != d->second.slots.end()) consider(s->second);
   if (!slot.empty()) {
-    if (auto s = d->second.slots.find(slot); s != d->second.slots.end()) {
-      if (Refuses(s->second, quantity, now_ms, mode)) {
-        ++counters_.refused;
-        return s->second.refusal;
-      }
-    }
+    if (auto s = d->second.slots.find(slot); s != d->second.slots.end()) consider(s->second);
   }
   if (!user_id.empty()) {
-    if (auto u = d->second.users.find(user_id); u != d->second.users.end()) {
-      if (Refuses(u->second, quantity, now_ms, mode)) {
-        ++counters_.refused;
-        return u->second.refusal;
-      }
+    if (auto u = d->second.users.find(user_id); u != d->second.users.end()) consider(u->second);
+  }
+  if (n == 0) return std::nullopt;
+  for (size_t i = 0; i < n; ++i) {
+    if (now_ms - matching[i]->checked_at < stale_ms_) {
+      ++counters_.refused;
+      return matching[i]->refusal;
     }
   }
+  if (mode == Mode::kFreshOnly) return std::nullopt;
+  // All stale: one caller per period asks the database; the others are still refused.
+  for (size_t i = 0; i < n; ++i) {
+    if (now_ms - matching[i]->probe_at < stale_ms_) {
+      ++counters_.refused;
+      return matching[i]->refusal;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) matching[i]->probe_at = now_ms;
+  ++counters_.probes;
   return std::nullopt;
 }
 

@@ -93,8 +93,6 @@ class HotStock {
     std::map<std::string, Marker, std::less<>> slots;  // "" = no slot
     std::unordered_map<std::string, Marker> users;
   };
-  // Fresh → refuse; stale → the first caller becomes the probe (checked_at moves on).
-  bool Refuses(Marker& m, int64_t quantity, int64_t now_ms, Mode mode);
   void Tighten(Marker& m, int64_t quantity, const Error& refusal, int64_t now_ms);
 
   const int64_t stale_ms_;
