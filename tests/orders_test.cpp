@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/ids.h"
+#include "protocol/open_api_client.h"
 #include "storage/db.h"
 #include "support/test_env.h"
 
@@ -46,6 +47,13 @@ constexpr storage::Query kInsertMpUser{
 constexpr storage::Query kPayOrder{
     "test.orders.pay_order", storage::Access::kRead,
     "SELECT status, creator_id, video_id, amount_fen FROM pay_orders WHERE id = $1"};
+constexpr storage::Query kPayOrdersOfTradeNo{
+    "test.orders.pay_orders_of_trade_no", storage::Access::kRead,
+    "SELECT COUNT(*) FROM pay_orders WHERE out_trade_no = $1"};
+constexpr storage::Query kIdempotencyRows{"test.orders.idempotency_rows", storage::Access::kRead,
+                                          "SELECT COUNT(*) FROM idempotency_keys"};
+constexpr storage::Query kSomeOpenId{"test.orders.some_openid", storage::Access::kRead,
+                                     "SELECT openid FROM app_openids WHERE app_id = $1 LIMIT 1"};
 constexpr storage::Query kPaymentEvents{
     "test.orders.payment_events", storage::Access::kRead,
     "SELECT COUNT(*) FROM webhook_events WHERE type = 'payment.succeeded'"};
@@ -232,6 +240,56 @@ TEST_P(OrdersTest, OrderPayAndReceiveVouchers) {
             0u);
   ExpectProblem(Post(pay_url, "", other.host), 404, "not_found");
   ExpectProblem(Get(order_url), 401, "unauthorized");
+}
+
+// Apps key a pay order by its out_trade_no (the provider does): the pay order row itself is
+// then the key's record, and the host keeps no separate idempotency row for it.
+TEST_P(OrdersTest, PayOrderKeyedByItsTradeNoIsIdempotentWithoutAKeyRow) {
+  Launch("13800000000");  // gives the local app an openid
+  const auto [app_id, secret] = LocalAppCredentials();
+  auto client = protocol::OpenApiClient::Create({node_->host_url(), app_id, secret}, SystemClock::Instance());
+  ASSERT_TRUE(client.ok());
+  const std::string openid = HostQuery(kSomeOpenId, {app_id}).rows.at(0).Str(0);
+  const std::string trade_no = NewId("ord");
+  auto body = [&](int64_t amount) {
+    return json::serialize(json::object{
+        {"out_trade_no", trade_no}, {"amount_fen", amount}, {"description", "test"}, {"openid", openid}});
+  };
+  const int64_t keys_before = HostQuery(kIdempotencyRows, {}).rows.at(0).Int(0);
+
+  auto first = client->Call("POST", "/open/v1/pay/orders", body(990), {{"Idempotency-Key", trade_no}});
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->status, 201) << first->body;
+  auto again = client->Call("POST", "/open/v1/pay/orders", body(990), {{"Idempotency-Key", trade_no}});
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->status, 201) << again->body;
+  EXPECT_EQ(ParseBody(*again).at("pay_order_id"), ParseBody(*first).at("pay_order_id"));
+  EXPECT_EQ(ParseBody(*again).at("status").as_string(), "pending");
+  EXPECT_EQ(again->Header("idempotent-replayed"), "true");
+  EXPECT_EQ(first->Header("idempotent-replayed"), "");
+  // The same key with another body is refused and changes nothing.
+  auto other = client->Call("POST", "/open/v1/pay/orders", body(991), {{"Idempotency-Key", trade_no}});
+  ASSERT_TRUE(other.ok());
+  ExpectProblem(*other, 422, "idempotency_key_reused");
+  EXPECT_EQ(HostQuery(kPayOrdersOfTradeNo, {trade_no}).rows.at(0).Int(0), 1);
+  EXPECT_EQ(HostQuery(kPayOrder, {std::string(ParseBody(*first).at("pay_order_id").as_string())})
+                .rows.at(0)
+                .Int(3),
+            990);
+  EXPECT_EQ(HostQuery(kIdempotencyRows, {}).rows.at(0).Int(0), keys_before);
+
+  // Any other key still goes through the generic guard: replayed, and kept in its table.
+  const std::string trade_no_2 = NewId("ord");
+  const std::string body_2 = json::serialize(json::object{
+      {"out_trade_no", trade_no_2}, {"amount_fen", 500}, {"description", "test"}, {"openid", openid}});
+  auto keyed = client->Call("POST", "/open/v1/pay/orders", body_2, {{"Idempotency-Key", "k-" + trade_no_2}});
+  ASSERT_TRUE(keyed.ok());
+  ASSERT_EQ(keyed->status, 201) << keyed->body;
+  auto replay = client->Call("POST", "/open/v1/pay/orders", body_2, {{"Idempotency-Key", "k-" + trade_no_2}});
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->Header("idempotent-replayed"), "true");
+  EXPECT_EQ(ParseBody(*replay).at("pay_order_id"), ParseBody(*keyed).at("pay_order_id"));
+  EXPECT_EQ(HostQuery(kIdempotencyRows, {}).rows.at(0).Int(0), keys_before + 1);
 }
 
 TEST_P(OrdersTest, OutOfStockWritesNothing) {

@@ -496,6 +496,9 @@ CREATE TABLE search_doc_ids (
 DELETE FROM meta WHERE key = 'search_backfilled';
 )sql",
        "SELECT 1;"},
+      // A pay order created with Idempotency-Key = out_trade_no keeps the key's request
+      // fingerprint itself (host/pay/pay_orders.h): no separate idempotency row.
+      {18, "pay_order_fingerprint", "ALTER TABLE pay_orders ADD COLUMN request_fingerprint TEXT;"},
   };
   return kMigrations;
 }

@@ -188,6 +188,12 @@ void Store(storage::Db& db, const Key& k, int64_t claimed_at, const http::Respon
 
 }  // namespace
 
+std::string RequestFingerprint(const http::Request& req) {
+  // The body is hashed on its own so that no choice of target and body can collide with
+  // another through the separators.
+  return Sha256Hex(std::string(http::MethodName(req.method)) + "\n" + req.target + "\n" + Sha256Hex(req.body));
+}
+
 Idempotency::Idempotency(storage::Db& db, const Clock& clock, std::string route, IdempotencyOptions options)
     : db_(&db),
       clock_(&clock),
@@ -210,9 +216,7 @@ Result<http::Response> Idempotency::Run(const http::Request& req, std::string_vi
   Key k;
   k.scope = Sha256Hex(method + " " + route_ + "\n" + std::string(caller));
   k.key = std::string(*header);
-  // The body is hashed on its own so that no choice of target and body can collide with
-  // another through the separators.
-  k.fingerprint = Sha256Hex(method + "\n" + req.target + "\n" + Sha256Hex(req.body));
+  k.fingerprint = RequestFingerprint(req);
 
   const int64_t now = clock_->NowMs();
   if (options_.purge_every != 0 && keyed_requests_->fetch_add(1) % options_.purge_every == 0) {

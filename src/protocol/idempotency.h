@@ -74,6 +74,10 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
 )sql";
 
+// What a key's record remembers of its request: method, target and body (hashed), so that
+// the same key with another request is told apart. For routes whose own row records the key.
+std::string RequestFingerprint(const http::Request& req);
+
 struct IdempotencyOptions {
   // How long a key is remembered. DESIGN promises at least 24 h.
   int64_t ttl_ms = 24 * 3600 * 1000;

@@ -8,7 +8,7 @@ const http::OpenApiFragment& PayOpenApi() {
   "/open/v1/pay/orders": {
     "post": {
       "summary": "Create a payment order for one of the app's orders (signed)",
-      "description": "out_trade_no is unique per app: the same one again returns the same pay order. The payer is named by the openid the app got from jscode2session. Attribution: last click within 7 days wins — the newer of the attribution token and the viewer's latest launch of the app from a video; a token older than 7 days is not attributed (the order still succeeds), a forged one is 422. deal_id (a deal the app synced) sets the creator's commission rate (its commission_bps). Accepts Idempotency-Key.",
+      "description": "out_trade_no is unique per app: the same one again returns the same pay order. The payer is named by the openid the app got from jscode2session. Attribution: last click within 7 days wins — the newer of the attribution token and the viewer's latest launch of the app from a video; a token older than 7 days is not attributed (the order still succeeds), a forged one is 422. deal_id (a deal the app synced) sets the creator's commission rate (its commission_bps). Accepts Idempotency-Key; send out_trade_no as the key (the pay order itself then records it, so a retry is answered from the order with Idempotent-Replayed: true, and the key with another body is 422 idempotency_key_reused).",
       "tags": ["payments"], "security": [{"signedRequest": []}],
       "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}],
       "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",

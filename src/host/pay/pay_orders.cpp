@@ -18,13 +18,19 @@ namespace {
 
 constexpr Query kOpenIdUser{"pay.openid_user", Access::kRead,
                             "SELECT user_id FROM app_openids WHERE app_id = $1 AND openid = $2"};
+// RETURNING the columns FromRow reads: a new order needs no second statement to read it back.
 constexpr Query kInsertPayOrder{
     "pay.insert_order", Access::kWrite,
     "INSERT INTO pay_orders (id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, "
     "video_id, "
-    "status, expires_at, created_at, deal_id, commission_bps, attributed_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13) "
-    "ON CONFLICT (app_id, out_trade_no) DO NOTHING"};
+    "status, expires_at, created_at, deal_id, commission_bps, attributed_at, request_fingerprint) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13, $14) "
+    "ON CONFLICT (app_id, out_trade_no) DO NOTHING "
+    "RETURNING id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
+    "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at"};
+constexpr Query kFingerprint{
+    "pay.fingerprint", Access::kRead,
+    "SELECT request_fingerprint FROM pay_orders WHERE app_id = $1 AND out_trade_no = $2"};
 constexpr Query kByTradeNo{
     "pay.by_trade_no", Access::kRead,
     "SELECT id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
@@ -88,14 +94,29 @@ Result<PayOrder> CreatePayOrder(storage::Db& db, const SecretBox& box, const std
         if (!rate.empty()) commission_bps = std::clamp<int64_t>(rate[0].Int(0), 0, 10'000);
       }
     }
-    RETURN_IF_ERROR(
+    ASSIGN_OR_RETURN(
+        auto inserted,
         tx.Exec(kInsertPayOrder,
                 {NewId("pay"), app_id, in.out_trade_no, user[0].Str(0), in.amount_fen, in.description,
                  storage::Opt(creator_id), storage::Opt(video_id), storage::Opt(in.expires_at), now_ms,
-                 storage::Opt(in.deal_id), commission_bps, storage::Opt(attributed_at)}));
+                 storage::Opt(in.deal_id), commission_bps, storage::Opt(attributed_at),
+                 storage::Opt(in.request_fingerprint)}));
+    if (!inserted.empty()) return FromRow(inserted[0]);
+    // Already there: a retry of this request, or out_trade_no reused for another one.
     ASSIGN_OR_RETURN(auto rows, tx.Exec(kByTradeNo, {app_id, in.out_trade_no}));
     if (rows.empty()) return Internal("pay order vanished after insert");
     PayOrder p = FromRow(rows[0]);
+    p.replayed = true;
+    if (in.request_fingerprint) {
+      ASSIGN_OR_RETURN(auto stored, tx.Exec(kFingerprint, {app_id, in.out_trade_no}));
+      if (!stored.empty() && !stored[0].IsNull(0)) {
+        if (stored[0].Str(0) != *in.request_fingerprint) {
+          return Error(ErrorCode::kIdempotencyMismatch,
+                       "this Idempotency-Key was already used for a different request");
+        }
+        return p;
+      }
+    }
     if (p.amount_fen != in.amount_fen || p.user_id != user[0].Str(0)) {
       return Error(ErrorCode::kConflict, "'out_trade_no' was already used for another payment");
     }

@@ -24,6 +24,10 @@ struct PayOrderInput {
   std::optional<int64_t> expires_at;
   // The app's deal (as synced to the host): its commission_bps is the creator's rate.
   std::optional<std::string> deal_id;
+  // Set when the request's Idempotency-Key is its out_trade_no: the pay order row is then
+  // the key's record (a fingerprint of the request, as protocol/idempotency.h computes it),
+  // so a retry needs no separate idempotency row and its two extra commits.
+  std::optional<std::string> request_fingerprint;
 };
 
 struct PayOrder {
@@ -42,10 +46,12 @@ struct PayOrder {
   std::optional<std::string> deal_id;
   int64_t commission_bps = 0;  // of the deal, when bought; 0 without attribution
   std::optional<int64_t> attributed_at;
+  bool replayed = false;  // CreatePayOrder found it already there (a retry)
 };
 
 // Creates the pay order, or returns the existing one for the same (app, out_trade_no)
-// when the amount matches (another amount → kConflict). An openid this app never received
+// when the amount matches (another amount → kConflict; with a request_fingerprint, another
+// fingerprint → kIdempotencyMismatch, whatever differs). An openid this app never received
 // or a forged attribution token → kValidationFailed. Attribution: last click within 7 days
 // wins (openplatform/attribution.h); a stale token leaves the order unattributed.
 Result<PayOrder> CreatePayOrder(storage::Db& db, const SecretBox& box, const std::string& app_id,

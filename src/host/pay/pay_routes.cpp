@@ -15,6 +15,27 @@
 #include "protocol/idempotency.h"
 
 namespace hutong::host {
+namespace {
+
+// Whether the request's one Idempotency-Key is its body's out_trade_no (how apps key pay
+// orders). A repeated header → 400, as the generic guard says; anything else unusual
+// (no key, no JSON, no out_trade_no) → false, and the guard or the handler judges it.
+Result<bool> KeyIsOutTradeNo(const http::Request& req) {
+  std::optional<std::string_view> key;
+  for (const auto& [name, value] : req.headers) {
+    if (name != "idempotency-key") continue;
+    if (key) return Invalid("Idempotency-Key must be sent once");
+    key = value;
+  }
+  if (!key || key->empty()) return false;
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body, ec);
+  if (ec || !body.is_object()) return false;
+  const json::value* trade_no = body.as_object().if_contains("out_trade_no");
+  return trade_no != nullptr && trade_no->is_string() && trade_no->as_string() == *key;
+}
+
+}  // namespace
 
 void RegisterPayRoutes(http::Router& router, HostDeps deps) {
   // The sandbox wallet stands in for real payment rails; a real provider implements the
@@ -35,17 +56,29 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
       in.expires_at = ParseRfc3339(*expires);
       if (!in.expires_at) return Invalid("'expires_at' must be an RFC 3339 time");
     }
+    ASSIGN_OR_RETURN(auto keyed, KeyIsOutTradeNo(req));
+    if (keyed) in.request_fingerprint = protocol::RequestFingerprint(req);
     ASSIGN_OR_RETURN(auto p, CreatePayOrder(deps.db, deps.box, app_id, in, deps.clock.NowMs()));
-    return http::Response::Json(201, json::object{{"pay_order_id", p.id},
-                                                  {"cashier_url", "/cashier/" + p.id},
-                                                  {"status", p.status},
-                                                  {"amount_fen", p.amount_fen}});
+    // A retry gets the first answer: the order as it was created (pending).
+    auto res = http::Response::Json(201, json::object{{"pay_order_id", p.id},
+                                                      {"cashier_url", "/cashier/" + p.id},
+                                                      {"status", p.replayed && keyed ? "pending" : p.status},
+                                                      {"amount_fen", p.amount_fen}});
+    if (p.replayed && keyed) res.headers.emplace_back(protocol::kIdempotentReplayedHeader, "true");
+    return res;
   };
+  // Idempotency-Key = out_trade_no (what apps send, the provider included): the pay order's
+  // own unique (app, out_trade_no) row is the key's record, with the request's fingerprint,
+  // so a retry returns the same order and another body under the key is a 422 without the
+  // generic guard's claim and store commits. Any other key goes through the guard.
   router.Post("/open/v1/pay/orders",
               Signed(deps,
                      [deps, create_pay_order,
                       guard = protocol::Idempotency(deps.db, deps.clock, "/open/v1/pay/orders")](
                          http::Request& req, const std::string& app_id) -> Result<http::Response> {
+                       auto keyed = KeyIsOutTradeNo(req);
+                       if (!keyed.ok()) return std::move(keyed).error();
+                       if (*keyed) return create_pay_order(req, app_id);
                        return guard.Run(req, "app:" + app_id, [&] { return create_pay_order(req, app_id); });
                      }));
 
