@@ -439,6 +439,24 @@ TYPED_TEST(StorageTest, ConstraintViolationsAreConflicts) {
   EXPECT_EQ(this->Count(kCountKv, {std::string("dup")}), 1);
 }
 
+// On PostgreSQL BEGIN travels with the first statement: a transaction that runs none sends
+// nothing, and the one after it still begins and commits normally.
+TYPED_TEST(StorageTest, TransactionsWithoutStatementsSucceed) {
+  this->MigrateAll();
+  EXPECT_TRUE(this->db_->WithWrite([](Tx&) -> Status { return Ok(); }).ok());
+  EXPECT_TRUE(this->db_->WithRead([](Tx&) -> Status { return Ok(); }).ok());
+  Status failed = this->db_->WithWrite([](Tx&) -> Status { return Error(ErrorCode::kConflict, "no"); });
+  EXPECT_EQ(failed.error().code, ErrorCode::kConflict);
+  Status put = this->db_->WithWrite([&](Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(kPutKv, {std::string("after-empty"), int64_t{1}}));
+    RETURN_IF_ERROR(tx.Exec(kPutKv, {std::string("after-empty-2"), int64_t{2}}));
+    return Ok();
+  });
+  ASSERT_TRUE(put.ok()) << put.error().internal;
+  EXPECT_EQ(this->Count(kCountKv, {std::string("after-empty")}), 1);
+  EXPECT_EQ(this->Count(kCountKv, {std::string("after-empty-2")}), 1);
+}
+
 TYPED_TEST(StorageTest, WritesInAReadTransactionAreRejected) {
   this->MigrateAll();
   Status s = this->db_->WithRead([&](Tx& tx) -> Status {
