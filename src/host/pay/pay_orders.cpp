@@ -94,13 +94,12 @@ Result<PayOrder> CreatePayOrder(storage::Db& db, const SecretBox& box, const std
         if (!rate.empty()) commission_bps = std::clamp<int64_t>(rate[0].Int(0), 0, 10'000);
       }
     }
-    ASSIGN_OR_RETURN(
-        auto inserted,
-        tx.Exec(kInsertPayOrder,
-                {NewId("pay"), app_id, in.out_trade_no, user[0].Str(0), in.amount_fen, in.description,
-                 storage::Opt(creator_id), storage::Opt(video_id), storage::Opt(in.expires_at), now_ms,
-                 storage::Opt(in.deal_id), commission_bps, storage::Opt(attributed_at),
-                 storage::Opt(in.request_fingerprint)}));
+    ASSIGN_OR_RETURN(auto inserted,
+                     tx.Exec(kInsertPayOrder,
+                             {NewId("pay"), app_id, in.out_trade_no, user[0].Str(0), in.amount_fen,
+                              in.description, storage::Opt(creator_id), storage::Opt(video_id),
+                              storage::Opt(in.expires_at), now_ms, storage::Opt(in.deal_id), commission_bps,
+                              storage::Opt(attributed_at), storage::Opt(in.request_fingerprint)}));
     if (!inserted.empty()) return FromRow(inserted[0]);
     // Already there: a retry of this request, or out_trade_no reused for another one.
     ASSIGN_OR_RETURN(auto rows, tx.Exec(kByTradeNo, {app_id, in.out_trade_no}));
