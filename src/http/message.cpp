@@ -140,6 +140,14 @@ Response Response::JsonText(int status, std::string body) {
   return r;
 }
 
+Response Response::SharedJson(int status, std::shared_ptr<const std::string> body) {
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.shared_body = std::move(body);
+  return r;
+}
+
 Response Response::Text(int status, std::string body, std::string content_type) {
   Response r;
   r.status = status;

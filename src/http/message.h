@@ -4,6 +4,7 @@
 
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,10 +45,18 @@ struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // When set, the body sent instead of `body`: immutable bytes shared with a cache, so a
+  // cache hit is written without a copy. Never modified while shared.
+  std::shared_ptr<const std::string> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+
+  // The bytes that go out as the body (shared_body if set, else body).
+  std::string_view BodyView() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
 
   static Response Json(int status, const boost::json::value& v);
   static Response JsonText(int status, std::string body);
+  // JSON whose serialized bytes are shared with a cache (`body` must not be null).
+  static Response SharedJson(int status, std::shared_ptr<const std::string> body);
   static Response Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   // RFC 9457 problem+json for an error; the one place errors become statuses.
   static Response Problem(const Error& error, std::string_view instance = {});

@@ -145,6 +145,14 @@ TEST(Message, ResponseBuilders) {
   EXPECT_EQ(r.content_type, "text/plain; charset=utf-8");
   r = Response::JsonText(200, "[]");
   EXPECT_EQ(r.body, "[]");
+  EXPECT_EQ(r.BodyView(), "[]");
+  // A shared body is what goes out, untouched and uncopied.
+  auto shared = std::make_shared<const std::string>("{\"items\":[]}");
+  r = Response::SharedJson(200, shared);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.BodyView(), "{\"items\":[]}");
+  EXPECT_EQ(r.BodyView().data(), shared->data());
+  EXPECT_TRUE(r.body.empty());
 }
 
 TEST(Metrics, RendersCountersAndCumulativeHistogram) {

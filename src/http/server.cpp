@@ -18,9 +18,12 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <charconv>
 #include <condition_variable>
 #include <csignal>
+#include <cstdio>
+#include <ctime>
 #include <map>
 #include <exception>
 #include <mutex>
@@ -52,6 +55,7 @@ constexpr size_t kLingerMaxBytes = 8 << 20;
 // but a client that never reads must not pin a connection forever.
 constexpr std::chrono::milliseconds kMinWriteTimeout{30'000};
 constexpr size_t kMaxLoggedPath = 256;
+constexpr size_t kMaxKeptHeadBytes = 4096;
 
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
@@ -225,6 +229,7 @@ struct Connection {
   ConnState state = ConnState::kActive;
   uint64_t read_timer_generation = 0;  // stale timer callbacks compare and do nothing
   bool read_timed_out = false;
+  std::string write_head;  // the response head being written, reused across requests
 };
 
 }  // namespace
@@ -434,33 +439,100 @@ struct WriteResult {
   size_t bytes = 0;
 };
 
-// `r.status` must be 100–599 (ServeOne makes sure).
-asio::awaitable<WriteResult> WriteResponse(const ServerCore& core, Connection& c, Response& r,
-                                           unsigned version, bool keep_alive, bool head,
-                                           std::string_view request_id) {
-  bhttp::response<bhttp::string_body> out;
-  out.version(version);
-  out.result(static_cast<unsigned>(r.status));
-  out.set(bhttp::field::server, "hutong");
-  out.set("X-Request-Id", request_id);
-  const bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
+// "Wed, 25 Nov 2026 18:57:41 GMT" (RFC 9110 §5.6.7), formatted at most once a second
+// per thread. `Date` is required of an origin server with a clock.
+std::string_view HttpDate() {
+  thread_local time_t cached_second = -1;
+  thread_local std::array<char, 40> text{};
+  thread_local size_t length = 0;
+  const time_t now = std::time(nullptr);
+  if (now != cached_second) {
+    static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    // Names spelled out rather than strftime's %a/%b, which follow the locale.
+    const int n = std::snprintf(text.data(), text.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                                kDays[tm.tm_wday % 7], tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900,
+                                tm.tm_hour, tm.tm_min, tm.tm_sec);
+    length = n > 0 ? std::min(static_cast<size_t>(n), text.size() - 1) : 0;
+    cached_second = now;
+  }
+  return {text.data(), length};
+}
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ", 2);
+  out.append(value);
+  out.append("\r\n", 2);
+}
+
+// The status line and header block of a response, serialized into `out` (a buffer the
+// connection reuses, so steady keep-alive traffic allocates nothing here).
+void SerializeHead(std::string& out, const Response& r, unsigned version, bool keep_alive, bool bodyless,
+                   std::string_view request_id) {
+  out.clear();
+  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char status_digits[4] = {static_cast<char>('0' + r.status / 100), static_cast<char>('0' + r.status / 10 % 10),
+                           static_cast<char>('0' + r.status % 10), ' '};
+  out.append(status_digits, 4);
+  out.append(bhttp::obsolete_reason(static_cast<bhttp::status>(r.status)));
+  out.append("\r\nServer: hutong\r\n");
+  AppendHeader(out, "Date", HttpDate());
+  AppendHeader(out, "X-Request-Id", request_id);
   for (const auto& [name, value] : r.headers) {
     if (IsAllowedExtraHeader(name, value)) {
-      out.insert(name, value);
+      AppendHeader(out, name, value);
     } else {
       LogWarn("dropped a response header", {{"request_id", request_id}, {"header", CapForLog(name)}});
     }
   }
   if (!bodyless) {
-    out.set(bhttp::field::content_type, r.content_type);
+    AppendHeader(out, "Content-Type", r.content_type);
     // For HEAD the length of the body a GET would get, with no body (RFC 9110 §9.3.2).
-    out.content_length(r.body.size());
-    if (!head) out.body() = std::move(r.body);
+    char digits[24];
+    const auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), r.BodyView().size());
+    (void)ec;  // 24 digits hold any size_t
+    AppendHeader(out, "Content-Length", std::string_view(digits, static_cast<size_t>(end - digits)));
   }
-  out.keep_alive(keep_alive);
-  c.stream.expires_after(std::max(core.options.read_timeout, kMinWriteTimeout));
-  auto [ec, bytes] = co_await bhttp::async_write(c.stream, out, kAwait);
-  if (!ec) c.stream.expires_never();
+  // HTTP/1.1 persists unless told otherwise, HTTP/1.0 closes unless told otherwise.
+  if (version == 10 && keep_alive) out.append("Connection: keep-alive\r\n");
+  if (version != 10 && !keep_alive) out.append("Connection: close\r\n");
+  out.append("\r\n", 2);
+}
+
+// `r.status` must be 100–599 (ServeOne makes sure). The head and the body go out in one
+// gather write; the body is never copied (a shared cached body included).
+asio::awaitable<WriteResult> WriteResponse(const ServerCore& core, Connection& c, const Response& r,
+                                           unsigned version, bool keep_alive, bool head,
+                                           std::string_view request_id) {
+  const bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
+  SerializeHead(c.write_head, r, version, keep_alive, bodyless, request_id);
+  const std::string_view body = bodyless || head ? std::string_view() : r.BodyView();
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.write_head), asio::buffer(body.data(), body.size())};
+  const size_t total = c.write_head.size() + body.size();
+  // The socket usually takes the whole response at once: one sendmsg, no deadline to arm
+  // and cancel. (The socket is non-blocking, so this never waits.)
+  error_code ec;
+  size_t bytes = c.stream.socket().write_some(buffers, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    bytes = 0;
+  }
+  if (!ec && bytes < total) {
+    // A full socket buffer (a large body, a slow reader): the rest under a deadline.
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    rest.consume(bytes);
+    c.stream.expires_after(std::max(core.options.read_timeout, kMinWriteTimeout));
+    auto [wec, more] = co_await asio::async_write(c.stream, rest, kAwait);
+    if (!wec) c.stream.expires_never();
+    ec = wec;
+    bytes += more;
+  }
+  // A burst of large error pages must not pin memory on a connection that lives for long.
+  if (c.write_head.capacity() > kMaxKeptHeadBytes) std::string().swap(c.write_head);
   co_return WriteResult{ec, bytes};
 }
 
@@ -537,28 +609,43 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
   parser.header_limit(static_cast<uint32_t>(std::min<size_t>(options.max_header_bytes, UINT32_MAX)));
   parser.body_limit(options.max_body_bytes);
 
-  // One deadline for the whole request, header and body, from its first byte.
-  ArmReadTimer(c, options.read_timeout);
-  auto [ec, header_bytes] = co_await bhttp::async_read_header(c->stream, buffer, parser, kAwait);
-  (void)header_bytes;
-  if (!ec && !parser.is_done()) {
-    // The client is holding the body back until we agree to take it (curl does this for
-    // large uploads). An oversized Content-Length never gets here: it failed above.
-    const auto expect = parser.get().find(bhttp::field::expect);
-    if (parser.get().version() >= 11 && expect != parser.get().end() &&
-        beast::iequals(expect->value(), "100-continue")) {
-      bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
-      auto [wec, wn] = co_await bhttp::async_write(c->stream, go_on, kAwait);
-      (void)wn;
-      ec = wec;
-    }
-    if (!ec) {
-      auto [bec, body_bytes] = co_await bhttp::async_read(c->stream, buffer, parser, kAwait);
-      (void)body_bytes;
-      ec = bec;
-    }
+  error_code ec;
+  c->read_timed_out = false;
+  // Keep-alive clients usually send a whole request at once, so it is in the buffer
+  // already: parse it in place, without a read deadline to arm and then cancel.
+  while (!parser.is_done() && buffer.size() > 0) {
+    const size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec || used == 0) break;
   }
-  DisarmReadTimer(*c);
+  if (ec == bhttp::error::need_more) ec = {};
+  if (!ec && !parser.is_done()) {
+    // One deadline for the rest of the request, header and body.
+    ArmReadTimer(c, options.read_timeout);
+    if (!parser.is_header_done()) {
+      auto [hec, header_bytes] = co_await bhttp::async_read_header(c->stream, buffer, parser, kAwait);
+      (void)header_bytes;
+      ec = hec;
+    }
+    if (!ec && !parser.is_done()) {
+      // The client is holding the body back until we agree to take it (curl does this for
+      // large uploads). An oversized Content-Length never gets here: it failed above.
+      const auto expect = parser.get().find(bhttp::field::expect);
+      if (parser.get().version() >= 11 && expect != parser.get().end() &&
+          beast::iequals(expect->value(), "100-continue")) {
+        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
+        auto [wec, wn] = co_await bhttp::async_write(c->stream, go_on, kAwait);
+        (void)wn;
+        ec = wec;
+      }
+      if (!ec) {
+        auto [bec, body_bytes] = co_await bhttp::async_read(c->stream, buffer, parser, kAwait);
+        (void)body_bytes;
+        ec = bec;
+      }
+    }
+    DisarmReadTimer(*c);
+  }
   if (core.closed.load()) co_return false;
   if (ec) {
     if (c->read_timed_out) {
@@ -675,6 +762,25 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
   co_return !written.ec && keep_alive;
 }
 
+// Waits (at most `timeout`) until the idle connection is readable, then reads what is
+// there. Waiting first, rather than trying a read at once as Asio does, saves a recv that
+// would fail: the next request of a keep-alive client is rarely there yet. Returns an
+// error when the connection is to be closed (timeout, drain, peer gone).
+asio::awaitable<error_code> ReadWhenReadable(const std::shared_ptr<Connection>& c, beast::flat_buffer& buffer,
+                                             std::chrono::milliseconds timeout) {
+  ArmReadTimer(c, timeout);  // on expiry it cancels the wait
+  for (;;) {
+    auto [ec] = co_await c->stream.socket().async_wait(tcp::socket::wait_read, kAwait);
+    if (!ec) {
+      const size_t n = c->stream.socket().read_some(buffer.prepare(kReadChunk), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;  // spurious
+      buffer.commit(n);
+    }
+    DisarmReadTimer(*c);
+    co_return ec;
+  }
+}
+
 asio::awaitable<void> Session(LiveToken token, std::shared_ptr<Connection> c) {
   ServerCore& core = token.core();
   Registration registration(core, c.get());
@@ -686,12 +792,11 @@ asio::awaitable<void> Session(LiveToken token, std::shared_ptr<Connection> c) {
       // Idle: between requests (or before the first). A drain may cancel this read; the
       // stream's own timeout closes the connection silently.
       c->state = ConnState::kIdle;
-      c->stream.expires_after(first ? std::min(options.read_timeout, options.idle_timeout)
-                                    : options.idle_timeout);
-      auto [ec, n] = co_await c->stream.async_read_some(buffer.prepare(kReadChunk), kAwait);
-      if (ec) break;
-      buffer.commit(n);
-      c->stream.expires_never();
+      if (co_await ReadWhenReadable(c, buffer,
+                                    first ? std::min(options.read_timeout, options.idle_timeout)
+                                          : options.idle_timeout)) {
+        break;
+      }
     }
     c->state = ConnState::kActive;
     first = false;
@@ -726,6 +831,8 @@ asio::awaitable<void> AcceptLoop(LiveToken token, size_t shard) {
     }
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    // Direct reads and writes (ReadWhenReadable, WriteResponse) must never block the thread.
+    socket.non_blocking(true, ignored);
     auto conn = std::make_shared<Connection>(std::move(socket), shard);
     error_code rec;
     const tcp::endpoint peer = conn->stream.socket().remote_endpoint(rec);

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <cerrno>
+#include <ctime>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -619,6 +620,92 @@ TEST_F(ServerTest, ManyConcurrentClients) {
   }
   for (auto& c : clients) c.join();
   EXPECT_EQ(ok.load(), 200);
+}
+
+TEST_F(ServerTest, ResponsesCarryAnHttpDate) {
+  RawConn c(h_.port());
+  ASSERT_TRUE(c.Send("GET /ping HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  // IMF-fixdate (RFC 9110 §5.6.7), e.g. "Wed, 25 Nov 2026 18:57:41 GMT".
+  const std::string date = r->Header("date");
+  ASSERT_EQ(date.size(), 29u) << date;
+  EXPECT_EQ(date.substr(25), " GMT") << date;
+  char text[40];
+  const time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(text, sizeof text, "%Y", &tm);
+  EXPECT_EQ(date.substr(12, 4), text) << date;
+}
+
+TEST_F(ServerTest, ARequestArrivingInPiecesIsServed) {
+  RawConn c(h_.port());
+  ASSERT_TRUE(c.Send("GET /echo/pie"));
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(c.Send("ces?q=1 HTTP/1.1\r\nHo"));
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(c.Send("st: t\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(JsonBody(r->body).at("name").as_string(), "pieces");
+  // A body that follows its header later is read too.
+  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nab"));
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(c.Send("cde"));
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "abcde");
+}
+
+// A cached body is shared by every response that sends it: concurrent responses (on both
+// I/O threads, some too large for one write) must each carry it whole, and it must stay
+// unchanged.
+TEST(Server, ASharedBodyIsSentWholeToConcurrentClientsAndLeftIntact) {
+  std::string text = "{\"items\":[";
+  for (int i = 0; i < 20000; ++i) text += "\"item-" + std::to_string(i) + "\",";
+  text += "\"end\"]}";
+  const std::string expected = text;
+  auto shared = std::make_shared<const std::string>(std::move(text));
+  Harness h([shared](Router& r) {
+    r.Add(
+        Method::kGet, "/shared",
+        [shared](Request&) -> Result<Response> { return Response::SharedJson(200, shared); }, Exec::kBlocking,
+        [shared](const Request& req) -> std::optional<Response> {
+          if (req.Query("slow")) return std::nullopt;
+          return Response::SharedJson(200, shared);
+        });
+  });
+  std::atomic<int> whole{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        ClientRequest req;
+        req.url = h.Url((t + i) % 2 ? "/shared" : "/shared?slow=1");
+        req.timeout = 10s;
+        auto r = Fetch(req);
+        if (r.ok() && r->status == 200 && r->body == expected && r->Header("content-type") == "application/json") {
+          ++whole;
+        }
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(whole.load(), 80);
+  EXPECT_EQ(*shared, expected);
+  // HEAD: the shared body's length, no body.
+  RawConn c(h.port());
+  ASSERT_TRUE(c.Send("HEAD /shared HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto r = c.Read(/*head_request=*/true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->Header("content-length"), std::to_string(expected.size()));
+  ASSERT_TRUE(c.Send("GET /ping HTTP/1.1\r\nHost: t\r\n\r\n"));
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "pong");
 }
 
 TEST(Server, IdleKeepAliveConnectionIsClosed) {

@@ -6,6 +6,7 @@
 #include "common/json.h"
 #include "protocol/idempotency.h"
 #include "provider/catalog/catalog.h"
+#include "provider/catalog/deal_page_cache.h"
 #include "provider/hosts/host_sync.h"
 #include "provider/merchant/staff_auth.h"
 
@@ -153,6 +154,7 @@ void RegisterMerchantRoutes(http::Router& router, ProviderDeps deps) {
       RETURN_IF_ERROR(EnqueueHostSync(tx, SyncKind::kDeal, id, now));
       return id;
     }));
+    BumpCatalogVersion();  // committed: cached list pages must show the new deal
     ASSIGN_OR_RETURN(auto deal, GetDealJson(deps.db, deal_id));
     auto resp = http::Response::Json(201, deal);
     resp.headers.emplace_back("Location", "/mp/v1/deals/" + deal_id);
