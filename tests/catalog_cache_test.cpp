@@ -61,7 +61,8 @@ class CatalogCacheTest : public SeededNodeTest {
   int64_t ListedStock() {
     auto r = Get(p_ + "/mp/v1/deals?limit=50");
     EXPECT_EQ(r.status, 200) << r.body;
-    for (const auto& item : ParseBody(r).at("items").as_array()) {
+    const json::value page = ParseBody(r);
+    for (const auto& item : page.at("items").as_array()) {
       if (item.at("id").as_string() == deal_) return item.at("stock_left").as_int64();
     }
     return -1;
