@@ -1,6 +1,9 @@
 -- wrk script: GET /api/search over a rotating list of realistic queries (brands, dishes,
 -- business districts, with and without city/category filters), so the index is not
 -- asked the same thing 100,000 times. Non-2xx answers are counted by wrk.
+-- With SEARCH_NEAR=1 in the environment every query also carries the searcher's position
+-- (lat/lng around the three cities' districts, varying per request), as a phone sends it:
+-- those pages are ranked by distance and never served from the first-page cache.
 local queries = {
   {"火锅"}, {"海底捞"}, {"烤鸭"}, {"双人套餐"}, {"三里屯 火锅"}, {"奶茶"}, {"大床房"},
   {"陆家嘴 咖啡"}, {"小龙虾"}, {"剧本杀"}, {"串串香", "成都"}, {"酸菜鱼", "上海"},
@@ -22,8 +25,18 @@ for _, q in ipairs(queries) do
   paths[#paths + 1] = p
 end
 
+local near = os.getenv("SEARCH_NEAR") == "1"
+local centres = {{39.9334, 116.4543}, {31.2397, 121.4998}, {30.6570, 104.0817}, {39.9925, 116.3376},
+                 {31.2304, 121.4737}, {30.5728, 104.0668}}
+
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format("GET", paths[(n % #paths) + 1])
+  local p = paths[(n % #paths) + 1]
+  if near then
+    local c = centres[(math.floor(n / #paths) % #centres) + 1]
+    local j = (n % 97) / 1000.0
+    p = p .. string.format("&lat=%.5f&lng=%.5f", c[1] + j - 0.05, c[2] - j + 0.05)
+  end
+  return wrk.format("GET", p)
 end
