@@ -171,7 +171,7 @@ Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInpu
     ASSIGN_OR_RETURN(auto units, tx.Exec(kUserUnits, {user.id, in.deal_id}));
     if (units[0].Int(0) + in.quantity > limit) {
       return Error(ErrorCode::kConflict,
-                   "per-user limit reached: at most " + std::to_string(limit) + " of this deal per user");
+                   std::string(kPerUserLimitDetail) + ": at most " + std::to_string(limit) + " of this deal per user");
     }
   }
   Reservation r{NewId("ord"), *amount, deal.Str(6)};

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/money.h"
 #include "common/result.h"
@@ -23,6 +24,9 @@ namespace hutong::provider {
 inline constexpr int64_t kOrderPaymentWindowMs = 15LL * 60 * 1000;
 inline constexpr int64_t kMaxUnitsPerOrder = 20;  // when the deal sets no per-user limit
 inline constexpr int kVoucherCodeDigits = 12;
+// How a per-user limit refusal's detail begins (a 409 `conflict`, like other conflicts):
+// the orders route recognises it by this prefix to remember the refusal in hot stock.
+inline constexpr std::string_view kPerUserLimitDetail = "per-user limit reached";
 
 struct OrderInput {
   std::string deal_id;

@@ -16,9 +16,6 @@ namespace hutong::provider {
 
 namespace {
 
-// How Reserve words a per-user limit refusal (a 409 `conflict`, like other conflicts).
-constexpr std::string_view kPerUserLimitDetail = "per-user limit reached";
-
 Result<OrderInput> ParseOrderInput(std::string_view text) {
   ASSIGN_OR_RETURN(auto body, ParseJsonObject(text));
   OrderInput in;
