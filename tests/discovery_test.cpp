@@ -8,10 +8,13 @@
 #include <cmath>
 #include <cstdint>
 #include <thread>
+#include <tuple>
 
 #include "common/clock.h"
 #include "common/geo.h"
 #include "common/ids.h"
+#include "host/host.h"
+#include "host/search/nearby.h"
 #include "protocol/open_api_client.h"
 #include "provider/campaigns/campaigns.h"
 #include "provider/orders/orders.h"
@@ -296,6 +299,80 @@ TEST_P(DiscoveryTest, NearbyRejectsBadParameters) {
                     json::serialize(json::object{{"deals", json::array{bad}}}));
   ExpectProblem(*r, 400, "validation_failed");
   EXPECT_TRUE(Search("坏门店").at("items").as_array().empty());
+}
+
+// The category prunes in the geo index (host v15): a rare category is found behind
+// thousands of nearer stores of another, nearest first at its true distance, and the index
+// follows its deals' syncs: a category changed by a sync without stores, a deal gone offline.
+TEST_P(DiscoveryTest, NearbyByCategoryFindsARareOneFarAwayAndFollowsSyncs) {
+  // 6,000 catering stores within 400 m: more than one read of the index holds.
+  uint64_t seed = 7;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(seed >> 11) / static_cast<double>(1ULL << 53);
+  };
+  json::array batch;
+  for (int d = 0; d < 30; ++d) {
+    json::object deal = Deal("deal_crowd_" + std::to_string(d), "人海餐厅套餐", "catering", 1);
+    json::array stores;
+    for (int i = 0; i < 200; ++i) {
+      stores.push_back(Store("s_crowd_" + std::to_string(d * 200 + i),
+                             kLat + LatDegreesFor(800 * next() - 400),
+                             kLng + LngDegreesFor(800 * next() - 400, kLat)));
+    }
+    deal["stores"] = std::move(stores);
+    batch.push_back(std::move(deal));
+  }
+  Sync(batch);
+  json::object murder = Deal("deal_murder", "远方剧本杀", "script_murder", 1);
+  murder["stores"] =
+      json::array{Store("s_murder_4000", North(4000), kLng), Store("s_murder_3000", North(3000), kLng)};
+  json::object stay = Deal("deal_stay", "近处民宿", "homestay", 1);
+  stay["stores"] = json::array{Store("s_stay_100", North(100), kLng)};
+  Sync({murder, stay});
+  const std::string at = "lat=" + std::to_string(kLat) + "&lng=" + std::to_string(kLng) + "&radius_m=5000";
+
+  auto murders = Nearby(at + "&category=script_murder");
+  EXPECT_EQ(Field(murders, "store_id"), (std::vector<std::string>{"s_murder_3000", "s_murder_4000"}));
+  ASSERT_EQ(murders.at("items").as_array().size(), 2u);
+  EXPECT_EQ(murders.at("items").at(0).at("distance_m").as_int64(), 3000);
+  EXPECT_EQ(murders.at("items").at(1).at("distance_m").as_int64(), 4000);
+  EXPECT_EQ(murders.at("items").at(0).at("deals").at(0).at("category").as_string(), "script_murder");
+  EXPECT_EQ(Field(Nearby(at + "&category=script_murder&limit=1"), "store_id"),
+            (std::vector<std::string>{"s_murder_3000"}));
+  EXPECT_EQ(Field(Nearby("lat=" + std::to_string(kLat) + "&lng=" + std::to_string(kLng) +
+                         "&radius_m=3500&category=script_murder"),
+                  "store_id"),
+            (std::vector<std::string>{"s_murder_3000"}));
+  EXPECT_EQ(Field(Nearby(at + "&category=homestay"), "store_id"), (std::vector<std::string>{"s_stay_100"}));
+  EXPECT_TRUE(Nearby(at + "&category=beauty").at("items").as_array().empty());
+  auto catering = Nearby(at + "&category=catering&limit=50");
+  ASSERT_EQ(catering.at("items").as_array().size(), 50u);
+  for (const auto& it : catering.at("items").as_array()) {
+    EXPECT_EQ(std::string(it.at("store_id").as_string()).rfind("s_crowd_", 0), 0u) << it;
+  }
+
+  // The homestay deal becomes a script murder, synced without its stores: they stay, now
+  // under the new category only.
+  stay["category"] = "script_murder";
+  Sync({stay});
+  EXPECT_TRUE(Nearby(at + "&category=homestay").at("items").as_array().empty());
+  murders = Nearby(at + "&category=script_murder");
+  EXPECT_EQ(Field(murders, "store_id"),
+            (std::vector<std::string>{"s_stay_100", "s_murder_3000", "s_murder_4000"}));
+  EXPECT_EQ(murders.at("items").at(0).at("distance_m").as_int64(), 100);
+
+  // The far deal goes offline: its stores leave the category.
+  murder["status"] = "offline";
+  Sync({murder});
+  EXPECT_EQ(Field(Nearby(at + "&category=script_murder"), "store_id"),
+            (std::vector<std::string>{"s_stay_100"}));
+  // And back, with one store moved nearer.
+  murder["status"] = "online";
+  murder["stores"] = json::array{Store("s_murder_2000", North(2000), kLng)};
+  Sync({murder});
+  EXPECT_EQ(Field(Nearby(at + "&category=script_murder"), "store_id"),
+            (std::vector<std::string>{"s_stay_100", "s_murder_2000"}));
 }
 
 TEST_P(DiscoveryTest, SearchRanksByRelevanceThenDistanceThenSales) {
@@ -718,6 +795,72 @@ TEST_P(CampaignFlashSaleTest, ConcurrentBuyersNeverOversellCampaignStock) {
   EXPECT_EQ(RunQuery(*db_, kDealStock, {other_deal_})[0].Int(0), 1000);  // the deal's own stock untouched
 }
 
+// Host v15 on a geo index written before it: the stores already there are found by their
+// deals' categories.
+class NearbyMigrationTest : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(NearbyMigrationTest, HostV15IndexesTheCategoriesOfStoresAlreadyThere) {
+  FreshDatabases fresh(GetParam());
+  storage::DbOptions o;
+  o.default_schema = "host";
+  auto opened = storage::OpenDb(fresh.host_db(), o);
+  ASSERT_TRUE(opened.ok()) << opened.error().internal;
+  storage::Db& db = **opened;
+  std::vector<storage::Migration> before;
+  for (const auto& m : host::HostMigrations())
+    if (m.version < 15) before.push_back(m);
+  ASSERT_TRUE(storage::Migrate(db, before).ok());
+  constexpr storage::Query kApp{
+      "test.nearby_migration.app", storage::Access::kWrite,
+      "INSERT INTO apps (id, name, service_url, notify_url, secret_sealed, created_at) "
+      "VALUES ('app_m', 'app', 'http://127.0.0.1:1', 'http://127.0.0.1:1/n', 'x', 0)"};
+  constexpr storage::Query kDeal{
+      "test.nearby_migration.deal", storage::Access::kWrite,
+      "INSERT INTO app_deals (app_id, deal_id, title, type, category, city, price_fen, "
+      "original_price_fen, updated_at) VALUES ('app_m', $1, 't', 'set_meal', $2, "
+      "'成都', 100, 100, 0)"};
+  constexpr storage::Query kStore{
+      "test.nearby_migration.store", storage::Access::kWrite,
+      "INSERT INTO geo_stores (id, app_id, deal_id, store_id, name, address, lat, lng) "
+      "VALUES ($1, 'app_m', $2, $3, 'n', 'a', $4, $5)"};
+  constexpr storage::Query kBox{"test.nearby_migration.box", storage::Access::kWrite,
+                                "INSERT INTO geo_stores_rtree (id, min_lat, max_lat, min_lng, max_lng) "
+                                "VALUES ($1, $2, $2, $3, $3)"};
+  RunQuery(db, kApp);
+  RunQuery(db, kDeal, {std::string("deal_h"), std::string("hotel")});
+  RunQuery(db, kDeal, {std::string("deal_c"), std::string("catering")});
+  const std::vector<std::tuple<int64_t, std::string, std::string, double>> stores{
+      {1, "deal_h", "s_h_100", North(100)},
+      {2, "deal_c", "s_c_50", North(50)},
+      {3, "deal_h", "s_h_900", North(900)}};
+  for (const auto& [id, deal, store, lat] : stores) {
+    RunQuery(db, kStore, {id, deal, store, lat, kLng});
+    if (GetParam() == Backend::kSqlite) RunQuery(db, kBox, {id, lat, kLng});
+  }
+  auto migrated = storage::Migrate(db, host::HostMigrations());
+  ASSERT_TRUE(migrated.ok()) << migrated.error().internal;
+
+  auto ids = [&](const std::string& category) {
+    host::search::NearbyParams p;
+    p.lat = kLat;
+    p.lng = kLng;
+    p.radius_m = 1000;
+    p.category = category;
+    auto page = host::search::NearbyJson(db, p);
+    EXPECT_TRUE(page.ok()) << page.error().internal;
+    std::vector<std::string> out;
+    if (!page.ok()) return out;
+    for (const auto& it : page->at("items").as_array()) out.emplace_back(it.at("store_id").as_string());
+    return out;
+  };
+  EXPECT_EQ(ids("hotel"), (std::vector<std::string>{"s_h_100", "s_h_900"}));
+  EXPECT_EQ(ids("catering"), (std::vector<std::string>{"s_c_50"}));
+  EXPECT_EQ(ids(""), (std::vector<std::string>{"s_c_50", "s_h_100", "s_h_900"}));
+  EXPECT_TRUE(ids("beauty").empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, NearbyMigrationTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 INSTANTIATE_TEST_SUITE_P(Backends, DiscoveryTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          BackendName);
 INSTANTIATE_TEST_SUITE_P(Backends, CampaignFlashSaleTest,

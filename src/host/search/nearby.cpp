@@ -1,6 +1,7 @@
 #include "host/search/nearby.h"
 
 #include <algorithm>
+#include <array>
 #include <boost/json.hpp>
 #include <cmath>
 #include <map>
@@ -25,58 +26,115 @@ constexpr Query kSqliteDeleteBoxes{"nearby.sqlite_delete_boxes", Access::kWrite,
                                    "(SELECT id FROM geo_stores WHERE app_id = $1 AND deal_id = $2)"};
 constexpr Query kDeleteStores{"nearby.delete_stores", Access::kWrite,
                               "DELETE FROM geo_stores WHERE app_id = $1 AND deal_id = $2"};
+// PostgreSQL keeps the category on the row ($8), SQLite in the R*Tree only.
 constexpr Query kInsertStore{"nearby.insert_store", Access::kWrite,
                              "INSERT INTO geo_stores (app_id, deal_id, store_id, name, address, lat, lng) "
-                             "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"};
-constexpr Query kSqliteInsertBox{"nearby.sqlite_insert_box", Access::kWrite,
-                                 "INSERT INTO geo_stores_rtree (id, min_lat, max_lat, min_lng, max_lng) "
-                                 "VALUES ($1, $2, $2, $3, $3)"};
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                             "INSERT INTO geo_stores (app_id, deal_id, store_id, name, address, lat, lng, "
+                             "category) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"};
+// A category's code $4 is the R*Tree's third dimension as [code, code + 0.5]: never an
+// empty extent, which would make every one-category node's volume 0 and leave the
+// R*Tree's choice of node blind to where the point lies.
+constexpr Query kSqliteInsertBox{
+    "nearby.sqlite_insert_box", Access::kWrite,
+    "INSERT INTO geo_stores_rtree (id, min_lat, max_lat, min_lng, max_lng, min_cat, max_cat) "
+    "VALUES ($1, $2, $2, $3, $3, $4, $4 + 0.5)"};
+// A deal synced without stores keeps them, under its category of now ($3); a no-op
+// unless the category changed.
+constexpr Query kSqliteRecategorize{
+    "nearby.sqlite_recategorize", Access::kWrite,
+    "UPDATE geo_stores_rtree SET min_cat = $3, max_cat = $3 + 0.5 WHERE id IN "
+    "(SELECT id FROM geo_stores WHERE app_id = $1 AND deal_id = $2) AND min_cat <> $3"};
+constexpr Query kPgRecategorize{
+    "nearby.pg_recategorize", Access::kWrite,
+    "UPDATE geo_stores SET category = $3 WHERE app_id = $1 AND deal_id = $2 AND category <> $3"};
 
-// $1..$4 the box (min lat, max lat, min lng, max lng), $5 category, $6 row cap.
+// $1..$4 the box (min lat, max lat, min lng, max lng), $5 the row cap; the nearest
+// variants order by $6..$8 (below); the category variants take the category as the index
+// holds it (CategoryKey) as the parameter after those. Only the geo index decides the
+// category (it is kept in step with app_deals by IndexDealStores).
 #define HUTONG_NEARBY_COLUMNS                                                                        \
   "SELECT g.app_id, g.store_id, g.name, g.address, g.lat, g.lng, d.deal_id, d.title, d.brand_name, " \
   "d.price_fen, d.original_price_fen, d.category, d.city, d.sales, a.service_url "
 #define HUTONG_NEARBY_FILTER                                                                           \
   " JOIN app_deals d ON d.app_id = g.app_id AND d.deal_id = g.deal_id JOIN apps a ON a.id = g.app_id " \
-  "WHERE d.status = 'online' AND a.status = 'active' "                                                 \
-  "AND (CAST($5 AS TEXT) = '' OR d.category = $5) "
+  "WHERE d.status = 'online' AND a.status = 'active' "
 #define HUTONG_NEARBY_RTREE_BOX \
   "AND r.max_lat >= $1 AND r.min_lat <= $2 AND r.max_lng >= $3 AND r.min_lng <= $4 "
 #define HUTONG_NEARBY_BTREE_BOX "AND g.lat BETWEEN $1 AND $2 AND g.lng BETWEEN $3 AND $4 "
-// The flat-Earth squared distance from ($7, $8) with longitudes scaled by $9 (the cosine
+#define HUTONG_NEARBY_RTREE_CATEGORY(n) "AND r.max_cat >= " n " AND r.min_cat <= " n " "
+#define HUTONG_NEARBY_BTREE_CATEGORY(n) "AND g.category = " n " "
+// The flat-Earth squared distance from ($6, $7) with longitudes scaled by $8 (the cosine
 // of the latitude): the order of the last-resort query below.
 #define HUTONG_NEARBY_FLAT_ORDER \
-  "ORDER BY (g.lat - $7) * (g.lat - $7) + (g.lng - $8) * (g.lng - $8) * $9 * $9 "
+  "ORDER BY (g.lat - $6) * (g.lat - $6) + (g.lng - $7) * (g.lng - $7) * $8 * $8 "
+#define HUTONG_NEARBY_RTREE_FROM "FROM geo_stores_rtree r JOIN geo_stores g ON g.id = r.id"
 // SQLite's R*Tree stores boxes in 32-bit floats rounded outwards, so a box query never
 // misses a point inside it; the exact filter runs on the stored doubles.
 constexpr Query kNearbyBox{
     "nearby.box", Access::kRead,
+    HUTONG_NEARBY_COLUMNS HUTONG_NEARBY_RTREE_FROM HUTONG_NEARBY_FILTER HUTONG_NEARBY_RTREE_BOX "LIMIT $5",
+    HUTONG_NEARBY_COLUMNS "FROM geo_stores g" HUTONG_NEARBY_FILTER HUTONG_NEARBY_BTREE_BOX "LIMIT $5"};
+constexpr Query kNearbyBoxOfCategory{
+    "nearby.box_of_category", Access::kRead,
+    HUTONG_NEARBY_COLUMNS HUTONG_NEARBY_RTREE_FROM HUTONG_NEARBY_FILTER HUTONG_NEARBY_RTREE_BOX
+        HUTONG_NEARBY_RTREE_CATEGORY("$6") "LIMIT $5",
     HUTONG_NEARBY_COLUMNS
-    "FROM geo_stores_rtree r JOIN geo_stores g ON g.id = r.id" HUTONG_NEARBY_FILTER HUTONG_NEARBY_RTREE_BOX
-    "LIMIT $6",
-    HUTONG_NEARBY_COLUMNS "FROM geo_stores g" HUTONG_NEARBY_FILTER HUTONG_NEARBY_BTREE_BOX "LIMIT $6"};
+    "FROM geo_stores g" HUTONG_NEARBY_FILTER HUTONG_NEARBY_BTREE_BOX HUTONG_NEARBY_BTREE_CATEGORY(
+        "$6") "LIMIT $5"};
 constexpr Query kNearbyBoxNearest{
     "nearby.box_nearest", Access::kRead,
+    HUTONG_NEARBY_COLUMNS HUTONG_NEARBY_RTREE_FROM HUTONG_NEARBY_FILTER HUTONG_NEARBY_RTREE_BOX
+        HUTONG_NEARBY_FLAT_ORDER "LIMIT $5",
     HUTONG_NEARBY_COLUMNS
-    "FROM geo_stores_rtree r JOIN geo_stores g ON g.id = r.id" HUTONG_NEARBY_FILTER HUTONG_NEARBY_RTREE_BOX
-        HUTONG_NEARBY_FLAT_ORDER "LIMIT $6",
+    "FROM geo_stores g" HUTONG_NEARBY_FILTER HUTONG_NEARBY_BTREE_BOX HUTONG_NEARBY_FLAT_ORDER "LIMIT $5"};
+constexpr Query kNearbyBoxNearestOfCategory{
+    "nearby.box_nearest_of_category", Access::kRead,
+    HUTONG_NEARBY_COLUMNS HUTONG_NEARBY_RTREE_FROM HUTONG_NEARBY_FILTER HUTONG_NEARBY_RTREE_BOX
+        HUTONG_NEARBY_RTREE_CATEGORY("$9") HUTONG_NEARBY_FLAT_ORDER "LIMIT $5",
     HUTONG_NEARBY_COLUMNS
-    "FROM geo_stores g" HUTONG_NEARBY_FILTER HUTONG_NEARBY_BTREE_BOX HUTONG_NEARBY_FLAT_ORDER "LIMIT $6"};
-#undef HUTONG_NEARBY_COLUMNS
-#undef HUTONG_NEARBY_FILTER
-#undef HUTONG_NEARBY_RTREE_BOX
-#undef HUTONG_NEARBY_BTREE_BOX
-#undef HUTONG_NEARBY_FLAT_ORDER
+    "FROM geo_stores g" HUTONG_NEARBY_FILTER HUTONG_NEARBY_BTREE_BOX HUTONG_NEARBY_BTREE_CATEGORY("$9")
+        HUTONG_NEARBY_FLAT_ORDER "LIMIT $5"};
 
 // The points in a box of the geo index alone (SQLite: the R*Tree's own boxes, 32-bit
 // floats within a metre of the point), at most $5: this reads no table row, so it sizes
 // the first box cheaply.
 constexpr Query kNearbyPoints{
     "nearby.points", Access::kRead,
-    "SELECT r.min_lat, r.max_lat, r.min_lng, r.max_lng FROM geo_stores_rtree r WHERE r.max_lat >= $1 "
-    "AND r.min_lat <= $2 AND r.max_lng >= $3 AND r.min_lng <= $4 LIMIT $5",
-    "SELECT g.lat, g.lat, g.lng, g.lng FROM geo_stores g WHERE g.lat BETWEEN $1 AND $2 "
-    "AND g.lng BETWEEN $3 AND $4 LIMIT $5"};
+    "SELECT r.min_lat, r.max_lat, r.min_lng, r.max_lng FROM geo_stores_rtree r WHERE 1 = "
+    "1 " HUTONG_NEARBY_RTREE_BOX "LIMIT $5",
+    "SELECT g.lat, g.lat, g.lng, g.lng FROM geo_stores g WHERE 1 = 1 " HUTONG_NEARBY_BTREE_BOX "LIMIT $5"};
+constexpr Query kNearbyPointsOfCategory{
+    "nearby.points_of_category", Access::kRead,
+    "SELECT r.min_lat, r.max_lat, r.min_lng, r.max_lng FROM geo_stores_rtree r WHERE 1 = "
+    "1 " HUTONG_NEARBY_RTREE_BOX HUTONG_NEARBY_RTREE_CATEGORY("$6") "LIMIT $5",
+    "SELECT g.lat, g.lat, g.lng, g.lng FROM geo_stores g WHERE 1 = 1 " HUTONG_NEARBY_BTREE_CATEGORY("$6")
+        HUTONG_NEARBY_BTREE_BOX "LIMIT $5"};
+#undef HUTONG_NEARBY_COLUMNS
+#undef HUTONG_NEARBY_FILTER
+#undef HUTONG_NEARBY_RTREE_BOX
+#undef HUTONG_NEARBY_BTREE_BOX
+#undef HUTONG_NEARBY_RTREE_CATEGORY
+#undef HUTONG_NEARBY_BTREE_CATEGORY
+#undef HUTONG_NEARBY_FLAT_ORDER
+#undef HUTONG_NEARBY_RTREE_FROM
+
+// The categories nearby filters by, and their codes in SQLite's R*Tree (host migration 15
+// spells the same codes out; 0: any other category, never asked for).
+constexpr std::array<std::string_view, 7> kCategories{"catering", "hotel",  "homestay",     "scenic",
+                                                      "leisure",  "beauty", "script_murder"};
+int64_t CategoryCode(std::string_view category) {
+  for (size_t i = 0; i < kCategories.size(); ++i) {
+    if (category == kCategories[i]) return static_cast<int64_t>(i) + 1;
+  }
+  return 0;
+}
+
+// The category as the geo index holds it: for SQLite a point inside [code, code + 0.5].
+storage::Value CategoryKey(const storage::Tx& tx, const std::string& category) {
+  if (tx.dialect() == Dialect::kSqlite) return static_cast<double>(CategoryCode(category)) + 0.25;
+  return category;
+}
 
 // The first box looked at: a city centre (up to several thousand stores per km²) holds a
 // page within it, and an empty one costs a few index pages.
@@ -108,14 +166,19 @@ Box BoxAround(const NearbyParams& p, double reach_m) {
 Result<storage::Rows> ReadBox(storage::Tx& tx, const NearbyParams& p, double reach_m, int64_t cap,
                               bool nearest) {
   const Box b = BoxAround(p, reach_m);
-  if (!nearest) return tx.Exec(kNearbyBox, {b.min_lat, b.max_lat, b.min_lng, b.max_lng, p.category, cap});
-  const double scale = std::cos(p.lat * std::numbers::pi / 180);
-  return tx.Exec(kNearbyBoxNearest,
-                 {b.min_lat, b.max_lat, b.min_lng, b.max_lng, p.category, cap, p.lat, p.lng, scale});
+  const bool any = p.category.empty();
+  std::vector<storage::Value> args{b.min_lat, b.max_lat, b.min_lng, b.max_lng, cap};
+  if (nearest) {
+    args.insert(args.end(), {p.lat, p.lng, std::cos(p.lat * std::numbers::pi / 180)});
+  }
+  if (!any) args.push_back(CategoryKey(tx, p.category));
+  const Query& q = nearest ? (any ? kNearbyBoxNearest : kNearbyBoxNearestOfCategory)
+                           : (any ? kNearbyBox : kNearbyBoxOfCategory);
+  return tx.Exec(q, args);
 }
 
 // A first reach: about the distance of the `target`-th nearest point of the geo index
-// (any deal, any category), found from boxes of the index alone: quadrupled while the
+// (of the category, if any), found from boxes of the index alone: quadrupled while the
 // box holds fewer, quartered while it is crowded, bisected once both were seen (a
 // district's edge). Never beyond the radius. Only an estimate: the reads of the rows
 // that follow decide.
@@ -125,8 +188,9 @@ Result<double> FirstReach(storage::Tx& tx, const NearbyParams& p, size_t target)
   std::vector<double> distances;
   for (int i = 0; i < 12; ++i) {
     const Box b = BoxAround(p, reach);
-    ASSIGN_OR_RETURN(auto rows,
-                     tx.Exec(kNearbyPoints, {b.min_lat, b.max_lat, b.min_lng, b.max_lng, kCountCap}));
+    std::vector<storage::Value> args{b.min_lat, b.max_lat, b.min_lng, b.max_lng, kCountCap};
+    if (!p.category.empty()) args.push_back(CategoryKey(tx, p.category));
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(p.category.empty() ? kNearbyPoints : kNearbyPointsOfCategory, args));
     if (static_cast<int64_t>(rows.size()) >= kCountCap) {
       hi = reach;
       reach = lo > 0 ? std::sqrt(lo * hi) : hi / 4;
@@ -182,28 +246,30 @@ std::vector<Candidate> StoresWithin(const storage::Rows& rows, const NearbyParam
   return out;
 }
 
-bool IsCategory(const std::string& c) {
-  for (const char* known :
-       {"catering", "hotel", "homestay", "scenic", "leisure", "beauty", "script_murder"}) {
-    if (c == known) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 Status IndexDealStores(storage::Tx& tx, const std::string& app_id, const protocol::DealIndexEntry& deal) {
   const bool offline = deal.status != "online";
-  if (!offline && !deal.stores) return Ok();
   const bool sqlite = tx.dialect() == Dialect::kSqlite;
+  if (!offline && !deal.stores) {
+    // The stores stay, but the index prunes by the deal's category, which may have changed.
+    if (sqlite) {
+      RETURN_IF_ERROR(tx.Exec(kSqliteRecategorize, {app_id, deal.deal_id, CategoryCode(deal.category)}));
+    } else {
+      RETURN_IF_ERROR(tx.Exec(kPgRecategorize, {app_id, deal.deal_id, deal.category}));
+    }
+    return Ok();
+  }
   if (sqlite) RETURN_IF_ERROR(tx.Exec(kSqliteDeleteBoxes, {app_id, deal.deal_id}));
   RETURN_IF_ERROR(tx.Exec(kDeleteStores, {app_id, deal.deal_id}));
   if (offline) return Ok();
+  const int64_t code = CategoryCode(deal.category);
   for (const auto& s : *deal.stores) {
-    ASSIGN_OR_RETURN(
-        auto id, tx.Exec(kInsertStore, {app_id, deal.deal_id, s.store_id, s.name, s.address, s.lat, s.lng}));
+    std::vector<storage::Value> row{app_id, deal.deal_id, s.store_id, s.name, s.address, s.lat, s.lng};
+    if (!sqlite) row.emplace_back(deal.category);
+    ASSIGN_OR_RETURN(auto id, tx.Exec(kInsertStore, row));
     if (id.empty()) return Internal("geo_stores returned no id");
-    if (sqlite) RETURN_IF_ERROR(tx.Exec(kSqliteInsertBox, {id[0].Int(0), s.lat, s.lng}));
+    if (sqlite) RETURN_IF_ERROR(tx.Exec(kSqliteInsertBox, {id[0].Int(0), s.lat, s.lng, code}));
   }
   return Ok();
 }
@@ -212,7 +278,8 @@ Result<json::object> NearbyJson(storage::Db& db, const NearbyParams& p) {
   if (!(p.lat >= -90 && p.lat <= 90)) return Invalid("'lat' must be -90..90");
   if (!(p.lng >= -180 && p.lng <= 180)) return Invalid("'lng' must be -180..180");
   if (!(p.radius_m >= 1 && p.radius_m <= kMaxNearbyRadiusM)) return Invalid("'radius_m' must be 1..50000");
-  if (!p.category.empty() && !IsCategory(p.category)) return Invalid("'category' is not a known category");
+  if (!p.category.empty() && CategoryCode(p.category) == 0)
+    return Invalid("'category' is not a known category");
   if (p.limit < 1 || p.limit > 50) return Invalid("'limit' must be 1..50");
   ASSIGN_OR_RETURN(int64_t offset, DecodeOffsetCursor(p.cursor));
   json::object out;

@@ -1,8 +1,10 @@
 // Nearby: the stores of synced deals in a geo index (geo_stores, host migration 11) and
 // GET /api/nearby. SQLite answers a bounding box from an R*Tree, PostgreSQL from a btree
 // on (lat, lng); both then keep only what lies within the radius by haversine distance.
-// The box starts small and grows until it holds the page's stores, so a dense city
-// centre reads a few hundred rows, never the whole radius.
+// The index also holds each row's deal category (host migration 15: a third R*Tree
+// dimension, a btree on (category, lat, lng)), so a category prunes in the index and a
+// rare one reads only its own stores. The box starts small and grows until it holds the
+// page's stores, so a dense city centre reads a few hundred rows, never the whole radius.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -16,7 +18,8 @@
 namespace hutong::host::search {
 
 // Keeps a deal's stores in the geo index: an offline deal's are removed; an online deal
-// synced with `stores` gets exactly those; one synced without keeps what it had.
+// synced with `stores` gets exactly those; one synced without keeps what it had, under
+// its category of now.
 Status IndexDealStores(storage::Tx& tx, const std::string& app_id, const protocol::DealIndexEntry& deal);
 
 inline constexpr double kMaxNearbyRadiusM = 50'000;
