@@ -519,6 +519,22 @@ UPDATE geo_stores g SET category = d.category FROM app_deals d
   WHERE d.app_id = g.app_id AND d.deal_id = g.deal_id;
 CREATE INDEX geo_stores_category_lat_lng ON geo_stores (category, lat, lng);
 )sql"},
+      // Search with the searcher's position (host/search/search.cpp): on SQLite the position
+      // of each located deal document under its FTS5 rowid (videos and deals without one have
+      // no row), so ranking matches by distance reads this small table, not every matching
+      // deal. PostgreSQL is unchanged.
+      {16, "search_doc_positions",
+       R"sql(
+CREATE TABLE search_doc_positions (
+  id INTEGER PRIMARY KEY,
+  lat REAL NOT NULL,
+  lng REAL NOT NULL
+);
+INSERT INTO search_doc_positions (id, lat, lng)
+  SELECT i.id, d.lat, d.lng FROM app_deals d JOIN search_doc_ids i ON i.doc_key = d.app_id || ':' || d.deal_id
+  WHERE d.lat IS NOT NULL AND d.lng IS NOT NULL ORDER BY i.id;
+)sql",
+       "SELECT 1;"},
       // A pay order created with Idempotency-Key = out_trade_no keeps the key's request
       // fingerprint itself (host/pay/pay_orders.h): no separate idempotency row.
       {18, "pay_order_fingerprint", "ALTER TABLE pay_orders ADD COLUMN request_fingerprint TEXT;"},

@@ -35,6 +35,12 @@ constexpr Query kSqliteLastInGroup{"search.sqlite_last_in_group", Access::kWrite
 constexpr Query kSqliteSetId{"search.sqlite_set_id", Access::kWrite,
                              "INSERT INTO search_doc_ids (id, doc_key) VALUES ($1, $2) ON CONFLICT (doc_key) "
                              "DO UPDATE SET id = excluded.id"};
+// A deal document's position under its rowid (host v16), for ranking by distance.
+constexpr Query kSqliteSetPosition{"search.sqlite_set_position", Access::kWrite,
+                                   "INSERT INTO search_doc_positions (id, lat, lng) VALUES ($1, $2, $3) "
+                                   "ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng"};
+constexpr Query kSqliteDeletePosition{"search.sqlite_delete_position", Access::kWrite,
+                                      "DELETE FROM search_doc_positions WHERE id = $1"};
 constexpr Query kSqliteDeleteKey{"search.sqlite_delete_key", Access::kWrite,
                                  "DELETE FROM search_doc_ids WHERE doc_key = $1"};
 constexpr Query kSqliteDeleteRow{"search.sqlite_delete_row", Access::kWrite,
@@ -67,12 +73,14 @@ constexpr Query kUnindexedVideos{
     "AND NOT EXISTS (SELECT 1 FROM search_docs s WHERE s.doc_key = v.id)"};
 constexpr Query kUnindexedDeals{
     "search.unindexed_deals", Access::kWrite,
-    "SELECT d.app_id, d.deal_id, d.title, d.brand_name, d.category, d.city, d.sales FROM app_deals d "
-    "WHERE (d.app_id, d.deal_id) > ($1, $2) AND d.status = 'online' AND NOT EXISTS (SELECT 1 FROM "
+    "SELECT d.app_id, d.deal_id, d.title, d.brand_name, d.category, d.city, d.sales, d.lat, d.lng "
+    "FROM app_deals d WHERE (d.app_id, d.deal_id) > ($1, $2) AND d.status = 'online' AND NOT EXISTS "
+    "(SELECT 1 FROM "
     "search_doc_ids i JOIN search_docs s ON s.rowid = i.id WHERE i.doc_key = d.app_id || ':' || d.deal_id) "
     "ORDER BY d.app_id, d.deal_id LIMIT $3",
-    "SELECT d.app_id, d.deal_id, d.title, d.brand_name, d.category, d.city, d.sales FROM app_deals d "
-    "WHERE (d.app_id, d.deal_id) > (CAST($1 AS TEXT), CAST($2 AS TEXT)) AND d.status = 'online' AND NOT "
+    "SELECT d.app_id, d.deal_id, d.title, d.brand_name, d.category, d.city, d.sales, d.lat, d.lng "
+    "FROM app_deals d WHERE (d.app_id, d.deal_id) > (CAST($1 AS TEXT), CAST($2 AS TEXT)) AND d.status = "
+    "'online' AND NOT "
     "EXISTS "
     "(SELECT 1 FROM search_docs s WHERE s.doc_key = d.app_id || ':' || d.deal_id) "
     "ORDER BY d.app_id, d.deal_id LIMIT $3"};
@@ -113,13 +121,27 @@ constexpr Query kSearchSqliteGeoBound{"search.sqlite_geo_bound", Access::kRead,
 // Step 2: rows below $4 (the end of that length), nearest to ($5, $6) first: squared
 // equirectangular degrees, longitude scaled by $7 = cos(lat), which orders like the true
 // distance at city scale without trigonometry in SQL. Deals without coordinates and videos
-// come after. $8 rows, $9 offset.
+// come after. $8 rows, $9 offset. The matches are ordered in a subquery that reads only
+// the FTS5 rowids and their positions in search_doc_positions (host v16: integer keys in
+// rank order, rows of about 30 bytes, so a length's matches share few pages), and only
+// the rows the page takes are joined to their deal or video. The subquery's LIMIT keeps
+// SQLite from flattening it into the joins (which would join every match before
+// sorting); the outer query, without an ORDER BY of its own, walks the co-routine's rows
+// in the order it yields them, and CROSS JOIN keeps it the outer loop.
 constexpr Query kSearchSqliteGeo{
     "search.sqlite_geo_query", Access::kRead,
-    HUTONG_SEARCH_SELECT("0.0") "s.search_docs MATCH $1 AND s.rowid < $4" HUTONG_SEARCH_FILTER
-                                "ORDER BY s.rowid >> 49, CASE WHEN d.lat IS NULL THEN 1.0e9 ELSE (d.lat - "
-                                "$5) * (d.lat - $5) + "
-                                "((d.lng - $6) * $7) * ((d.lng - $6) * $7) END, s.rowid LIMIT $8 OFFSET $9"};
+    "SELECT s.kind, s.app_id, s.ref_id, 0.0 AS score, d.title, d.brand_name, d.price_fen, "
+    "d.original_price_fen, d.city, d.category, d.sales, a.service_url, v.title, v.cover_url, v.city, c.id, "
+    "c.name, d.lat, d.lng FROM (SELECT m.rowid AS rid FROM search_docs m LEFT JOIN search_doc_positions i "
+    "ON i.id = m.rowid WHERE m.search_docs MATCH $1 AND m.rowid < $4 ORDER BY m.rowid >> 49, CASE WHEN i.lat "
+    "IS "
+    "NULL THEN 1.0e9 ELSE (i.lat - $5) * (i.lat - $5) + ((i.lng - $6) * $7) * ((i.lng - "
+    "$6) * $7) END, m.rowid LIMIT 1000000000) AS t "
+    "CROSS JOIN search_docs s ON s.rowid = t.rid "
+    "LEFT JOIN app_deals d ON s.kind = 'deal' AND d.app_id = s.app_id AND d.deal_id = s.ref_id "
+    "LEFT JOIN apps a ON a.id = d.app_id "
+    "LEFT JOIN videos v ON s.kind = 'video' AND v.id = s.ref_id "
+    "LEFT JOIN creators c ON c.id = v.creator_id WHERE 1 = 1" HUTONG_SEARCH_FILTER "LIMIT $8 OFFSET $9"};
 
 // PostgreSQL: $1 space-joined tokens for plainto_tsquery, $4 rows, $5 offset; with a
 // position ($6 = 1 at ($7, $8), $9 = cos(lat)) deals nearer it first. ts_rank's
@@ -217,9 +239,21 @@ int64_t RankGroup(int64_t length, int64_t sales) {
          (kMaxSales - std::clamp<int64_t>(sales, 0, kMaxSales));
 }
 
+// SQLite: the position of the document at rowid `id` (none: ranked after every located one).
+Status SetPosition(storage::Tx& tx, int64_t id, const std::optional<double>& lat,
+                   const std::optional<double>& lng) {
+  if (lat && lng) {
+    RETURN_IF_ERROR(tx.Exec(kSqliteSetPosition, {id, *lat, *lng}));
+  } else {
+    RETURN_IF_ERROR(tx.Exec(kSqliteDeletePosition, {id}));
+  }
+  return Ok();
+}
+
 Status Put(storage::Tx& tx, const std::string& key, const char* kind, const std::string& app_id,
            const std::string& ref_id, const Document& doc, int64_t sales,
-           const std::vector<std::string>& filters) {
+           const std::vector<std::string>& filters, const std::optional<double>& lat = std::nullopt,
+           const std::optional<double>& lng = std::nullopt) {
   if (tx.dialect() == Dialect::kPostgres) {
     RETURN_IF_ERROR(tx.Exec(kPgUpsert, {key, std::string(kind), app_id, ref_id, doc.tokens}));
     return Ok();
@@ -233,15 +267,16 @@ Status Put(storage::Tx& tx, const std::string& key, const char* kind, const std:
     RETURN_IF_ERROR(tx.Exec(kSqliteDeleteRow, {id}));
     if (id >= lo && id < hi) {  // same rank: keep its place
       RETURN_IF_ERROR(tx.Exec(kSqliteInsert, {id, key, std::string(kind), app_id, ref_id, tokens}));
-      return Ok();
+      return SetPosition(tx, id, lat, lng);
     }
+    RETURN_IF_ERROR(tx.Exec(kSqliteDeletePosition, {id}));
   }
   ASSIGN_OR_RETURN(auto last, tx.Exec(kSqliteLastInGroup, {lo, hi}));
   const int64_t id = last.empty() || last[0].IsNull(0) ? lo : last[0].Int(0) + 1;
   if (id >= hi) return Internal("search: more than 2^24 documents of one length and sales");
   RETURN_IF_ERROR(tx.Exec(kSqliteSetId, {id, key}));
   RETURN_IF_ERROR(tx.Exec(kSqliteInsert, {id, key, std::string(kind), app_id, ref_id, tokens}));
-  return Ok();
+  return SetPosition(tx, id, lat, lng);
 }
 
 Status Remove(storage::Tx& tx, const std::string& key) {
@@ -252,6 +287,7 @@ Status Remove(storage::Tx& tx, const std::string& key) {
   ASSIGN_OR_RETURN(auto current, tx.Exec(kSqliteCurrentId, {key}));
   if (current.empty()) return Ok();
   RETURN_IF_ERROR(tx.Exec(kSqliteDeleteRow, {current[0].Int(0)}));
+  RETURN_IF_ERROR(tx.Exec(kSqliteDeletePosition, {current[0].Int(0)}));
   RETURN_IF_ERROR(tx.Exec(kSqliteDeleteKey, {key}));
   return Ok();
 }
@@ -314,7 +350,7 @@ Status IndexDeal(storage::Tx& tx, const std::string& app_id, const protocol::Dea
   return Put(
       tx, key, "deal", app_id, deal.deal_id,
       DocumentTokens({deal.title, deal.brand_name, CategoryName(deal.category), deal.category, deal.city}),
-      deal.sales, filters);
+      deal.sales, filters, deal.lat, deal.lng);
 }
 
 Status IndexVideo(storage::Tx& tx, const std::string& video_id, const std::string& title,
@@ -365,6 +401,10 @@ Result<int64_t> BackfillSearchDocs(storage::Db& db) {
         e.category = d.Str(4);
         e.city = d.Str(5);
         e.sales = d.Int(6);
+        if (!d.IsNull(7) && !d.IsNull(8)) {
+          e.lat = d.Double(7);
+          e.lng = d.Double(8);
+        }
         e.status = "online";
         RETURN_IF_ERROR(IndexDeal(tx, d.Str(0), e));
       }
