@@ -1,6 +1,8 @@
 #include "http/message.h"
 
 #include <boost/json/serialize.hpp>
+#include <charconv>
+#include <iterator>
 
 #include "common/log.h"
 
@@ -161,28 +163,31 @@ Response Response::Problem(const Error& error, std::string_view instance) {
   const int status = StatusFor(error.code);
   const std::string_view code = ErrorCodeName(error.code);
   const std::string_view title = TitleFor(error.code);
-  std::string body;
-  body.reserve(128 + error.detail.size() + instance.size());
-  body += "{\"type\":";
-  AppendJsonString(body, std::string("https://hutong.dev/problems/").append(code));
-  body += ",\"title\":";
+  // Named members only: a defaulted content type would be allocated and then replaced.
+  Response r{.status = status, .content_type = "application/problem+json"};
+  std::string& body = r.body;
+  body.reserve(160 + error.detail.size() + instance.size());
+  // The problem type and the code are fixed ASCII words (error.h): nothing to escape.
+  body += "{\"type\":\"https://hutong.dev/problems/";
+  body += code;
+  body += "\",\"title\":";
   AppendJsonString(body, title);
   body += ",\"status\":";
-  body += std::to_string(status);
+  char digits[8];
+  const auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), status);
+  (void)ec;  // a status has three digits
+  body.append(digits, static_cast<size_t>(end - digits));
   body += ",\"detail\":";
   // An empty detail would tell the client nothing; the title is the next best thing.
   AppendJsonString(body, error.detail.empty() ? title : std::string_view(error.detail));
-  body += ",\"code\":";
-  AppendJsonString(body, code);
+  body += ",\"code\":\"";
+  body += code;
+  body += '"';
   if (!instance.empty()) {
     body += ",\"instance\":";
     AppendJsonString(body, instance);
   }
   body += '}';
-  Response r;
-  r.status = status;
-  r.content_type = "application/problem+json";
-  r.body = std::move(body);
   return r;
 }
 

@@ -230,6 +230,7 @@ struct Connection {
   uint64_t read_timer_generation = 0;  // stale timer callbacks compare and do nothing
   bool read_timed_out = false;
   std::string write_head;  // the response head being written, reused across requests
+  Request request;         // the request being served, reused across requests (FillRequest)
 };
 
 }  // namespace
@@ -599,6 +600,44 @@ asio::awaitable<void> RejectAndClose(ServerCore& core, Connection& c, Parser& pa
   if (!written.ec) co_await LingerAndClose(c);
 }
 
+// Sets every field of `req` from the parsed message. `req` is the connection's own, reused
+// from its previous request: assigning into its strings and header pairs keeps their
+// buffers, so a steady keep-alive client costs no allocation here. A field added to
+// Request must be set (or cleared) here too.
+void FillRequest(Request& req, bhttp::request<bhttp::string_body>& msg, const std::string& remote) {
+  req.method = ParseMethod(msg.method_string());
+  const std::string_view target = msg.target();
+  req.target.assign(target);
+  const size_t question = target.find('?');
+  req.path.assign(target.substr(0, question));
+  if (question != std::string_view::npos) {
+    req.query.assign(target.substr(question + 1));
+  } else {
+    req.query.clear();
+  }
+  size_t n = 0;
+  for (const auto& field : msg) {
+    if (n == req.headers.size()) req.headers.emplace_back();
+    auto& [name, value] = req.headers[n++];
+    name.assign(field.name_string());
+    // ASCII only: header names are tokens (RFC 9110 §5.1), and std::tolower asks the locale.
+    for (char& ch : name) {
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    }
+    value.assign(field.value());
+  }
+  req.headers.resize(n);
+  req.body = std::move(msg.body());
+  if (req.remote_addr != remote) req.remote_addr = remote;
+  const std::optional<std::string_view> incoming_id = req.Header("x-request-id");
+  if (incoming_id && IsSaneRequestId(*incoming_id)) {
+    req.request_id.assign(*incoming_id);
+  } else {
+    req.request_id = NewId("req");
+  }
+  req.path_params.clear();
+}
+
 // Reads, handles and answers one request whose first byte is in `buffer`. Returns whether
 // the connection may carry another request.
 asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connection>& c,
@@ -676,39 +715,26 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
   }
 
   bhttp::request<bhttp::string_body>& msg = parser.get();
-  Request req;
-  req.method = ParseMethod(msg.method_string());
-  req.target = std::string(msg.target());
-  const size_t question = req.target.find('?');
-  req.path = req.target.substr(0, question);
-  if (question != std::string::npos) req.query = req.target.substr(question + 1);
-  req.headers.reserve(static_cast<size_t>(std::distance(msg.begin(), msg.end())));
-  for (const auto& field : msg) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    req.headers.emplace_back(std::move(name), std::string(field.value()));
-  }
-  req.body = std::move(msg.body());
-  req.remote_addr = c->remote;
-  const std::optional<std::string_view> incoming_id = req.Header("x-request-id");
-  req.request_id = incoming_id && IsSaneRequestId(*incoming_id) ? std::string(*incoming_id) : NewId("req");
+  Request& req = c->request;
+  FillRequest(req, msg, c->remote);
   const unsigned version = msg.version() == 10 ? 10 : 11;
   bool keep_alive = msg.keep_alive();
 
-  Response response;
+  // Built by whichever branch answers (a default Response would allocate its content type
+  // only to have it replaced).
+  std::optional<Response> answer;
   const Route* route = nullptr;
   if (req.path.empty() || req.path.front() != '/') {
     // Absolute-form or asterisk-form targets: we are nobody's proxy.
-    response = Response::Problem(Error(ErrorCode::kValidationFailed, "the request target must be a path"));
+    answer = Response::Problem(Error(ErrorCode::kValidationFailed, "the request target must be a path"));
   } else {
     Router::Match match = core.router.Find(req.method, req.path);
     if (match.bad_escape) {
-      response = Response::Problem(
+      answer = Response::Problem(
           Error(ErrorCode::kValidationFailed, "the path contains a malformed percent-escape"), req.path);
     } else if (match.route == nullptr) {
       if (match.path_matched_other_method) {
-        response = Response::Problem(
+        answer = Response::Problem(
             Error(ErrorCode::kMethodNotAllowed, "method " + std::string(msg.method_string().substr(0, 32)) +
                                                     " is not allowed on this path"),
             req.path);
@@ -717,35 +743,38 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
           if (!allow.empty()) allow += ", ";
           allow += MethodName(m);
         }
-        response.headers.emplace_back("Allow", std::move(allow));
+        answer->headers.emplace_back("Allow", std::move(allow));
       } else {
-        response = Response::Problem(Error(ErrorCode::kNotFound, "no such resource"), req.path);
+        answer = Response::Problem(Error(ErrorCode::kNotFound, "no such resource"), req.path);
       }
     } else {
       route = match.route;
       req.path_params = std::move(match.params);
-      std::optional<Response> fast;
       if (route->fast_path) {
         try {
-          fast = route->fast_path(req);
+          answer = route->fast_path(req);
         } catch (const std::exception& e) {
           // A failing fast path only costs the fast path: the handler still answers.
+          answer.reset();
           LogError("fast path threw", {{"request_id", req.request_id}, {"what", std::string_view(e.what())}});
         }
       }
-      if (fast) {
-        response = std::move(*fast);
+      if (answer) {
+        // Answered on this thread from memory.
       } else if (route->exec == Exec::kInline) {
-        response = Invoke(*route, req);
+        answer = Invoke(*route, req);
       } else {
-        // The frame (req, response) stays put while suspended, so the job may use it.
+        // The frame (answer) and the connection (req) stay put while suspended, so the job
+        // may use them.
         co_await RunOnPool(
-            core.pool, [&response, route, &req] { response = Invoke(*route, req); }, asio::use_awaitable);
+            core.pool, [&answer, route, &req] { answer = Invoke(*route, req); }, asio::use_awaitable);
         if (core.closed.load()) co_return false;
       }
     }
   }
 
+  if (!answer) answer = Response::Problem(Error(ErrorCode::kInternal, "internal error"), req.path);  // cannot happen
+  Response& response = *answer;
   if (response.status < 100 || response.status > 599) {
     LogError("handler returned an invalid status",
              {{"request_id", req.request_id}, {"status", int64_t{response.status}}});

@@ -397,6 +397,70 @@ TEST_F(ServerTest, PathParamsQueryAndBodyReachHandlers) {
   EXPECT_EQ(p->Header("content-type"), "application/json");
 }
 
+// The server reuses one Request per connection: nothing of a request may leak into the next.
+TEST(Server, EachRequestOnAConnectionSeesOnlyItsOwnFields) {
+  Harness h([](Router& r) {
+    const Handler dump = [](Request& req) -> Result<Response> {
+      boost::json::object o;
+      o["method"] = MethodName(req.method);
+      o["target"] = req.target;
+      o["path"] = req.path;
+      o["query"] = req.query;
+      o["body"] = req.body;
+      o["id"] = req.PathParam("id");
+      o["params"] = req.path_params.size();
+      boost::json::array headers;
+      for (const auto& [name, value] : req.headers) headers.push_back(boost::json::array{name, value});
+      o["headers"] = std::move(headers);
+      o["request_id"] = req.request_id;
+      return Response::Json(200, o);
+    };
+    r.Add(Method::kPost, "/dump/{id}", dump, Exec::kInline);
+    r.Add(Method::kGet, "/dump", dump);  // on the blocking pool
+  });
+  RawConn c(h.port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Send("POST /dump/a1?x=1&y=2 HTTP/1.1\r\nHost: t\r\nX-Request-Id: first-id\r\nX-Extra-Header: Value\r\n"
+                     "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}"));
+  auto first = c.Read();
+  ASSERT_TRUE(first);
+  const auto one = JsonBody(first->body);
+  EXPECT_EQ(one.at("method").as_string(), "POST");
+  EXPECT_EQ(one.at("path").as_string(), "/dump/a1");
+  EXPECT_EQ(one.at("query").as_string(), "x=1&y=2");
+  EXPECT_EQ(one.at("body").as_string(), "{\"a\":1}");
+  EXPECT_EQ(one.at("id").as_string(), "a1");
+  EXPECT_EQ(one.at("request_id").as_string(), "first-id");
+  EXPECT_EQ(boost::json::serialize(one.at("headers")),
+            R"([["host","t"],["x-request-id","first-id"],["x-extra-header","Value"],)"
+            R"(["content-type","application/json"],["content-length","7"]])");
+
+  // Fewer headers, no query, no body, no path parameter, no request id of its own.
+  ASSERT_TRUE(c.Send("GET /dump HTTP/1.1\r\nHOST: u\r\n\r\n"));
+  auto second = c.Read();
+  ASSERT_TRUE(second);
+  const auto two = JsonBody(second->body);
+  EXPECT_EQ(two.at("method").as_string(), "GET");
+  EXPECT_EQ(two.at("target").as_string(), "/dump");
+  EXPECT_EQ(two.at("path").as_string(), "/dump");
+  EXPECT_EQ(two.at("query").as_string(), "");
+  EXPECT_EQ(two.at("body").as_string(), "");
+  EXPECT_EQ(two.at("params").as_int64(), 0);
+  EXPECT_EQ(boost::json::serialize(two.at("headers")), R"([["host","u"]])");
+  EXPECT_TRUE(two.at("request_id").as_string().starts_with("req_"));
+  EXPECT_EQ(second->Header("x-request-id"), two.at("request_id").as_string());
+
+  // And back to a longer one: the header pairs grow again.
+  ASSERT_TRUE(c.Send("POST /dump/b2 HTTP/1.1\r\nHost: v\r\nA: 1\r\nB: 2\r\nContent-Length: 0\r\n\r\n"));
+  auto third = c.Read();
+  ASSERT_TRUE(third);
+  const auto three = JsonBody(third->body);
+  EXPECT_EQ(three.at("id").as_string(), "b2");
+  EXPECT_EQ(three.at("query").as_string(), "");
+  EXPECT_EQ(boost::json::serialize(three.at("headers")),
+            R"([["host","v"],["a","1"],["b","2"],["content-length","0"]])");
+}
+
 TEST_F(ServerTest, MalformedRequestsGet400) {
   auto r = h_.Get("/echo/%ZZ");
   ExpectProblem(r.status, r.Header("content-type"), r.body, 400, "validation_failed");
