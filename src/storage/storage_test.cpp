@@ -696,6 +696,49 @@ TYPED_TEST(StorageTest, BadTargetsGiveCleanErrors) {
 
 // --- Not per dialect ---
 
+// More writers than one group holds (128): the leader of each group hands the lead to the
+// oldest write still queued, so every write commits and every caller returns, once.
+TEST(SqliteGroupCommit, MoreWritersThanOneGroupAllCommitAndReturn) {
+  SqliteBackend backend;
+  std::string why;
+  ASSERT_TRUE(backend.Prepare(why));
+  {
+    auto db = OpenDb(backend.target, DbOptions{});
+    ASSERT_TRUE(db.ok()) << db.error().internal;
+    ASSERT_TRUE(Migrate(**db, kMigrations).ok());
+    constexpr int kThreads = 200, kRounds = 5;
+    std::atomic<int> ok{0}, refused{0}, unexpected{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int round = 0; round < kRounds; ++round) {
+          const std::string key = "g" + std::to_string(t) + "-" + std::to_string(round);
+          const bool refuse = (t + round) % 7 == 0;
+          Status s = (*db)->WithWrite([&](Tx& tx) -> Status {
+            RETURN_IF_ERROR(tx.Exec(kPutKv, {key, int64_t{t}}));
+            if (refuse) return Error(ErrorCode::kOutOfStock, "sold out");
+            return Ok();
+          });
+          if (!refuse && s.ok()) ++ok;
+          else if (refuse && !s.ok() && s.error().code == ErrorCode::kOutOfStock) ++refused;
+          else ++unexpected;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(unexpected.load(), 0);
+    EXPECT_EQ(ok.load() + refused.load(), kThreads * kRounds);
+    constexpr Query kCountAll{"test.count_group_kv", Access::kRead, "SELECT COUNT(*) FROM kv WHERE k LIKE 'g%'"};
+    auto n = (*db)->Read([&](Tx& tx) -> Result<int64_t> {
+      ASSIGN_OR_RETURN(Rows rows, tx.Exec(kCountAll));
+      return rows[0].Int(0);
+    });
+    ASSERT_TRUE(n.ok()) << n.error().internal;
+    EXPECT_EQ(*n, ok.load());  // exactly the writes that were not refused
+  }
+  backend.Cleanup();
+}
+
 TEST(Row, TypedAccessors) {
   Row row({Value(int64_t{42}), Value(2.75), Value(std::string("火锅")), Null()});
   EXPECT_EQ(row.size(), 4u);

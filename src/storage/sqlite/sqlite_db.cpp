@@ -363,42 +363,80 @@ Status SqliteDb::WithRead(const std::function<Status(Tx&)>& fn) {
   return sqlite_internal::RunTransaction(*conn, false, fn);
 }
 
+// One queued write. Its waiter sleeps on its own mutex and condition variable, so the
+// leader wakes exactly the callers whose writes it committed (once each) and the one it
+// hands the lead to, and none of them contends for queue_mu_ on waking.
 struct SqliteDb::WriteRequest {
+  enum class State { kWaiting, kDone, kLead };
+
+  explicit WriteRequest(const std::function<Status(Tx&)>* f) : fn(f) {}
+
+  // Called by the leader; the request may be destroyed by its waiter as soon as `mu` is
+  // released, so nothing touches it after this.
+  void Signal(State to) {
+    std::lock_guard lock(mu);
+    state = to;
+    cv.notify_one();
+  }
+  State Wait() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return state != State::kWaiting; });
+    return state;
+  }
+
   const std::function<Status(Tx&)>* fn;
+  // Written by the leader before Signal(kDone), read by the waiter after Wait().
   Status result = Ok();
   std::exception_ptr exception;
-  bool done = false;  // GUARDED_BY(queue_mu_)
+
+  std::mutex mu;
+  std::condition_variable cv;
+  State state = State::kWaiting;  // GUARDED_BY(mu)
 };
 
 Status SqliteDb::WithWrite(const std::function<Status(Tx&)>& fn) {
-  WriteRequest me{&fn};
-  std::unique_lock lock(queue_mu_);
-  queue_.push_back(&me);
-  while (!me.done) {
-    if (leader_active_) {
-      queue_cv_.wait(lock);
-      continue;
-    }
-    // Lead: take what is queued (oldest first, at most kMaxGroup) and run it as one group.
-    leader_active_ = true;
+  WriteRequest me(&fn);
+  bool lead = false;
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_.push_back(&me);
+    // No leader means an empty queue (a leader only steps down when it finds none), so
+    // this write is the queue's front.
+    if (!leader_active_) lead = leader_active_ = true;
+  }
+  if (!lead) lead = me.Wait() == WriteRequest::State::kLead;
+  if (lead) {
+    // Handed the lead, this write is the oldest queued one: take it and what queued
+    // behind it (oldest first, at most kMaxGroup) and run them as one group.
     std::vector<WriteRequest*> batch;
-    if (queue_.size() <= sqlite_internal::kMaxGroup) {
-      batch.swap(queue_);
-    } else {
-      batch.assign(queue_.begin(), queue_.begin() + sqlite_internal::kMaxGroup);
-      queue_.erase(queue_.begin(), queue_.begin() + sqlite_internal::kMaxGroup);
+    {
+      std::lock_guard lock(queue_mu_);
+      if (queue_.size() <= sqlite_internal::kMaxGroup) {
+        batch.swap(queue_);
+      } else {
+        batch.assign(queue_.begin(), queue_.begin() + sqlite_internal::kMaxGroup);
+        queue_.erase(queue_.begin(), queue_.begin() + sqlite_internal::kMaxGroup);
+      }
     }
-    lock.unlock();
     {
       std::lock_guard writer(writer_mu_);
       RunWriteBatch(batch);
     }
-    lock.lock();
-    for (WriteRequest* r : batch) r->done = true;
-    leader_active_ = false;
-    queue_cv_.notify_all();
+    WriteRequest* next = nullptr;
+    {
+      std::lock_guard lock(queue_mu_);
+      if (queue_.empty()) {
+        leader_active_ = false;
+      } else {
+        next = queue_.front();
+      }
+    }
+    // The next group starts first; then the callers of this one return.
+    if (next != nullptr) next->Signal(WriteRequest::State::kLead);
+    for (WriteRequest* r : batch) {
+      if (r != &me) r->Signal(WriteRequest::State::kDone);
+    }
   }
-  lock.unlock();
   if (me.exception) std::rethrow_exception(me.exception);
   return std::move(me.result);
 }

@@ -22,9 +22,10 @@ struct Conn;  // one sqlite3 handle plus its statement cache (sqlite_db.cpp)
 // timeout); reads run concurrently on the readers, each a snapshot (WAL).
 //
 // Group commit: write transactions that arrive while another commit is in progress wait
-// in a queue, and the next of them to run takes the whole queue and runs each function
-// in its own SAVEPOINT inside one transaction, with one COMMIT (one fsync under
-// synchronous=FULL) for all. A function that fails or throws is rolled back to its
+// in a queue; when that commit is done its leader hands the lead to the oldest of them,
+// which takes the whole queue and runs each function (on its own thread, no hand-off to a
+// writer thread) in its own SAVEPOINT inside one transaction, with one COMMIT (one fsync
+// under synchronous=FULL) for all. Each waiter is woken once: to lead, or with its result. A function that fails or throws is rolled back to its
 // savepoint alone and gets its own error; the others are unaffected. Every caller
 // returns only after the COMMIT that holds its writes, with that COMMIT's status. A lone
 // write runs as a plain transaction.
@@ -63,9 +64,9 @@ class SqliteDb final : public Db {
   std::unique_ptr<sqlite_internal::Conn> writer_;  // GUARDED_BY(writer_mu_) after Open
 
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
   std::vector<WriteRequest*> queue_;  // GUARDED_BY(queue_mu_): writes waiting for a leader
-  bool leader_active_ = false;        // GUARDED_BY(queue_mu_): a thread is running a batch
+  // GUARDED_BY(queue_mu_): a thread is running a batch or has been handed the lead.
+  bool leader_active_ = false;
 
   std::vector<std::unique_ptr<sqlite_internal::Conn>> readers_;  // owned; fixed after Open
   std::mutex pool_mu_;
