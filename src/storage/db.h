@@ -89,6 +89,14 @@ class Tx {
   Result<Rows> Exec(const Query& q, std::initializer_list<Value> params = {}) {
     return Exec(q, std::vector<Value>(params));
   }
+  // Runs q as the transaction's last statement: a driver may send the COMMIT with it
+  // (PostgreSQL: one round trip for both, so row locks it takes are held one round trip
+  // less). Once it succeeds, fn must return ok at once without running anything else:
+  // the transaction may already be committed. When it fails, nothing is committed.
+  virtual Result<Rows> ExecLast(const Query& q, const std::vector<Value>& params) { return Exec(q, params); }
+  Result<Rows> ExecLast(const Query& q, std::initializer_list<Value> params = {}) {
+    return ExecLast(q, std::vector<Value>(params));
+  }
   // Several statements without parameters, for migrations. Not cached.
   virtual Status ExecScript(std::string_view sql) = 0;
 };

@@ -457,6 +457,58 @@ TYPED_TEST(StorageTest, TransactionsWithoutStatementsSucceed) {
   EXPECT_EQ(this->Count(kCountKv, {std::string("after-empty-2")}), 1);
 }
 
+// ExecLast may carry the COMMIT (PostgreSQL pipelines it with the statement): what ran
+// before it is committed with it, and when it fails nothing of the transaction is.
+TYPED_TEST(StorageTest, LastStatementCommitsTheWholeTransactionOrNothing) {
+  this->MigrateAll();
+  Status alone = this->db_->WithWrite([&](Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.ExecLast(kPutKv, {std::string("alone"), int64_t{1}}));
+    return Ok();
+  });
+  ASSERT_TRUE(alone.ok()) << alone.error().internal;
+  EXPECT_EQ(this->Count(kCountKv, {std::string("alone")}), 1);
+
+  Status both = this->db_->WithWrite([&](Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(kPutKv, {std::string("first"), int64_t{1}}));
+    RETURN_IF_ERROR(tx.ExecLast(kPutKv, {std::string("second"), int64_t{2}}));
+    return Ok();
+  });
+  ASSERT_TRUE(both.ok()) << both.error().internal;
+  EXPECT_EQ(this->Count(kCountKv, {std::string("first")}), 1);
+  EXPECT_EQ(this->Count(kCountKv, {std::string("second")}), 1);
+
+  // The last statement violates the primary key: the first write goes too.
+  Status failed = this->db_->WithWrite([&](Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(kPutKv, {std::string("third"), int64_t{3}}));
+    RETURN_IF_ERROR(tx.ExecLast(kPutKv, {std::string("alone"), int64_t{4}}));
+    return Ok();
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(this->Count(kCountKv, {std::string("third")}), 0);
+  auto v = this->db_->Read([&](Tx& tx) -> Result<int64_t> {
+    ASSIGN_OR_RETURN(Rows rows, tx.Exec(kGetKv, {std::string("alone")}));
+    return rows[0].Int(0);
+  });
+  ASSERT_TRUE(v.ok()) << v.error().internal;
+  EXPECT_EQ(*v, 1);
+
+  // Failing as the first statement of its transaction (BEGIN rides with it on PostgreSQL).
+  Status first_fails = this->db_->WithWrite([&](Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.ExecLast(kPutKv, {std::string("first"), int64_t{5}}));
+    return Ok();
+  });
+  EXPECT_EQ(first_fails.error().code, ErrorCode::kConflict);
+
+  // The pooled connections are fine afterwards.
+  Status after = this->db_->WithWrite([&](Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.Exec(kPutKv, {std::string("after"), int64_t{6}}));
+    return Ok();
+  });
+  ASSERT_TRUE(after.ok()) << after.error().internal;
+  EXPECT_EQ(this->Count(kCountKv, {std::string("after")}), 1);
+}
+
 TYPED_TEST(StorageTest, WritesInAReadTransactionAreRejected) {
   this->MigrateAll();
   Status s = this->db_->WithRead([&](Tx& tx) -> Status {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -167,72 +168,51 @@ bool IsRowCountTag(const char* tag) {
          std::strncmp(tag, "DELETE", 6) == 0 || std::strncmp(tag, "MERGE", 5) == 0;
 }
 
+// Runs a statement through the simple protocol; ok on COMMAND_OK/TUPLES_OK.
+Result<ResultPtr> Simple(PGconn* pg, const char* sql, std::string_view what) {
+  ResultPtr res(PQexec(pg, sql));
+  ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return PgError(pg, res.get(), what);
+  return res;
+}
+
+bool ResultOk(const PGresult* res) {
+  ExecStatusType st = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+// A transaction on one connection. BEGIN is not sent on its own: it goes in one libpq
+// pipeline with the first statement, and ExecLast sends COMMIT in one with the last, so a
+// transaction of n statements costs n round trips instead of n + 2.
 class PgTx final : public Tx {
  public:
-  PgTx(Conn& conn, bool write) : conn_(conn), write_(write) {}
+  // begin: the statement that opens the transaction. reconnect: reopens the session when
+  // the pooled one turns out dead before anything of this transaction ran.
+  PgTx(Conn& conn, bool write, const char* begin, std::function<Status()> reconnect)
+      : conn_(conn), write_(write), begin_(begin), reconnect_(std::move(reconnect)) {}
 
   Dialect dialect() const override { return Dialect::kPostgres; }
   using Tx::Exec;
+  using Tx::ExecLast;
 
   Result<Rows> Exec(const Query& q, const std::vector<Value>& params) override {
-    if (q.access == Access::kWrite && !write_) {
-      // A programmer error: the caller picked WithRead for a write.
-      return Internal(std::string("write query in a read transaction: ") + q.name);
-    }
-    ASSIGN_OR_RETURN(Prepared * p, Prepare(q));
-    if (static_cast<int>(params.size()) != p->n_params) {
-      return Internal(std::string("wrong number of parameters (") + std::to_string(params.size()) + " for " +
-                      std::to_string(p->n_params) + "): " + q.name);
-    }
-    std::vector<std::string> texts(params.size());
-    std::vector<const char*> values(params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      bool is_null = false;
-      ToText(params[i], texts[i], is_null);
-      values[i] = is_null ? nullptr : texts[i].c_str();
-    }
-    ResultPtr res(PQexecPrepared(conn_.pg, p->stmt_name.c_str(), static_cast<int>(values.size()),
-                                 values.data(), nullptr, nullptr, 0));
-    ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-      Error e = PgError(conn_.pg, res.get(), q.name);
-      // After DDL changed a table's shape the server refuses the old plan; prepare anew
-      // next time (the old server-side statement goes with the session).
-      const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
-      if (state != nullptr && std::strcmp(state, "0A000") == 0) conn_.cache.erase(std::string(q.name));
-      return e;
-    }
-
-    Rows out;
-    int ncol = PQnfields(res.get());
-    int nrow = PQntuples(res.get());
-    out.columns.reserve(ncol);
-    std::vector<Oid> types(ncol);
-    for (int c = 0; c < ncol; ++c) {
-      out.columns.emplace_back(PQfname(res.get(), c));
-      types[c] = PQftype(res.get(), c);
-    }
-    out.rows.reserve(nrow);
-    for (int r = 0; r < nrow; ++r) {
-      std::vector<Value> row;
-      row.reserve(ncol);
-      for (int c = 0; c < ncol; ++c) {
-        if (PQgetisnull(res.get(), r, c)) {
-          row.emplace_back(std::monostate{});
-        } else {
-          row.push_back(FromText(types[c], PQgetvalue(res.get(), r, c), PQgetlength(res.get(), r, c)));
-        }
-      }
-      out.rows.emplace_back(std::move(row));
-    }
-    if (IsRowCountTag(PQcmdStatus(res.get()))) {
-      const char* n = PQcmdTuples(res.get());
-      std::from_chars(n, n + std::strlen(n), out.affected);
-    }
-    return out;
+    return Run(q, params, false);
+  }
+  Result<Rows> ExecLast(const Query& q, const std::vector<Value>& params) override {
+    return Run(q, params, true);
   }
 
   Status ExecScript(std::string_view sql) override {
+    if (committed_) return Internal("postgres: script after the transaction's last statement");
+    if (!began_) {
+      auto began = Simple(conn_.pg, begin_, "begin");
+      if (!began.ok() && !conn_.Connected()) {
+        RETURN_IF_ERROR(reconnect_());
+        began = Simple(conn_.pg, begin_, "begin");
+      }
+      if (!began.ok()) return std::move(began).error();
+      began_ = true;
+    }
     std::string text(sql);
     ResultPtr res(PQexec(conn_.pg, text.c_str()));
     ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
@@ -242,7 +222,149 @@ class PgTx final : public Tx {
     return Ok();
   }
 
+  // Whether BEGIN has run (a transaction that ran nothing has nothing to commit).
+  bool began() const { return began_; }
+  // Whether ExecLast already committed.
+  bool committed() const { return committed_; }
+
  private:
+  Result<Rows> Run(const Query& q, const std::vector<Value>& params, bool commit) {
+    if (q.access == Access::kWrite && !write_) {
+      // A programmer error: the caller picked WithRead for a write.
+      return Internal(std::string("write query in a read transaction: ") + q.name);
+    }
+    if (committed_) return Internal(std::string("statement after the transaction's last one: ") + q.name);
+    std::vector<std::string> texts(params.size());
+    std::vector<const char*> values(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      bool is_null = false;
+      ToText(params[i], texts[i], is_null);
+      values[i] = is_null ? nullptr : texts[i].c_str();
+    }
+    // A pooled session the server closed meanwhile (restart, idle timeout) shows only now.
+    // When nothing of this transaction has run and no COMMIT went out, reconnecting and
+    // starting again is safe.
+    const bool may_retry = !began_ && !commit;
+    auto res = Attempt(q, values, commit);
+    if (!res.ok() && may_retry && !conn_.Connected()) {
+      RETURN_IF_ERROR(reconnect_());
+      res = Attempt(q, values, commit);
+    }
+    if (!res.ok()) return std::move(res).error();
+    return ToRows(res->get());
+  }
+
+  // Prepares q if needed and runs it (with BEGIN before and COMMIT after as due).
+  Result<ResultPtr> Attempt(const Query& q, const std::vector<const char*>& values, bool commit) {
+    ASSIGN_OR_RETURN(Prepared * p, Prepare(q));
+    if (static_cast<int>(values.size()) != p->n_params) {
+      return Internal(std::string("wrong number of parameters (") + std::to_string(values.size()) + " for " +
+                      std::to_string(p->n_params) + "): " + q.name);
+    }
+    PGconn* pg = conn_.pg;
+    const int n = static_cast<int>(values.size());
+    if (began_ && !commit) {
+      ResultPtr res(PQexecPrepared(pg, p->stmt_name.c_str(), n, values.data(), nullptr, nullptr, 0));
+      if (!ResultOk(res.get())) return StatementError(res.get(), q.name);
+      return res;
+    }
+
+    // BEGIN and/or COMMIT around the statement, in one pipeline with one Sync: the server
+    // runs them in order and skips the rest after an error, so a failed statement commits
+    // nothing (its transaction is left aborted, and the caller's guard rolls it back).
+    const bool with_begin = !began_;
+    if (PQenterPipelineMode(pg) != 1) return PgError(pg, nullptr, "pipeline mode");
+    bool sent = true;
+    if (with_begin) sent = PQsendQueryParams(pg, begin_, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    sent = sent && PQsendQueryPrepared(pg, p->stmt_name.c_str(), n, values.data(), nullptr, nullptr, 0) == 1;
+    if (commit) sent = sent && PQsendQueryParams(pg, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    sent = sent && PQpipelineSync(pg) == 1;
+    std::vector<ResultPtr> results;
+    bool synced = false;
+    if (sent) {
+      // One result per query (each followed by a null), then the Sync's.
+      for (int nulls = 0; nulls < 2;) {
+        ResultPtr r(PQgetResult(pg));
+        if (!r) {
+          if (PQstatus(pg) != CONNECTION_OK) break;
+          ++nulls;
+          continue;
+        }
+        nulls = 0;
+        if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) {
+          synced = true;
+          break;
+        }
+        results.push_back(std::move(r));
+      }
+    }
+    const size_t expected = (with_begin ? 1 : 0) + 1 + (commit ? 1 : 0);
+    if (!synced || results.size() != expected || PQexitPipelineMode(pg) != 1) {
+      // Lost track of the session (or lost the session): it cannot be reused.
+      Error e = PgError(pg, nullptr, q.name);
+      if (e.code != ErrorCode::kUnavailable) e = Unavailable(e.internal);
+      conn_.Close();
+      return e;
+    }
+    size_t at = 0;
+    if (with_begin) {
+      if (!ResultOk(results[at].get())) return PgError(pg, results[at].get(), "begin");
+      began_ = true;
+      ++at;
+    }
+    ResultPtr stmt = std::move(results[at++]);
+    if (!ResultOk(stmt.get())) return StatementError(stmt.get(), q.name);
+    if (commit) {
+      const PGresult* done = results[at].get();
+      if (!ResultOk(done)) return PgError(pg, done, "commit");
+      if (std::strcmp(PQcmdStatus(const_cast<PGresult*>(done)), "ROLLBACK") == 0) {
+        // An earlier statement failed and fn carried on: the server rolled everything back.
+        return Internal("postgres: transaction was aborted by an earlier error and rolled back");
+      }
+      committed_ = true;
+    }
+    return stmt;
+  }
+
+  Error StatementError(const PGresult* res, const char* name) {
+    Error e = PgError(conn_.pg, res, name);
+    // After DDL changed a table's shape the server refuses the old plan; prepare anew
+    // next time (the old server-side statement goes with the session).
+    const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    if (state != nullptr && std::strcmp(state, "0A000") == 0) conn_.cache.erase(std::string(name));
+    return e;
+  }
+
+  static Rows ToRows(PGresult* res) {
+    Rows out;
+    int ncol = PQnfields(res);
+    int nrow = PQntuples(res);
+    out.columns.reserve(ncol);
+    std::vector<Oid> types(ncol);
+    for (int c = 0; c < ncol; ++c) {
+      out.columns.emplace_back(PQfname(res, c));
+      types[c] = PQftype(res, c);
+    }
+    out.rows.reserve(nrow);
+    for (int r = 0; r < nrow; ++r) {
+      std::vector<Value> row;
+      row.reserve(ncol);
+      for (int c = 0; c < ncol; ++c) {
+        if (PQgetisnull(res, r, c)) {
+          row.emplace_back(std::monostate{});
+        } else {
+          row.push_back(FromText(types[c], PQgetvalue(res, r, c), PQgetlength(res, r, c)));
+        }
+      }
+      out.rows.emplace_back(std::move(row));
+    }
+    if (IsRowCountTag(PQcmdStatus(res))) {
+      const char* n = PQcmdTuples(res);
+      std::from_chars(n, n + std::strlen(n), out.affected);
+    }
+    return out;
+  }
+
   Result<Prepared*> Prepare(const Query& q) {
     const char* sql = q.pg_sql != nullptr ? q.pg_sql : q.sql;
     auto it = conn_.cache.find(std::string_view(q.name));
@@ -267,15 +389,11 @@ class PgTx final : public Tx {
 
   Conn& conn_;
   const bool write_;
+  const char* const begin_;
+  const std::function<Status()> reconnect_;
+  bool began_ = false;
+  bool committed_ = false;
 };
-
-// Runs a statement through the simple protocol; ok on COMMAND_OK/TUPLES_OK.
-Result<ResultPtr> Simple(PGconn* pg, const char* sql, std::string_view what) {
-  ResultPtr res(PQexec(pg, sql));
-  ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return PgError(pg, res.get(), what);
-  return res;
-}
 
 }  // namespace
 }  // namespace pg_internal
@@ -496,16 +614,6 @@ Status PgDb::RunTransaction(bool write, const std::function<Status(Tx&)>& fn) {
     ~CheckInGuard() { db->CheckIn(conn); }
   } check_in{this, conn};
 
-  const char* begin = write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-  auto began = pg_internal::Simple(conn->pg, begin, "begin");
-  if (!began.ok() && !conn->Connected()) {
-    // A pooled session the server closed meanwhile (restart, idle timeout): nothing has
-    // run yet, so reconnecting and beginning again is safe.
-    RETURN_IF_ERROR(Connect(*conn));
-    began = pg_internal::Simple(conn->pg, begin, "begin");
-  }
-  if (!began.ok()) return std::move(began).error();
-
   struct RollbackGuard {
     Conn* conn;
     ~RollbackGuard() {
@@ -515,8 +623,18 @@ Status PgDb::RunTransaction(bool write, const std::function<Status(Tx&)>& fn) {
     }
   } rollback{conn};
 
-  pg_internal::PgTx tx(*conn, write);
-  RETURN_IF_ERROR(fn(tx));
+  const char* begin = write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+  pg_internal::PgTx tx(*conn, write, begin, [this, conn] { return Connect(*conn); });
+  Status s = fn(tx);
+  if (!s.ok()) {
+    if (tx.committed()) {
+      // A programmer error: ExecLast promised that nothing would follow it.
+      LogError("postgres: transaction failed after its last statement had committed",
+               {{"error", s.error().internal.empty() ? s.error().detail : s.error().internal}});
+    }
+    return s;
+  }
+  if (tx.committed() || !tx.began()) return Ok();  // committed with the last statement, or nothing ran
   ASSIGN_OR_RETURN(pg_internal::ResultPtr done, pg_internal::Simple(conn->pg, "COMMIT", "commit"));
   if (std::strcmp(PQcmdStatus(done.get()), "ROLLBACK") == 0) {
     // fn ignored a failed statement; the server already rolled everything back.
