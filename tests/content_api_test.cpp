@@ -3,6 +3,7 @@
 // cursor paging with equal timestamps and concurrent inserts, same-city-first, and like
 // idempotency under concurrency.
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -435,6 +436,72 @@ TEST_P(ContentApiTest, ViewsAndLikesCountOncePerUser) {
   EXPECT_EQ(ok.load(), 21);
   EXPECT_EQ(ParseBody(Get(url)).at("likes").as_int64(), likes + 2);
   EXPECT_EQ(Count(kLikeRows, {id}), 2);
+}
+
+// Anonymous feed pages are served from memory: every change made through this node shows
+// on the very next request, a write behind its back (another node) within the 1 s bound,
+// and a viewer's own page (liked_by_me) is never the cached anonymous one.
+TEST_P(ContentApiTest, CachedAnonymousFeedShowsEveryChange) {
+  auto viewer = Login("13800000000");
+  auto first_item = [&] {
+    const json::value page = ParseBody(Get(h_ + "/api/feed?limit=3"));
+    return page.at("items").as_array().at(0).as_object();
+  };
+  const auto a = Get(h_ + "/api/feed?limit=3");
+  const auto b = Get(h_ + "/api/feed?limit=3");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body, b.body);
+  const json::object first = first_item();
+  const std::string id(first.at("id").as_string());
+  const std::string url = h_ + "/api/videos/" + id;
+  const int64_t views = first.at("views").as_int64();
+  const int64_t likes = first.at("likes").as_int64();
+
+  ASSERT_EQ(Post(url + "/view", "").status, 200);
+  EXPECT_EQ(first_item().at("views").as_int64(), views + 1);
+  ASSERT_EQ(Post(url + "/like", "", viewer).status, 200);
+  EXPECT_EQ(first_item().at("likes").as_int64(), likes + 1);
+  EXPECT_FALSE(first_item().contains("liked_by_me"));
+  // The viewer's page, same query: their own, with liked_by_me (their city may order it
+  // differently, so the video is looked up).
+  bool found = false;
+  const json::value viewer_page = ParseBody(Get(h_ + "/api/feed?limit=50", viewer));  // alive while iterated
+  for (const auto& it : viewer_page.at("items").as_array()) {
+    if (it.at("id").as_string() != id) continue;
+    found = true;
+    EXPECT_EQ(it.at("liked_by_me").as_bool(), true);
+  }
+  EXPECT_TRUE(found);
+  // A like that changes nothing keeps the page; an unlike changes it.
+  ASSERT_EQ(Post(url + "/like", "", viewer).status, 200);
+  EXPECT_EQ(first_item().at("likes").as_int64(), likes + 1);
+  ASSERT_EQ(Send("DELETE", url + "/like", "", viewer).status, 200);
+  EXPECT_EQ(first_item().at("likes").as_int64(), likes);
+
+  // A new video is first at once; hidden, it is gone at once.
+  auto creator = Login("13800000001");
+  const std::string added = Publish(VideoBody("缓存之后新发布"), creator);
+  ASSERT_FALSE(added.empty());
+  EXPECT_EQ(first_item().at("id").as_string(), added);
+  auto hidden = Send("PATCH", h_ + "/api/videos/" + added, R"({"hidden":true})", creator);
+  ASSERT_EQ(hidden.status, 200) << hidden.body;
+  EXPECT_EQ(first_item().at("id").as_string(), id);
+
+  // Equivalent queries share a page; bad ones still get their 400.
+  EXPECT_EQ(Get(h_ + "/api/feed?limit=3&city=").body, Get(h_ + "/api/feed?limit=3").body);
+  ExpectProblem(Get(h_ + "/api/feed?limit=0"), 400, "validation_failed");
+  ExpectProblem(Get(h_ + "/api/feed?cursor=nonsense"), 400, "validation_failed");
+  ExpectProblem(Get(h_ + "/api/feed?limit=3", {{"Authorization", "Bearer not-a-token"}}), 401, "unauthorized");
+
+  // A deal taken offline behind this node's back (as another node would) leaves the
+  // cached page within the TTL.
+  const auto mounts = first_item().at("mounts").as_array();
+  ASSERT_FALSE(mounts.empty());
+  const std::string deal(mounts[0].at("deal_id").as_string());
+  RunQuery(*db_, kDealOffline, {deal});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const json::object after = first_item();  // alive while iterated
+  for (const auto& m : after.at("mounts").as_array()) EXPECT_NE(m.at("deal_id").as_string(), deal);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ContentApiTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

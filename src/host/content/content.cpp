@@ -1,5 +1,6 @@
 #include "host/content/content.h"
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <map>
 
@@ -218,16 +219,19 @@ Status UpdateVideo(storage::Db& db, const std::string& video_id, const std::stri
 }
 
 Result<int64_t> CountView(storage::Db& db, const std::string& video_id) {
-  return db.Write([&](storage::Tx& tx) -> Result<int64_t> {
+  ASSIGN_OR_RETURN(int64_t views, db.Write([&](storage::Tx& tx) -> Result<int64_t> {
     ASSIGN_OR_RETURN(auto rows, tx.Exec(kCountView, {video_id}));
     if (rows.empty()) return NotFound("video not found");
     return rows[0].Int(0);
-  });
+  }));
+  NoteFeedChanged();  // committed: cached feed pages are stale
+  return views;
 }
 
 Result<LikeState> SetLike(storage::Db& db, const std::string& video_id, const std::string& user_id, bool like,
                           int64_t now_ms) {
-  return db.Write([&](storage::Tx& tx) -> Result<LikeState> {
+  bool counted = false;
+  ASSIGN_OR_RETURN(auto state, db.Write([&](storage::Tx& tx) -> Result<LikeState> {
     ASSIGN_OR_RETURN(auto video, tx.Exec(kPublishedVideo, {video_id}));
     if (video.empty()) return NotFound("video not found");
     // The like row is the truth; the counter moves only when a row really appeared or went.
@@ -235,8 +239,21 @@ Result<LikeState> SetLike(storage::Db& db, const std::string& video_id, const st
                                         : tx.Exec(kDeleteLike, {video_id, user_id}));
     if (changed.affected == 0) return LikeState{like, video[0].Int(0)};
     ASSIGN_OR_RETURN(auto likes, tx.Exec(kAddLikes, {video_id, int64_t{like ? 1 : -1}}));
+    counted = true;
     return LikeState{like, likes.empty() ? 0 : likes[0].Int(0)};
-  });
+  }));
+  if (counted) NoteFeedChanged();  // committed: cached feed pages are stale
+  return state;
 }
+
+namespace {
+std::atomic<uint64_t> g_feed_version{0};
+}  // namespace
+
+uint64_t FeedVersion() {
+  // Both counters only grow, so their sum moves whenever either does.
+  return search::SearchIndexVersion() + g_feed_version.load(std::memory_order_acquire);
+}
+void NoteFeedChanged() { g_feed_version.fetch_add(1, std::memory_order_acq_rel); }
 
 }  // namespace hutong::host

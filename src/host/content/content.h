@@ -94,6 +94,13 @@ struct FeedParams {
 };
 Result<boost::json::object> FeedJson(storage::Db& db, const FeedParams& params);
 
+// The version of what feed pages show, for the feed page cache (common/page_cache.h): it
+// moves with the search index version (videos, their mounts and hiding, deal syncs, apps:
+// search::NoteSearchIndexChanged) and with NoteFeedChanged(), which CountView and SetLike
+// call after their commit (views and likes, which search does not track). Thread-safe.
+uint64_t FeedVersion();
+void NoteFeedChanged();
+
 // GET /api/videos/{id}: the video, its creator and every mount with its deal's status.
 // Hidden videos are shown only to their owner (else kNotFound).
 Result<boost::json::object> VideoPageJson(storage::Db& db, const std::string& video_id,

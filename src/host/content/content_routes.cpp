@@ -1,9 +1,12 @@
 #include "host/content/content_routes.h"
 
 #include <boost/json.hpp>
+#include <memory>
+#include <optional>
 
 #include "common/ids.h"
 #include "common/json.h"
+#include "common/page_cache.h"
 #include "host/content/content.h"
 #include "host/search/search.h"
 #include "host/users/users.h"
@@ -59,6 +62,31 @@ Result<std::optional<std::vector<MountInput>>> ReadMounts(const json::object& o)
   return std::optional<std::vector<MountInput>>(std::move(mounts));
 }
 
+// The feed's query, without the viewer (whose city is the default when none is given).
+Result<FeedParams> FeedParamsFromQuery(const http::Request& req) {
+  FeedParams p;
+  ASSIGN_OR_RETURN(p.cursor, http::QueryText(req, "cursor", 512));
+  ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
+  ASSIGN_OR_RETURN(p.city, http::QueryText(req, "city", 64));
+  p.limit = limit.value_or(10);
+  return p;
+}
+
+// The normalized anonymous query: equivalent queries (order of parameters, escapes, an
+// explicit default limit) share one entry; length prefixes keep one field from forging
+// another.
+std::string FeedCacheKey(const FeedParams& p) {
+  std::string key;
+  key.reserve(16 + p.cursor.size() + p.city.size());
+  for (const std::string* part : {&p.cursor, &p.city}) {
+    key += std::to_string(part->size());
+    key += ':';
+    key += *part;
+  }
+  key += std::to_string(p.limit);
+  return key;
+}
+
 std::string VideoId(const http::Request& req) {
   return std::string(req.PathParam("video_id"));
 }
@@ -66,18 +94,36 @@ std::string VideoId(const http::Request& req) {
 }  // namespace
 
 void RegisterContentRoutes(http::Router& router, HostDeps deps) {
-  router.Get("/api/feed", [deps](http::Request& req) -> Result<http::Response> {
-    FeedParams p;
-    ASSIGN_OR_RETURN(p.cursor, http::QueryText(req, "cursor", 512));
-    ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
-    ASSIGN_OR_RETURN(p.city, http::QueryText(req, "city", 64));
-    ASSIGN_OR_RETURN(auto viewer, OptionalViewer(deps, req));
-    if (p.city.empty() && viewer) p.city = viewer->city;
-    p.limit = limit.value_or(10);
-    p.viewer_user_id = IdOf(viewer);
-    ASSIGN_OR_RETURN(auto page, FeedJson(deps.db, p));
-    return http::Response::Json(200, page);
-  });
+  // Anonymous feed pages carry nothing per viewer (no liked_by_me, no city of the viewer's
+  // own), so one cache serves every anonymous request: answered on the I/O thread, the bytes
+  // shared with the response. Pages follow FeedVersion() (videos, mounts, deal syncs, apps,
+  // views and likes); a viewer's pages are always read afresh.
+  auto feed_cache = std::make_shared<PageCache>(deps.clock, &FeedVersion, /*ttl_ms=*/1000,
+                                                /*max_entries=*/4096);
+  router.Add(
+      http::Method::kGet, "/api/feed",
+      [deps, feed_cache](http::Request& req) -> Result<http::Response> {
+        ASSIGN_OR_RETURN(FeedParams p, FeedParamsFromQuery(req));
+        ASSIGN_OR_RETURN(auto viewer, OptionalViewer(deps, req));
+        if (!viewer) {
+          const uint64_t version = feed_cache->Version();
+          ASSIGN_OR_RETURN(auto page, FeedJson(deps.db, p));
+          return http::Response::SharedJson(200, feed_cache->Put(FeedCacheKey(p), json::serialize(page), version));
+        }
+        if (p.city.empty()) p.city = viewer->city;
+        p.viewer_user_id = viewer->id;
+        ASSIGN_OR_RETURN(auto page, FeedJson(deps.db, p));
+        return http::Response::Json(200, page);
+      },
+      http::Exec::kBlocking,
+      [feed_cache](const http::Request& req) -> std::optional<http::Response> {
+        if (req.Header("authorization")) return std::nullopt;  // per viewer: never cached
+        auto p = FeedParamsFromQuery(req);
+        if (!p.ok()) return std::nullopt;  // the handler answers with the 400
+        auto body = feed_cache->Get(FeedCacheKey(*p));
+        if (!body) return std::nullopt;
+        return http::Response::SharedJson(200, std::move(body));
+      });
 
   http::Handler create_creator = [deps](http::Request& req) -> Result<http::Response> {
     const int64_t now = deps.clock.NowMs();
