@@ -11,7 +11,6 @@
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 Headers RegisterAt(const std::string& host, const std::string& phone) {
   auto r = Post(host + "/api/auth/register",

@@ -9,37 +9,16 @@
 #include "common/ids.h"
 #include "provider/orders/orders.h"
 #include "storage/db.h"
+#include "support/provider_fixtures.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
-constexpr storage::Query kPlainDeal{
-    "test.catalog_cache.plain_deal", storage::Access::kRead,
-    "SELECT id FROM deals WHERE type IN ('set_meal', 'voucher') AND status = 'online' "
-    "AND id NOT IN (SELECT deal_id FROM campaign_deals) ORDER BY id LIMIT 1"};
 constexpr storage::Query kSetStock{"test.catalog_cache.set_stock", storage::Access::kWrite,
                                    "UPDATE deals SET stock_left = $2, stock_total = $2, per_user_limit = 0 "
                                    "WHERE id = $1"};
-constexpr storage::Query kInsertMpUser{
-    "test.catalog_cache.insert_mp_user", storage::Access::kWrite,
-    "INSERT INTO mp_users (id, host, openid, created_at) VALUES ($1, 'local', $2, 0)"};
-
-// Stands in for the host: the order path's pay-order call succeeds or fails on demand.
-class FakeGateway final : public provider::PayOrderGateway {
- public:
-  explicit FakeGateway(bool fail) : fail_(fail) {}
-  Result<provider::PayOrderCreated> CreatePayOrder(const std::string&,
-                                                   const provider::PayOrderRequest& req) const override {
-    if (fail_) return Error(ErrorCode::kUnavailable, "host down");
-    return provider::PayOrderCreated{"pay_for_" + req.out_trade_no, "/cashier/pay_for_" + req.out_trade_no};
-  }
-
- private:
-  bool fail_;
-};
 
 class CatalogCacheTest : public SeededNodeTest {
  protected:
@@ -48,13 +27,13 @@ class CatalogCacheTest : public SeededNodeTest {
     if (HasFatalFailure()) return;
     p_ = node_->provider_url();
     provider_db_ = OpenProviderDb();
-    auto rows = RunQuery(*provider_db_, kPlainDeal);
-    ASSERT_EQ(rows.size(), 1u);
-    deal_ = rows[0].Str(0);
+    auto deals = PlainDeals(*provider_db_, 1);
+    ASSERT_EQ(deals.size(), 1u);
+    deal_ = deals[0];
     // Written before anything was read, so no cached page predates it.
     RunQuery(*provider_db_, kSetStock, {deal_, int64_t{20}});
     user_id_ = NewId("mpu");
-    RunQuery(*provider_db_, kInsertMpUser, {user_id_, "o_catalog_cache"});
+    InsertMpUser(*provider_db_, user_id_, "o_catalog_cache");
   }
 
   // The deal's stock as the list (all demo deals on one page) shows it; -1 if absent.
@@ -71,7 +50,7 @@ class CatalogCacheTest : public SeededNodeTest {
 
   Result<provider::PlacedOrder> Buy(int64_t quantity, bool host_fails) {
     provider::MpUser user{user_id_, "local", "o_catalog_cache"};
-    return provider::PlaceOrder(*provider_db_, FakeGateway(host_fails), user, {deal_, quantity, {}, {}},
+    return provider::PlaceOrder(*provider_db_, FakePayOrderGateway(host_fails), user, {deal_, quantity, {}, {}},
                                 SystemClock::Instance().NowMs());
   }
 
@@ -131,9 +110,7 @@ TEST_P(CatalogCacheTest, EveryQueryKeepsItsOwnPageAndBadQueriesStillFail) {
 }
 
 TEST_P(CatalogCacheTest, ANewDealIsListedAtOnce) {
-  auto login = Post(p_ + "/merchant/v1/auth/login", R"({"account":"coucou","password":"demo-pass-1"})");
-  ASSERT_EQ(login.status, 200) << login.body;
-  const Headers auth{{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
+  const Headers auth = LoginStaff(p_, "coucou");
   auto stores = ParseBody(Get(p_ + "/merchant/v1/stores", auth)).at("items").as_array();
   ASSERT_FALSE(stores.empty());
   const std::string first_before(ParseBody(Get(p_ + "/mp/v1/deals")).at("items").at(0).at("id").as_string());

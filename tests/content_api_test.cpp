@@ -14,7 +14,6 @@
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 constexpr storage::Query kVideoCount{"test.content.video_count", storage::Access::kRead,
                                      "SELECT COUNT(*) FROM videos"};
@@ -60,16 +59,12 @@ class ContentApiTest : public SeededNodeTest {
     ASSERT_GE(mounts_.size(), 6u);
   }
 
-  Headers Login(const std::string& phone) {
-    auto r = Post(h_ + "/api/auth/login", R"({"phone":")" + phone + R"(","password":"demo-pass-1"})");
-    EXPECT_EQ(r.status, 200) << r.body;
-    return {{"Authorization", "Bearer " + std::string(ParseBody(r).at("token").as_string())}};
-  }
+  Headers Login(const std::string& phone) { return LoginViewer(h_, phone); }
   Headers Register(const std::string& phone) {
     auto r = Post(h_ + "/api/auth/register",
                   R"({"phone":")" + phone + R"(","password":"demo-pass-1","nickname":"测试用户"})");
     EXPECT_EQ(r.status, 201) << r.body;
-    return {{"Authorization", "Bearer " + std::string(ParseBody(r).at("token").as_string())}};
+    return BearerAuth(ParseBody(r).at("token").as_string());
   }
   json::object MountJson(size_t i) const {
     return json::object{{"app_id", mounts_.at(i).first}, {"deal_id", mounts_.at(i).second}};

@@ -21,18 +21,14 @@
 #include "common/ids.h"
 #include "host/ledger/ledger.h"
 #include "support/child_process.h"
+#include "support/provider_fixtures.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
-constexpr storage::Query kPlainDeals{
-    "test.crash.plain_deals", storage::Access::kRead,
-    "SELECT id FROM deals WHERE type IN ('set_meal', 'voucher') AND status = 'online' "
-    "AND id NOT IN (SELECT deal_id FROM campaign_deals) ORDER BY id LIMIT 2"};
 constexpr storage::Query kSetStock{"test.crash.set_stock", storage::Access::kWrite,
                                    "UPDATE deals SET stock_left = $2, stock_total = $2, per_user_limit = 0 "
                                    "WHERE id = $1"};
@@ -138,8 +134,7 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
   ASSERT_EQ(WaitExit(SpawnBinary(HUTONG_BINARY, seed, Log("seed")).pid, 60s), 0) << Slurp(Log("seed"));
   auto host_db = OpenRole(dbs_->host_db(), "host");
   auto provider_db = OpenRole(dbs_->provider_db(), "provider");
-  std::vector<std::string> deals;
-  for (const auto& row : RunQuery(*provider_db, kPlainDeals)) deals.push_back(row.Str(0));
+  const std::vector<std::string> deals = PlainDeals(*provider_db, 2);
   ASSERT_EQ(deals.size(), 2u);
   for (const auto& d : deals) RunQuery(*provider_db, kSetStock, {d, kInitialStock});
 
@@ -148,9 +143,7 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
 
   // Shoppers with host sessions and sandbox money written straight into the host's
   // database; the launch and code2session go over HTTP as in production.
-  auto video = ParseBody(Get(h + "/api/feed?limit=1")).at("items").as_array().at(0).as_object();
-  const std::string video_id(video.at("id").as_string());
-  const std::string app_id(video.at("mounts").as_array().at(0).at("app_id").as_string());
+  const FeedVideo video = FirstFeedVideo(h);
   std::vector<Shopper> shoppers;
   for (int u = 0; u < kShoppers; ++u) {
     Shopper s;
@@ -171,13 +164,9 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
                     .ok());
     SessionToken token = NewSessionToken("utok_");
     RunQuery(*host_db, kInsertSession, {token.hash, s.host_user_id, SystemClock::Instance().NowMs() + 3'600'000});
-    s.host = {{"Authorization", "Bearer " + token.token}};
-    auto launched = Post(h + "/api/miniprogram/" + app_id + "/launch", R"({"video_id":")" + video_id + R"("})", s.host);
-    ASSERT_EQ(launched.status, 200) << launched.body;
-    auto session = Post(p + "/mp/v1/session",
-                        R"({"code":")" + std::string(ParseBody(launched).at("code").as_string()) + R"("})");
-    ASSERT_EQ(session.status, 200) << session.body;
-    s.mp = {{"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}};
+    s.host = BearerAuth(token.token);
+    s.mp = OpenMiniProgram(h, p, s.host, video.app_id, video.video_id).mp;
+    ASSERT_FALSE(HasFailure());
     shoppers.push_back(std::move(s));
   }
 

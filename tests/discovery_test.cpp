@@ -19,12 +19,12 @@
 #include "provider/campaigns/campaigns.h"
 #include "provider/orders/orders.h"
 #include "storage/db.h"
+#include "support/provider_fixtures.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // A spot far from every demo store (western Sichuan), and points due north of it at
 // exact distances: along a meridian the haversine distance is R × Δlat.
@@ -57,19 +57,8 @@ constexpr storage::Query kCampaignCount{"test.discovery.campaign_count", storage
                                         "SELECT COUNT(*) FROM campaigns"};
 constexpr storage::Query kOrders{"test.discovery.orders", storage::Access::kRead,
                                  "SELECT COUNT(*) FROM orders WHERE deal_id = $1 AND status <> 'cancelled'"};
-constexpr storage::Query kInsertMpUser{
-    "test.discovery.insert_mp_user", storage::Access::kWrite,
-    "INSERT INTO mp_users (id, host, openid, created_at) VALUES ($1, 'local', $2, 0)"};
 constexpr storage::Query kOutbox{"test.discovery.outbox", storage::Access::kRead,
                                  "SELECT COUNT(*) FROM host_sync_outbox"};
-
-class FakeGateway final : public provider::PayOrderGateway {
- public:
-  Result<provider::PayOrderCreated> CreatePayOrder(const std::string&,
-                                                   const provider::PayOrderRequest& req) const override {
-    return provider::PayOrderCreated{"pay_for_" + req.out_trade_no, "/cashier/pay_for_" + req.out_trade_no};
-  }
-};
 
 class DiscoveryTest : public SeededNodeTest {
  protected:
@@ -699,9 +688,7 @@ class CampaignFlashSaleTest : public DiscoveryTest {
     RunQuery(*db_, kSetStock, {other_deal_, int64_t{1000}});
   }
   provider::MpUser User(const std::string& openid) {
-    const std::string id = NewId("mpu");
-    RunQuery(*db_, kInsertMpUser, {id, openid});
-    return {id, "local", openid};
+    return InsertMpUser(*db_, NewId("mpu"), openid);
   }
   void CreateCampaign(const std::string& slug, const std::string& deal_id, int64_t starts, int64_t ends,
                       int64_t stock, int64_t now) {
@@ -712,7 +699,7 @@ class CampaignFlashSaleTest : public DiscoveryTest {
   std::unique_ptr<storage::Db> db_;
   std::string deal_, other_deal_;
   int64_t price_ = 0;
-  FakeGateway gateway_;
+  FakePayOrderGateway gateway_;
 };
 
 TEST_P(CampaignFlashSaleTest, WindowEdgesToTheSecond) {

@@ -10,17 +10,13 @@
 #include "common/credentials.h"
 #include "common/ids.h"
 #include "provider/campaigns/hot_stock.h"
+#include "support/provider_fixtures.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
-constexpr storage::Query kPlainDeal{
-    "test.flash.plain_deal", storage::Access::kRead,
-    "SELECT id FROM deals WHERE type IN ('set_meal', 'voucher') AND status = 'online' "
-    "AND id NOT IN (SELECT deal_id FROM campaign_deals) ORDER BY id LIMIT 1"};
 constexpr storage::Query kSetStock{"test.flash.set_stock", storage::Access::kWrite,
                                    "UPDATE deals SET stock_left = $2, stock_total = $2, per_user_limit = $3 "
                                    "WHERE id = $1"};
@@ -55,16 +51,14 @@ class FlashSaleTest : public SeededNodeTest {};
 TEST_P(FlashSaleTest, TenThousandAttemptsForAHundredUnits) {
   auto provider_db = OpenProviderDb();
   auto host_db = OpenHostDb();
-  const std::string deal = RunQuery(*provider_db, kPlainDeal).rows.at(0).Str(0);
+  const std::string deal = PlainDeals(*provider_db, 1).at(0);
   RunQuery(*provider_db, kSetStock, {deal, kUnits, kPerUserLimit});
   const std::string h = node_->host_url(), p = node_->provider_url();
 
   // Many viewers: accounts and login sessions written straight into the host's database
   // (an argon2 login each would only slow the test down), then the real launch and
   // code2session over HTTP give each a mini-program session.
-  auto video = ParseBody(Get(h + "/api/feed?limit=1")).at("items").as_array().at(0).as_object();
-  const std::string video_id(video.at("id").as_string());
-  const std::string app_id(video.at("mounts").as_array().at(0).at("app_id").as_string());
+  const FeedVideo video = FirstFeedVideo(h);
   std::vector<Headers> shoppers;
   for (int u = 0; u < kUsers; ++u) {
     const std::string user_id = NewId("usr");
@@ -73,15 +67,8 @@ TEST_P(FlashSaleTest, TenThousandAttemptsForAHundredUnits) {
     RunQuery(*host_db, kInsertUser, {user_id, std::string(phone), "flash " + std::to_string(u)});
     SessionToken token = NewSessionToken("utok_");
     RunQuery(*host_db, kInsertSession, {token.hash, user_id, SystemClock::Instance().NowMs() + 3'600'000});
-    auto launched =
-        Post(h + "/api/miniprogram/" + app_id + "/launch", R"({"video_id":")" + video_id + R"("})",
-             {{"Authorization", "Bearer " + token.token}});
-    ASSERT_EQ(launched.status, 200) << launched.body;
-    auto session = Post(p + "/mp/v1/session",
-                        R"({"code":")" + std::string(ParseBody(launched).at("code").as_string()) + R"("})");
-    ASSERT_EQ(session.status, 200) << session.body;
-    shoppers.push_back(
-        {{"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}});
+    shoppers.push_back(OpenMiniProgram(h, p, BearerAuth(token.token), video.app_id, video.video_id).mp);
+    ASSERT_FALSE(HasFailure());
   }
 
   // A watcher reads the stock throughout; the attempts go out from several threads, each

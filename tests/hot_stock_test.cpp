@@ -12,17 +12,13 @@
 #include "common/clock.h"
 #include "provider/miniprogram/mp_session.h"
 #include "provider/orders/orders.h"
+#include "support/provider_fixtures.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
-constexpr storage::Query kPlainDeals{
-    "test.hot.plain_deals", storage::Access::kRead,
-    "SELECT id FROM deals WHERE type IN ('set_meal', 'voucher') AND status = 'online' "
-    "AND id NOT IN (SELECT deal_id FROM campaign_deals) ORDER BY id LIMIT 2"};
 constexpr storage::Query kSetStock{"test.hot.set_stock", storage::Access::kWrite,
                                    "UPDATE deals SET stock_left = $2, stock_total = $2, per_user_limit = $3 "
                                    "WHERE id = $1"};
@@ -40,27 +36,17 @@ class HotStockTest : public SeededNodeTest {
     SeededNodeTest::SetUp();
     if (HasFatalFailure()) return;
     db_ = OpenProviderDb();
-    auto deals = RunQuery(*db_, kPlainDeals);
+    auto deals = PlainDeals(*db_, 2);
     ASSERT_EQ(deals.size(), 2u);
-    deal_ = deals.rows[0].Str(0);
-    other_deal_ = deals.rows[1].Str(0);
+    deal_ = deals[0];
+    other_deal_ = deals[1];
   }
 
   // A viewer of the demo logged in at the host, with a mini-program session.
   Headers Shopper(const std::string& phone) {
     const std::string h = node_->host_url();
-    auto login = Post(h + "/api/auth/login", R"({"phone":")" + phone + R"(","password":"demo-pass-1"})");
-    EXPECT_EQ(login.status, 200) << login.body;
-    Headers host{{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
-    auto video = ParseBody(Get(h + "/api/feed?limit=1")).at("items").as_array().at(0).as_object();
-    const std::string app_id(video.at("mounts").as_array().at(0).at("app_id").as_string());
-    auto launched = Post(h + "/api/miniprogram/" + app_id + "/launch",
-                         R"({"video_id":")" + std::string(video.at("id").as_string()) + R"("})", host);
-    EXPECT_EQ(launched.status, 200) << launched.body;
-    auto session = Post(node_->provider_url() + "/mp/v1/session",
-                        R"({"code":")" + std::string(ParseBody(launched).at("code").as_string()) + R"("})");
-    EXPECT_EQ(session.status, 200) << session.body;
-    return {{"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}};
+    const FeedVideo video = FirstFeedVideo(h);
+    return OpenMiniProgram(h, node_->provider_url(), LoginViewer(h, phone), video.app_id, video.video_id).mp;
   }
 
   http::ClientResponse Order(const Headers& who, const std::string& deal, int64_t quantity = 1) {

@@ -12,7 +12,6 @@ namespace hutong::testing {
 namespace {
 namespace json = boost::json;
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 class IdempotencyApiTest : public SeededNodeTest {
  protected:
@@ -20,9 +19,8 @@ class IdempotencyApiTest : public SeededNodeTest {
     SeededNodeTest::SetUp();
     if (HasFatalFailure()) return;
     p_ = node_->provider_url();
-    auto login = Post(p_ + "/merchant/v1/auth/login", R"({"account":"coucou","password":"demo-pass-1"})");
-    ASSERT_EQ(login.status, 200) << login.body;
-    auth_ = {{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
+    auth_ = LoginStaff(p_, "coucou");
+    ASSERT_FALSE(HasFailure());
     auto stores = ParseBody(Get(p_ + "/merchant/v1/stores", auth_)).at("items").as_array();
     ASSERT_FALSE(stores.empty());
     for (const auto& s : stores) stores_.push_back(s.at("id"));

@@ -36,7 +36,6 @@ extern char** environ;
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 using storage::Access;
 using storage::Query;
 
@@ -810,12 +809,6 @@ class LedgerApiTest : public SeededNodeTest {
     host_db_ = OpenHostDb();
     provider_db_ = OpenProviderDb();
   }
-  Headers HostLogin(const std::string& phone) {
-    auto login = Post(node_->host_url() + "/api/auth/login",
-                      R"({"phone":")" + phone + R"(","password":"demo-pass-1"})");
-    EXPECT_EQ(login.status, 200) << login.body;
-    return {{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
-  }
   int64_t HostBalance(const std::string& account) {
     auto rows = RunQuery(*host_db_, kAccountBalance, {account});
     return rows.empty() ? 0 : rows[0].Int(0);
@@ -848,25 +841,20 @@ TEST_P(LedgerApiTest, AttributedPurchaseRedeemedReversedSettledAndReconciled) {
   const std::string video_id = mounted[0].Str(0), app_id = mounted[0].Str(1), deal_id = mounted[0].Str(2);
   const int64_t bps = mounted[0].Int(3);
   const std::string creator_id = mounted[0].Str(4);
-  const Headers creator = HostLogin(RunQuery(*host_db_, kCreatorPhone, {creator_id}).rows.at(0).Str(0));
+  const Headers creator = LoginViewer(h, RunQuery(*host_db_, kCreatorPhone, {creator_id}).rows.at(0).Str(0));
   const std::string store_id = RunQuery(*provider_db_, kDealStore, {deal_id}).rows.at(0).Str(0);
 
   // The viewer tops up (the ledger follows the wallet), launches from the video and buys.
-  const Headers viewer = HostLogin("13800000000");
+  const Headers viewer = LoginViewer(h, "13800000000");
   auto topped = Post(h + "/api/wallet/topup", R"({"amount_fen":5000})", viewer);
   ASSERT_EQ(topped.status, 200) << topped.body;
-  auto launched =
-      Post(h + "/api/miniprogram/" + app_id + "/launch", R"({"video_id":")" + video_id + R"("})", viewer);
-  ASSERT_EQ(launched.status, 200) << launched.body;
-  auto l = ParseBody(launched).as_object();
-  auto session = Post(p + "/mp/v1/session", R"({"code":")" + std::string(l.at("code").as_string()) + R"("})");
-  ASSERT_EQ(session.status, 200) << session.body;
-  const Headers mp = {
-      {"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}};
+  const MiniProgramSession opened = OpenMiniProgram(h, p, viewer, app_id, video_id);
+  ASSERT_FALSE(HasFailure());
+  const Headers& mp = opened.mp;
   auto ordered =
       Post(p + "/mp/v1/orders",
            json::serialize(json::object{
-               {"deal_id", deal_id}, {"quantity", 1}, {"attribution_token", l.at("attribution_token")}}),
+               {"deal_id", deal_id}, {"quantity", 1}, {"attribution_token", opened.attribution_token}}),
            mp);
   ASSERT_EQ(ordered.status, 201) << ordered.body;
   auto order = ParseBody(ordered).as_object();
@@ -897,9 +885,7 @@ TEST_P(LedgerApiTest, AttributedPurchaseRedeemedReversedSettledAndReconciled) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(vouchers.size(), 1u);
-  auto staff_login = Post(p + "/merchant/v1/auth/login", R"({"account":"coucou","password":"demo-pass-1"})");
-  const Headers staff = {
-      {"Authorization", "Bearer " + std::string(ParseBody(staff_login).at("token").as_string())}};
+  const Headers staff = LoginStaff(p, "coucou");
   auto prepared =
       Post(p + "/merchant/v1/vouchers/prepare",
            json::serialize(json::object{{"code", vouchers[0].at("code")}, {"store_id", store_id}}), staff);

@@ -13,17 +13,13 @@
 #include "common/ids.h"
 #include "protocol/open_api_client.h"
 #include "storage/db.h"
+#include "support/provider_fixtures.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
-constexpr storage::Query kPlainDeal{
-    "test.orders.plain_deal", storage::Access::kRead,
-    "SELECT id FROM deals WHERE type IN ('set_meal', 'voucher') AND status = 'online' "
-    "AND id NOT IN (SELECT deal_id FROM campaign_deals) ORDER BY id LIMIT 1"};
 constexpr storage::Query kCampaignDeal{"test.orders.campaign_deal", storage::Access::kRead,
                                        "SELECT cd.deal_id, cd.campaign_price_fen FROM campaign_deals cd "
                                        "JOIN deals d ON d.id = cd.deal_id WHERE d.type <> 'reservation' "
@@ -41,9 +37,6 @@ constexpr storage::Query kOrderCount{
     "SELECT COUNT(*) FROM orders WHERE deal_id = $1 AND status <> 'cancelled'"};
 constexpr storage::Query kOrderStatus{"test.orders.status", storage::Access::kRead,
                                       "SELECT status FROM orders WHERE id = $1"};
-constexpr storage::Query kInsertMpUser{
-    "test.orders.insert_mp_user", storage::Access::kWrite,
-    "INSERT INTO mp_users (id, host, openid, created_at) VALUES ($1, 'local', $2, 0)"};
 constexpr storage::Query kPayOrder{
     "test.orders.pay_order", storage::Access::kRead,
     "SELECT status, creator_id, video_id, amount_fen FROM pay_orders WHERE id = $1"};
@@ -71,20 +64,6 @@ constexpr storage::Query kSlotStock{"test.orders.slot_stock", storage::Access::k
 constexpr storage::Query kVoucherCount{"test.orders.voucher_count", storage::Access::kRead,
                                        "SELECT COUNT(*) FROM vouchers WHERE order_id = $1"};
 
-// Stands in for the host in repository tests only.
-class FakeGateway final : public provider::PayOrderGateway {
- public:
-  explicit FakeGateway(bool fail = false) : fail_(fail) {}
-  Result<provider::PayOrderCreated> CreatePayOrder(const std::string&,
-                                                   const provider::PayOrderRequest& req) const override {
-    if (fail_) return Error(ErrorCode::kUnavailable, "host down");
-    return provider::PayOrderCreated{"pay_for_" + req.out_trade_no, "/cashier/pay_for_" + req.out_trade_no};
-  }
-
- private:
-  bool fail_;
-};
-
 class OrdersTest : public SeededNodeTest {
  protected:
   void SetUp() override {
@@ -92,7 +71,7 @@ class OrdersTest : public SeededNodeTest {
     if (HasFatalFailure()) return;
     host_db_ = OpenHostDb();
     provider_db_ = OpenProviderDb();
-    plain_deal_ = ProviderQuery(kPlainDeal, {}).rows.at(0).Str(0);
+    plain_deal_ = PlainDeals(*provider_db_, 1).at(0);
   }
 
   storage::Rows ProviderQuery(const storage::Query& q, std::vector<storage::Value> params) {
@@ -106,13 +85,6 @@ class OrdersTest : public SeededNodeTest {
     ProviderQuery(kSetStock, {deal_id, stock, per_user_limit, uses});
   }
 
-  Headers HostLogin(const std::string& phone) {
-    auto login = Post(node_->host_url() + "/api/auth/login",
-                      R"({"phone":")" + phone + R"(","password":"demo-pass-1"})");
-    EXPECT_EQ(login.status, 200) << login.body;
-    return {{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
-  }
-
   struct Shopper {
     Headers host;  // the viewer's host token
     Headers mp;    // the mini-program session
@@ -122,20 +94,12 @@ class OrdersTest : public SeededNodeTest {
   // feed and turns the code into a provider session.
   Shopper Launch(const std::string& phone) {
     Shopper s;
-    s.host = HostLogin(phone);
     const std::string h = node_->host_url();
-    auto video = ParseBody(Get(h + "/api/feed?limit=1")).at("items").as_array().at(0).as_object();
-    const std::string video_id(video.at("id").as_string());
-    const std::string app_id(video.at("mounts").as_array().at(0).at("app_id").as_string());
-    auto launched =
-        Post(h + "/api/miniprogram/" + app_id + "/launch", R"({"video_id":")" + video_id + R"("})", s.host);
-    EXPECT_EQ(launched.status, 200) << launched.body;
-    auto l = ParseBody(launched).as_object();
-    s.attribution_token = std::string(l.at("attribution_token").as_string());
-    auto session = Post(node_->provider_url() + "/mp/v1/session",
-                        R"({"code":")" + std::string(l.at("code").as_string()) + R"("})");
-    EXPECT_EQ(session.status, 200) << session.body;
-    s.mp = {{"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}};
+    s.host = LoginViewer(h, phone);
+    const FeedVideo video = FirstFeedVideo(h);
+    auto opened = OpenMiniProgram(h, node_->provider_url(), s.host, video.app_id, video.video_id);
+    s.mp = std::move(opened.mp);
+    s.attribution_token = std::move(opened.attribution_token);
     return s;
   }
 
@@ -366,9 +330,8 @@ TEST_P(OrdersTest, InsufficientBalanceChangesNothing) {
 TEST_P(OrdersTest, HostFailureCancelsTheOrderAndReturnsTheStock) {
   SetStock(plain_deal_, 5, 0);
   const std::string user_id = NewId("mpu");
-  ProviderQuery(kInsertMpUser, {user_id, "o_test_down"});
-  provider::MpUser user{user_id, "local", "o_test_down"};
-  auto r = provider::PlaceOrder(*provider_db_, FakeGateway(/*fail=*/true), user, {plain_deal_, 2, {}, {}},
+  const provider::MpUser user = InsertMpUser(*provider_db_, user_id, "o_test_down");
+  auto r = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(/*fail=*/true), user, {plain_deal_, 2, {}, {}},
                                 SystemClock::Instance().NowMs());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
@@ -384,10 +347,9 @@ TEST_P(OrdersTest, ConcurrentBuyersNeverOversell) {
   for (int t = 0; t < kThreads; ++t) {
     const std::string id = NewId("mpu");
     const std::string openid = "o_race_" + std::to_string(t);
-    ProviderQuery(kInsertMpUser, {id, openid});
-    users.push_back({id, "local", openid});
+    users.push_back(InsertMpUser(*provider_db_, id, openid));
   }
-  FakeGateway gateway;
+  FakePayOrderGateway gateway;
   std::atomic<int> sold{0}, out_of_stock{0}, other{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -443,11 +405,10 @@ TEST_P(OrdersTest, ReservationSlotsHaveTheirOwnStock) {
 TEST_P(OrdersTest, UnpaidOrdersExpireAndGiveTheirStockBack) {
   SetStock(plain_deal_, 10, 0);
   const std::string user_id = NewId("mpu");
-  ProviderQuery(kInsertMpUser, {user_id, "o_test_expiry"});
-  provider::MpUser user{user_id, "local", "o_test_expiry"};
+  const provider::MpUser user = InsertMpUser(*provider_db_, user_id, "o_test_expiry");
   const int64_t now = SystemClock::Instance().NowMs();
-  auto unpaid = provider::PlaceOrder(*provider_db_, FakeGateway(), user, {plain_deal_, 3, {}, {}}, now);
-  auto paid = provider::PlaceOrder(*provider_db_, FakeGateway(), user, {plain_deal_, 2, {}, {}}, now);
+  auto unpaid = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(), user, {plain_deal_, 3, {}, {}}, now);
+  auto paid = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(), user, {plain_deal_, 2, {}, {}}, now);
   ASSERT_TRUE(unpaid.ok() && paid.ok());
   json::object event{{"id", NewId("evt")},
                      {"type", "payment.succeeded"},
@@ -474,10 +435,9 @@ TEST_P(OrdersTest, UnpaidOrdersExpireAndGiveTheirStockBack) {
 TEST_P(OrdersTest, PaymentEventsThatCannotApplyAreAcknowledgedWithoutVouchers) {
   SetStock(plain_deal_, 10, 0);
   const std::string user_id = NewId("mpu");
-  ProviderQuery(kInsertMpUser, {user_id, "o_test_events"});
-  provider::MpUser user{user_id, "local", "o_test_events"};
+  const provider::MpUser user = InsertMpUser(*provider_db_, user_id, "o_test_events");
   const int64_t now = SystemClock::Instance().NowMs();
-  auto placed = provider::PlaceOrder(*provider_db_, FakeGateway(), user, {plain_deal_, 2, {}, {}}, now);
+  auto placed = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(), user, {plain_deal_, 2, {}, {}}, now);
   ASSERT_TRUE(placed.ok());
   auto deliver = [&](const std::string& order_id, int64_t amount) {
     json::object event{{"id", NewId("evt")},
@@ -502,7 +462,7 @@ TEST_P(OrdersTest, PaymentEventsThatCannotApplyAreAcknowledgedWithoutVouchers) {
 
   // An order cancelled because the host was down: a late payment is logged, not honoured.
   auto failed =
-      provider::PlaceOrder(*provider_db_, FakeGateway(/*fail=*/true), user, {plain_deal_, 1, {}, {}}, now);
+      provider::PlaceOrder(*provider_db_, FakePayOrderGateway(/*fail=*/true), user, {plain_deal_, 1, {}, {}}, now);
   ASSERT_FALSE(failed.ok());
   static constexpr storage::Query kCancelled{"test.orders.cancelled", storage::Access::kRead,
                                              "SELECT id, amount_fen FROM orders WHERE status = 'cancelled'"};

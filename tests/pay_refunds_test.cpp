@@ -7,17 +7,13 @@
 #include "common/clock.h"
 #include "protocol/open_api_client.h"
 #include "storage/db.h"
+#include "support/provider_fixtures.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
-constexpr storage::Query kPlainDeal{
-    "test.pay_refunds.plain_deal", storage::Access::kRead,
-    "SELECT id FROM deals WHERE type IN ('set_meal', 'voucher') AND status = 'online' "
-    "AND id NOT IN (SELECT deal_id FROM campaign_deals) ORDER BY id LIMIT 1"};
 constexpr storage::Query kRefundEvents{"test.pay_refunds.events", storage::Access::kRead,
                                        "SELECT COUNT(*) FROM webhook_events WHERE type = 'refund.succeeded'"};
 constexpr storage::Query kRefunded{"test.pay_refunds.refunded", storage::Access::kRead,
@@ -33,7 +29,7 @@ class PayRefundsTest : public SeededNodeTest {
     if (HasFatalFailure()) return;
     host_db_ = OpenHostDb();
     auto provider_db = OpenProviderDb();
-    deal_ = RunQuery(*provider_db, kPlainDeal).rows.at(0).Str(0);
+    deal_ = PlainDeals(*provider_db, 1).at(0);
     auto [app_id, secret] = LocalAppCredentials();
     app_id_ = app_id;
     client_.emplace(
@@ -45,16 +41,8 @@ class PayRefundsTest : public SeededNodeTest {
   // returns the host's pay order id (paid at the cashier when `pay`).
   std::string OrderAndPay(int64_t quantity, bool pay = true) {
     const std::string h = node_->host_url();
-    auto login = Post(h + "/api/auth/login", R"({"phone":"13800000000","password":"demo-pass-1"})");
-    EXPECT_EQ(login.status, 200) << login.body;
-    viewer_ = {{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
-    auto launched = Post(h + "/api/miniprogram/" + app_id_ + "/launch", "{}", viewer_);
-    EXPECT_EQ(launched.status, 200) << launched.body;
-    auto session = Post(node_->provider_url() + "/mp/v1/session",
-                        R"({"code":")" + std::string(ParseBody(launched).at("code").as_string()) + R"("})");
-    EXPECT_EQ(session.status, 200) << session.body;
-    Headers mp{
-        {"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}};
+    viewer_ = LoginViewer(h, "13800000000");
+    const Headers mp = OpenMiniProgram(h, node_->provider_url(), viewer_, app_id_).mp;
     auto order = Post(node_->provider_url() + "/mp/v1/orders",
                       json::serialize(json::object{{"deal_id", deal_}, {"quantity", quantity}}), mp);
     EXPECT_EQ(order.status, 201) << order.body;

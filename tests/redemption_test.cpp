@@ -12,12 +12,12 @@
 #include "common/ids.h"
 #include "provider/orders/orders.h"
 #include "storage/db.h"
+#include "support/provider_fixtures.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 constexpr storage::Query kBrandDeal{
     "test.redeem.brand_deal", storage::Access::kRead,
@@ -35,9 +35,6 @@ constexpr storage::Query kSetStock{
     "test.redeem.set_stock", storage::Access::kWrite,
     "UPDATE deals SET stock_left = 100, stock_total = 100, per_user_limit = 0, "
     "uses = $2 WHERE id = $1"};
-constexpr storage::Query kInsertMpUser{
-    "test.redeem.insert_mp_user", storage::Access::kWrite,
-    "INSERT INTO mp_users (id, host, openid, created_at) VALUES ($1, 'local', $2, 0)"};
 constexpr storage::Query kOrderVouchers{"test.redeem.vouchers", storage::Access::kRead,
                                         "SELECT id, code, status, uses_left FROM vouchers "
                                         "WHERE order_id = $1 ORDER BY id"};
@@ -49,14 +46,6 @@ constexpr storage::Query kAudit{"test.redeem.audit", storage::Access::kRead,
                                 "SELECT COUNT(*) FROM redemption_audit WHERE action = $1 AND outcome = $2"};
 constexpr storage::Query kRedemptionCount{"test.redeem.count", storage::Access::kRead,
                                           "SELECT COUNT(*) FROM redemptions WHERE voucher_id = $1"};
-
-class FakeGateway final : public provider::PayOrderGateway {
- public:
-  Result<provider::PayOrderCreated> CreatePayOrder(const std::string&,
-                                                   const provider::PayOrderRequest& req) const override {
-    return provider::PayOrderCreated{"pay_for_" + req.out_trade_no, "/cashier/pay_for_" + req.out_trade_no};
-  }
-};
 
 struct Voucher {
   std::string id;
@@ -75,10 +64,7 @@ class RedeemTest : public SeededNodeTest {
     auto other = Query(kOtherBrandDeal, {std::string("湊湊")});
     other_deal_ = other.rows.at(0).Str(0);
     other_store_ = other.rows.at(0).Str(1);
-    auto login = Post(node_->provider_url() + "/merchant/v1/auth/login",
-                      R"({"account":"coucou","password":"demo-pass-1"})");
-    EXPECT_EQ(login.status, 200) << login.body;
-    staff_ = {{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
+    staff_ = LoginStaff(node_->provider_url(), "coucou");
   }
 
   storage::Rows Query(const storage::Query& q, std::vector<storage::Value> params) {
@@ -92,10 +78,9 @@ class RedeemTest : public SeededNodeTest {
   std::vector<Voucher> PaidVouchers(const std::string& deal, int64_t quantity, int64_t uses = 1) {
     Query(kSetStock, {deal, uses});
     const std::string user_id = NewId("mpu");
-    Query(kInsertMpUser, {user_id, "o_" + user_id});
-    provider::MpUser user{user_id, "local", "o_" + user_id};
+    const provider::MpUser user = InsertMpUser(*db_, user_id, "o_" + user_id);
     const int64_t now = SystemClock::Instance().NowMs();
-    auto placed = provider::PlaceOrder(*db_, FakeGateway(), user, {deal, quantity, {}, {}}, now);
+    auto placed = provider::PlaceOrder(*db_, FakePayOrderGateway(), user, {deal, quantity, {}, {}}, now);
     EXPECT_TRUE(placed.ok());
     json::object event{
         {"id", NewId("evt")},
@@ -298,19 +283,9 @@ TEST_P(RedeemTest, RedeemVoucherQrIsOnlyTheOwners) {
   // The HTTP buying path: launch, order, pay at the cashier, wait for the vouchers.
   const std::string h = node_->host_url();
   auto launch = [&](const std::string& phone) {
-    auto login = Post(h + "/api/auth/login", R"({"phone":")" + phone + R"(","password":"demo-pass-1"})");
-    EXPECT_EQ(login.status, 200) << login.body;
-    Headers host{{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
-    auto video = ParseBody(Get(h + "/api/feed?limit=1")).at("items").as_array().at(0).as_object();
-    const std::string app_id(video.at("mounts").as_array().at(0).at("app_id").as_string());
-    auto launched = Post(h + "/api/miniprogram/" + app_id + "/launch",
-                         R"({"video_id":")" + std::string(video.at("id").as_string()) + R"("})", host);
-    EXPECT_EQ(launched.status, 200) << launched.body;
-    auto session = Post(node_->provider_url() + "/mp/v1/session",
-                        R"({"code":")" + std::string(ParseBody(launched).at("code").as_string()) + R"("})");
-    EXPECT_EQ(session.status, 200) << session.body;
-    Headers mp{
-        {"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}};
+    Headers host = LoginViewer(h, phone);
+    const FeedVideo video = FirstFeedVideo(h);
+    Headers mp = OpenMiniProgram(h, node_->provider_url(), host, video.app_id, video.video_id).mp;
     return std::make_pair(host, mp);
   };
   Query(kSetStock, {deal_, int64_t{1}});

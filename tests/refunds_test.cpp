@@ -16,12 +16,12 @@
 #include "provider/orders/orders.h"
 #include "provider/redemption/redemption.h"
 #include "storage/db.h"
+#include "support/provider_fixtures.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 constexpr storage::Query kBrandDeal{
     "test.refunds.brand_deal", storage::Access::kRead,
@@ -35,9 +35,6 @@ constexpr storage::Query kSetDeal{
     "WHERE id = $1"};
 constexpr storage::Query kStock{"test.refunds.stock", storage::Access::kRead,
                                 "SELECT stock_left, price_fen FROM deals WHERE id = $1"};
-constexpr storage::Query kInsertMpUser{
-    "test.refunds.insert_mp_user", storage::Access::kWrite,
-    "INSERT INTO mp_users (id, host, openid, created_at) VALUES ($1, 'local', $2, 0)"};
 constexpr storage::Query kOrderVouchers{"test.refunds.vouchers", storage::Access::kRead,
                                         "SELECT id, code, status, uses_left, valid_to FROM vouchers "
                                         "WHERE order_id = $1 ORDER BY id"};
@@ -60,14 +57,6 @@ constexpr storage::Query kSetValidTo{"test.refunds.set_valid_to", storage::Acces
 constexpr storage::Query kHostRefunds{"test.refunds.host_refunds", storage::Access::kRead,
                                       "SELECT COUNT(*), COALESCE(SUM(amount_fen), 0) FROM pay_refunds "
                                       "WHERE pay_order_id = $1"};
-
-class FakePayGateway final : public provider::PayOrderGateway {
- public:
-  Result<provider::PayOrderCreated> CreatePayOrder(const std::string&,
-                                                   const provider::PayOrderRequest& req) const override {
-    return provider::PayOrderCreated{"pay_for_" + req.out_trade_no, "/cashier/pay_for_" + req.out_trade_no};
-  }
-};
 
 // The host's refund API in repository tests: records every call; fails while told to.
 class FakeRefundGateway final : public provider::RefundGateway {
@@ -133,10 +122,9 @@ class RefundsTest : public SeededNodeTest {
     Query(kSetDeal, {deal_, uses, policy});
     Paid p;
     const std::string user_id = NewId("mpu");
-    Query(kInsertMpUser, {user_id, "o_" + user_id});
-    p.user = {user_id, "local", "o_" + user_id};
+    p.user = InsertMpUser(*db_, user_id, "o_" + user_id);
     const int64_t now = SystemClock::Instance().NowMs();
-    auto placed = provider::PlaceOrder(*db_, FakePayGateway(), p.user, {deal_, quantity, {}, {}}, now);
+    auto placed = provider::PlaceOrder(*db_, FakePayOrderGateway(), p.user, {deal_, quantity, {}, {}}, now);
     EXPECT_TRUE(placed.ok());
     p.order_id = placed->order_id;
     json::object event{{"id", NewId("evt")},
@@ -191,16 +179,10 @@ TEST_P(RefundsTest, RefundsOverHttpGiveTheMoneyBack) {
   Query(kSetDeal, {deal_, int64_t{1}, std::string("anytime")});
   const int64_t price = Price();
   const std::string h = node_->host_url(), p = node_->provider_url();
-  auto login = Post(h + "/api/auth/login", R"({"phone":"13800000000","password":"demo-pass-1"})");
-  ASSERT_EQ(login.status, 200) << login.body;
-  Headers viewer{{"Authorization", "Bearer " + std::string(ParseBody(login).at("token").as_string())}};
+  const Headers viewer = LoginViewer(h, "13800000000");
   const std::string app_id = LocalAppCredentials().first;
-  auto launched = Post(h + "/api/miniprogram/" + app_id + "/launch", "{}", viewer);
-  ASSERT_EQ(launched.status, 200) << launched.body;
-  auto session = Post(p + "/mp/v1/session",
-                      R"({"code":")" + std::string(ParseBody(launched).at("code").as_string()) + R"("})");
-  ASSERT_EQ(session.status, 200) << session.body;
-  Headers mp{{"Authorization", "Bearer " + std::string(ParseBody(session).at("session_token").as_string())}};
+  const Headers mp = OpenMiniProgram(h, p, viewer, app_id).mp;
+  ASSERT_FALSE(HasFailure());
   auto created = Post(p + "/mp/v1/orders", R"({"deal_id":")" + deal_ + R"(","quantity":2})", mp);
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string order_id(ParseBody(created).at("order_id").as_string());
@@ -248,18 +230,7 @@ TEST_P(RefundsTest, RefundsOverHttpGiveTheMoneyBack) {
   ASSERT_EQ(order.at("refunds").as_array().size(), 1u);
 
   // Someone else's order: 404, nothing changes.
-  auto other_launch =
-      Post(h + "/api/miniprogram/" + app_id + "/launch", "{}",
-           {{"Authorization",
-             "Bearer " + std::string(ParseBody(Post(h + "/api/auth/login",
-                                                    R"({"phone":"13800000001","password":"demo-pass-1"})"))
-                                         .at("token")
-                                         .as_string())}});
-  auto other_session =
-      Post(p + "/mp/v1/session",
-           R"({"code":")" + std::string(ParseBody(other_launch).at("code").as_string()) + R"("})");
-  Headers other{
-      {"Authorization", "Bearer " + std::string(ParseBody(other_session).at("session_token").as_string())}};
+  const Headers other = OpenMiniProgram(h, p, LoginViewer(h, "13800000001"), app_id).mp;
   ExpectProblem(Post(refund_url, R"({"voucher_ids":[")" + v1 + R"("]})", other), 404, "not_found");
   ExpectProblem(Post(refund_url, R"({"voucher_ids":[]})", mp), 400, "validation_failed");
   ExpectProblem(Post(refund_url, R"({"voucher_ids":[")" + v1 + R"("]})"), 401, "unauthorized");
@@ -278,10 +249,8 @@ TEST_P(RefundsTest, RefundsOverHttpGiveTheMoneyBack) {
   EXPECT_EQ(ParseBody(Get(order_url, mp)).at("status").as_string(), "refunding");
   EXPECT_EQ(balance(), after_payment + price);
 
-  auto staff_login = Post(p + "/merchant/v1/auth/login", R"({"account":"coucou","password":"demo-pass-1"})");
-  Headers staff{{"Authorization", "Bearer " + std::string(ParseBody(staff_login).at("token").as_string())}};
-  auto ops_login = Post(p + "/merchant/v1/auth/login", R"({"account":"ops","password":"demo-pass-1"})");
-  Headers ops{{"Authorization", "Bearer " + std::string(ParseBody(ops_login).at("token").as_string())}};
+  const Headers staff = LoginStaff(p, "coucou");
+  const Headers ops = LoginStaff(p, "ops");
   auto listed = Get(p + "/merchant/v1/refunds?status=awaiting_merchant", staff);
   ASSERT_EQ(listed.status, 200) << listed.body;
   ASSERT_EQ(ParseBody(listed).at("items").as_array().size(), 1u);
@@ -349,9 +318,8 @@ TEST_P(RefundsTest, ForbiddenRefundsChangeNothing) {
 
   // An unpaid order cannot be refunded.
   const std::string user_id = NewId("mpu");
-  Query(kInsertMpUser, {user_id, "o_" + user_id});
-  provider::MpUser u{user_id, "local", "o_" + user_id};
-  auto unpaid = provider::PlaceOrder(*db_, FakePayGateway(), u, {deal_, 1, {}, {}}, now);
+  const provider::MpUser u = InsertMpUser(*db_, user_id, "o_" + user_id);
+  auto unpaid = provider::PlaceOrder(*db_, FakePayOrderGateway(), u, {deal_, 1, {}, {}}, now);
   ASSERT_TRUE(unpaid.ok());
   ExpectCode(provider::RequestRefund(*db_, gateway, u, {unpaid->order_id, {"vch_x"}, "", false}, now),
              ErrorCode::kConflict);
@@ -580,10 +548,9 @@ TEST_P(RefundsTest, PaymentOfACancelledOrderIsRefundedInFull) {
   FakeRefundGateway gateway;
   Query(kSetDeal, {deal_, int64_t{1}, std::string("anytime")});
   const std::string user_id = NewId("mpu");
-  Query(kInsertMpUser, {user_id, "o_" + user_id});
-  provider::MpUser user{user_id, "local", "o_" + user_id};
+  const provider::MpUser user = InsertMpUser(*db_, user_id, "o_" + user_id);
   const int64_t now = SystemClock::Instance().NowMs();
-  auto placed = provider::PlaceOrder(*db_, FakePayGateway(), user, {deal_, 2, {}, {}}, now);
+  auto placed = provider::PlaceOrder(*db_, FakePayOrderGateway(), user, {deal_, 2, {}, {}}, now);
   ASSERT_TRUE(placed.ok());
   const int64_t late = now + provider::kOrderPaymentWindowMs + provider::kUnpaidOrderGraceMs + 1000;
   ASSERT_EQ(*provider::ExpireUnpaidOrders(*db_, late), 1);
@@ -756,12 +723,7 @@ TEST_P(RefundsTest, RefundTheHostKeepsRefusingStopsAsStuck) {
   // Over HTTP: operations list it and send it again; the real host does not know the
   // pay order of this test order (404), so it is refused and stuck again at once.
   const std::string p = node_->provider_url();
-  auto login = [&](const char* account) {
-    auto r = Post(p + "/merchant/v1/auth/login",
-                  std::string(R"({"account":")") + account + R"(","password":"demo-pass-1"})");
-    return Headers{{"Authorization", "Bearer " + std::string(ParseBody(r).at("token").as_string())}};
-  };
-  const Headers ops = login("ops"), staff = login("coucou");
+  const Headers ops = LoginStaff(p, "ops"), staff = LoginStaff(p, "coucou");
   auto ops_list = Get(p + "/ops/v1/refunds?status=stuck", ops);
   ASSERT_EQ(ops_list.status, 200) << ops_list.body;
   ASSERT_EQ(ParseBody(ops_list).at("items").as_array().size(), 1u);

@@ -8,7 +8,6 @@
 namespace hutong::testing {
 namespace {
 namespace json = boost::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 constexpr const char* kDemoViewer = "13800000000";
 constexpr const char* kDemoPassword = "demo-pass-1";

@@ -191,4 +191,52 @@ void ExpectProblem(const http::ClientResponse& r, int status, std::string_view c
   EXPECT_TRUE(o.contains("title") && o.contains("type")) << r.body;
 }
 
+Headers BearerAuth(std::string_view token) { return {{"Authorization", "Bearer " + std::string(token)}}; }
+
+namespace {
+// The string `name` of a JSON answer, or "" (and a failure) when it has none.
+std::string StringField(const http::ClientResponse& r, std::string_view name) {
+  const boost::json::value v = ParseBody(r);
+  const auto* o = v.if_object();
+  const auto* field = o ? o->if_contains(name) : nullptr;
+  if (field == nullptr || !field->is_string()) {
+    ADD_FAILURE() << "no string '" << name << "' in " << r.body.substr(0, 300);
+    return {};
+  }
+  return std::string(field->as_string());
+}
+}  // namespace
+
+Headers LoginViewer(const std::string& host_url, const std::string& phone) {
+  auto login = Post(host_url + "/api/auth/login", R"({"phone":")" + phone + R"(","password":"demo-pass-1"})");
+  EXPECT_EQ(login.status, 200) << login.body;
+  return BearerAuth(StringField(login, "token"));
+}
+
+Headers LoginStaff(const std::string& provider_url, const std::string& account) {
+  auto login =
+      Post(provider_url + "/merchant/v1/auth/login", R"({"account":")" + account + R"(","password":"demo-pass-1"})");
+  EXPECT_EQ(login.status, 200) << login.body;
+  return BearerAuth(StringField(login, "token"));
+}
+
+FeedVideo FirstFeedVideo(const std::string& host_url) {
+  auto video = ParseBody(Get(host_url + "/api/feed?limit=1")).at("items").as_array().at(0).as_object();
+  return {std::string(video.at("id").as_string()),
+          std::string(video.at("mounts").as_array().at(0).at("app_id").as_string())};
+}
+
+MiniProgramSession OpenMiniProgram(const std::string& host_url, const std::string& provider_url,
+                                   const Headers& viewer, const std::string& app_id, const std::string& video_id) {
+  const std::string body = video_id.empty() ? "{}" : R"({"video_id":")" + video_id + R"("})";
+  auto launched = Post(host_url + "/api/miniprogram/" + app_id + "/launch", body, viewer);
+  EXPECT_EQ(launched.status, 200) << launched.body;
+  MiniProgramSession s;
+  if (!video_id.empty()) s.attribution_token = StringField(launched, "attribution_token");
+  auto session = Post(provider_url + "/mp/v1/session", R"({"code":")" + StringField(launched, "code") + R"("})");
+  EXPECT_EQ(session.status, 200) << session.body;
+  s.mp = BearerAuth(StringField(session, "session_token"));
+  return s;
+}
+
 }  // namespace hutong::testing

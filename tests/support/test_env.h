@@ -7,6 +7,9 @@
 #include <boost/json.hpp>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "app/config.h"
 #include "app/node.h"
@@ -77,6 +80,8 @@ class SeededNodeTest : public ::testing::TestWithParam<Backend> {
 // failure fails the test and yields no rows.
 storage::Rows RunQuery(storage::Db& db, const storage::Query& q, std::vector<storage::Value> params = {});
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 http::ClientResponse Get(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers = {});
 http::ClientResponse Post(const std::string& url, const std::string& body,
                           const std::vector<std::pair<std::string, std::string>>& headers = {});
@@ -86,5 +91,31 @@ std::string UrlEncode(std::string_view s);
 
 // Asserts an RFC 9457 problem with the given status and machine code.
 void ExpectProblem(const http::ClientResponse& r, int status, std::string_view code);
+
+// {Authorization: Bearer <token>}.
+Headers BearerAuth(std::string_view token);
+
+// Demo logins (password demo-pass-1), as bearer headers; a refused login fails the test.
+// A viewer or creator at the host by phone number:
+Headers LoginViewer(const std::string& host_url, const std::string& phone);
+// Merchant staff or operations at the provider by account (coucou, ops, ...):
+Headers LoginStaff(const std::string& provider_url, const std::string& account);
+
+// The newest video of the anonymous feed and the app of its first mounted deal.
+struct FeedVideo {
+  std::string video_id;
+  std::string app_id;
+};
+FeedVideo FirstFeedVideo(const std::string& host_url);
+
+// A mini-program opened by a logged-in viewer: the launch at the host (from `video_id`,
+// or from no video when empty) and the code exchanged at the provider.
+struct MiniProgramSession {
+  Headers mp;                     // the mini-program session's bearer headers
+  std::string attribution_token;  // from the launch; empty without a video
+};
+MiniProgramSession OpenMiniProgram(const std::string& host_url, const std::string& provider_url,
+                                   const Headers& viewer, const std::string& app_id,
+                                   const std::string& video_id = "");
 
 }  // namespace hutong::testing
