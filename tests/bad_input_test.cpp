@@ -15,7 +15,8 @@ class BadInputTest : public SeededNodeTest {
   }
 
   std::string Login(const std::string& account) {
-    auto r = Post(p_ + "/merchant/v1/auth/login", R"({"account":")" + account + R"(","password":"demo-pass-1"})");
+    auto r =
+        Post(p_ + "/merchant/v1/auth/login", R"({"account":")" + account + R"(","password":"demo-pass-1"})");
     EXPECT_EQ(r.status, 200) << r.body;
     return std::string(ParseBody(r).at("token").as_string());
   }
@@ -41,7 +42,8 @@ class BadInputTest : public SeededNodeTest {
 TEST_P(BadInputTest, LoginRejectsMalformedAndWrongInput) {
   ExpectProblem(Post(p_ + "/merchant/v1/auth/login", "{\"account\":"), 400, "invalid_json");
   ExpectProblem(Post(p_ + "/merchant/v1/auth/login", "[]"), 400, "invalid_json");
-  ExpectProblem(Post(p_ + "/merchant/v1/auth/login", R"({"account":7,"password":"x"})"), 400, "validation_failed");
+  ExpectProblem(Post(p_ + "/merchant/v1/auth/login", R"({"account":7,"password":"x"})"), 400,
+                "validation_failed");
   ExpectProblem(Post(p_ + "/merchant/v1/auth/login", R"({"account":"coucou"})"), 400, "validation_failed");
   ExpectProblem(Post(p_ + "/merchant/v1/auth/login", R"({"account":"coucou","password":"wrong"})"), 401,
                 "unauthorized");
@@ -60,8 +62,9 @@ TEST_P(BadInputTest, DealCreationValidatesAndIsolatesBrands) {
   const size_t before = DealCount();
 
   ExpectProblem(Post(p_ + "/merchant/v1/deals", json::serialize(DealBody(own))), 401, "unauthorized");
-  ExpectProblem(Post(p_ + "/merchant/v1/deals", json::serialize(DealBody(own)), {{"Authorization", "Bearer stf_nope"}}),
-                401, "unauthorized");
+  ExpectProblem(
+      Post(p_ + "/merchant/v1/deals", json::serialize(DealBody(own)), {{"Authorization", "Bearer stf_nope"}}),
+      401, "unauthorized");
   ExpectProblem(Post(p_ + "/merchant/v1/deals", "{not json", auth), 400, "invalid_json");
 
   auto wrong_type = DealBody(own);
@@ -75,7 +78,8 @@ TEST_P(BadInputTest, DealCreationValidatesAndIsolatesBrands) {
   ExpectProblem(Post(p_ + "/merchant/v1/deals", json::serialize(negative), auth), 400, "validation_failed");
   auto cheap_original = DealBody(own);
   cheap_original["original_price_fen"] = 100;
-  ExpectProblem(Post(p_ + "/merchant/v1/deals", json::serialize(cheap_original), auth), 400, "validation_failed");
+  ExpectProblem(Post(p_ + "/merchant/v1/deals", json::serialize(cheap_original), auth), 400,
+                "validation_failed");
   auto bad_time = DealBody(own);
   bad_time["valid_to"] = "next year";
   ExpectProblem(Post(p_ + "/merchant/v1/deals", json::serialize(bad_time), auth), 400, "validation_failed");

@@ -21,7 +21,8 @@ Child Spawn(const std::vector<std::string>& args, const std::string& out_path,
   return SpawnBinary(HUTONG_BINARY, args, out_path, extra_env);
 }
 
-int RunBinary(const std::vector<std::string>& args, const std::string& out, const std::vector<std::string>& env = {}) {
+int RunBinary(const std::vector<std::string>& args, const std::string& out,
+              const std::vector<std::string>& env = {}) {
   return WaitExit(Spawn(args, out, env).pid, 60s);
 }
 
@@ -78,9 +79,9 @@ TEST_F(BinaryTest, SeedDemoRefusesForeignData) {
 
 TEST_F(BinaryTest, ServesAndExitsCleanlyOnSigterm) {
   const std::string data = dbs_.dir() + "/serve";
-  auto child = Spawn({"serve", "--data-dir", data, "--host-listen", "127.0.0.1:0", "--provider-listen",
-                      "127.0.0.1:0"},
-                     Out("serve"));
+  auto child =
+      Spawn({"serve", "--data-dir", data, "--host-listen", "127.0.0.1:0", "--provider-listen", "127.0.0.1:0"},
+            Out("serve"));
   // The JSON log line "listening" carries the bound port of each role.
   auto ports = WaitForListeningPorts(child);
   ASSERT_EQ(ports.size(), 2u) << Slurp(child.out_path);

@@ -50,8 +50,8 @@ class CatalogCacheTest : public SeededNodeTest {
 
   Result<provider::PlacedOrder> Buy(int64_t quantity, bool host_fails) {
     provider::MpUser user{user_id_, "local", "o_catalog_cache"};
-    return provider::PlaceOrder(*provider_db_, FakePayOrderGateway(host_fails), user, {deal_, quantity, {}, {}},
-                                SystemClock::Instance().NowMs());
+    return provider::PlaceOrder(*provider_db_, FakePayOrderGateway(host_fails), user,
+                                {deal_, quantity, {}, {}}, SystemClock::Instance().NowMs());
   }
 
   std::string p_;
@@ -93,7 +93,8 @@ TEST_P(CatalogCacheTest, EveryQueryKeepsItsOwnPageAndBadQueriesStillFail) {
   auto two = ParseBody(Get(p_ + "/mp/v1/deals?limit=2"));
   ASSERT_EQ(two.at("items").as_array().size(), 2u);
   EXPECT_EQ(two.at("items").at(0).at("id"), all[0].at("id"));
-  auto next = ParseBody(Get(p_ + "/mp/v1/deals?limit=2&cursor=" + std::string(two.at("next_cursor").as_string())));
+  auto next =
+      ParseBody(Get(p_ + "/mp/v1/deals?limit=2&cursor=" + std::string(two.at("next_cursor").as_string())));
   EXPECT_EQ(next.at("items").at(0).at("id"), all[2].at("id"));
   for (int i = 0; i < 2; ++i) {
     auto hotels = ParseBody(Get(p_ + "/mp/v1/deals?category=hotel&limit=50")).at("items").as_array();

@@ -486,7 +486,8 @@ TEST_P(ContentApiTest, CachedAnonymousFeedShowsEveryChange) {
   EXPECT_EQ(Get(h_ + "/api/feed?limit=3&city=").body, Get(h_ + "/api/feed?limit=3").body);
   ExpectProblem(Get(h_ + "/api/feed?limit=0"), 400, "validation_failed");
   ExpectProblem(Get(h_ + "/api/feed?cursor=nonsense"), 400, "validation_failed");
-  ExpectProblem(Get(h_ + "/api/feed?limit=3", {{"Authorization", "Bearer not-a-token"}}), 401, "unauthorized");
+  ExpectProblem(Get(h_ + "/api/feed?limit=3", {{"Authorization", "Bearer not-a-token"}}), 401,
+                "unauthorized");
 
   // A deal taken offline behind this node's back (as another node would) leaves the
   // cached page within the TTL.

@@ -43,16 +43,19 @@ constexpr storage::Query kOrdersWithVouchers{
     "GROUP BY o.id, o.status, o.quantity"};
 constexpr storage::Query kProviderPaid{"test.crash.provider_paid", storage::Access::kRead,
                                        "SELECT id FROM orders WHERE status = 'paid'"};
-constexpr storage::Query kHostPaid{"test.crash.host_paid", storage::Access::kRead,
-                                   "SELECT out_trade_no, user_id, amount_fen FROM pay_orders WHERE status = 'paid'"};
+constexpr storage::Query kHostPaid{
+    "test.crash.host_paid", storage::Access::kRead,
+    "SELECT out_trade_no, user_id, amount_fen FROM pay_orders WHERE status = 'paid'"};
 constexpr storage::Query kInsertUser{"test.crash.insert_user", storage::Access::kWrite,
                                      "INSERT INTO users (id, phone, password_hash, nickname, created_at) "
                                      "VALUES ($1, $2, 'not-a-login', $3, 0)"};
-constexpr storage::Query kInsertSession{"test.crash.insert_session", storage::Access::kWrite,
-                                        "INSERT INTO user_sessions (token_hash, user_id, expires_at, created_at) "
-                                        "VALUES ($1, $2, $3, 0)"};
-constexpr storage::Query kInsertWallet{"test.crash.insert_wallet", storage::Access::kWrite,
-                                       "INSERT INTO wallets (user_id, balance_fen, updated_at) VALUES ($1, $2, 0)"};
+constexpr storage::Query kInsertSession{
+    "test.crash.insert_session", storage::Access::kWrite,
+    "INSERT INTO user_sessions (token_hash, user_id, expires_at, created_at) "
+    "VALUES ($1, $2, $3, 0)"};
+constexpr storage::Query kInsertWallet{
+    "test.crash.insert_wallet", storage::Access::kWrite,
+    "INSERT INTO wallets (user_id, balance_fen, updated_at) VALUES ($1, $2, 0)"};
 constexpr storage::Query kJobStartedSince{
     "test.crash.job_started_since", storage::Access::kRead,
     "SELECT COUNT(*) FROM job_leases WHERE name = $1 AND last_started_at >= $2"};
@@ -112,8 +115,8 @@ class CrashTest : public ::testing::TestWithParam<Backend> {
   std::string Log(const std::string& name) const { return dbs_->dir() + "/" + name + ".log"; }
   // Starts `hutong serve` on fresh ports and returns {host_url, provider_url}.
   std::pair<std::string, std::string> Serve(const std::string& log) {
-    std::vector<std::string> args = {"serve", "--host-listen", "127.0.0.1:0", "--provider-listen", "127.0.0.1:0",
-                                     "--access-log", "false"};
+    std::vector<std::string> args = {"serve",       "--host-listen", "127.0.0.1:0", "--provider-listen",
+                                     "127.0.0.1:0", "--access-log",  "false"};
     args.insert(args.end(), db_args_.begin(), db_args_.end());
     child_ = SpawnBinary(HUTONG_BINARY, args, Log(log));
     auto ports = WaitForListeningPorts(child_);
@@ -148,7 +151,8 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
   for (int u = 0; u < kShoppers; ++u) {
     Shopper s;
     s.host_user_id = NewId("usr");
-    RunQuery(*host_db, kInsertUser, {s.host_user_id, "1370000000" + std::to_string(u), "crash " + std::to_string(u)});
+    RunQuery(*host_db, kInsertUser,
+             {s.host_user_id, "1370000000" + std::to_string(u), "crash " + std::to_string(u)});
     RunQuery(*host_db, kInsertWallet, {s.host_user_id, kInitialBalance});
     // Sandbox money enters through the ledger, like a top-up (host/ledger/ledger.h).
     ASSERT_TRUE(host_db
@@ -163,7 +167,8 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
                     })
                     .ok());
     SessionToken token = NewSessionToken("utok_");
-    RunQuery(*host_db, kInsertSession, {token.hash, s.host_user_id, SystemClock::Instance().NowMs() + 3'600'000});
+    RunQuery(*host_db, kInsertSession,
+             {token.hash, s.host_user_id, SystemClock::Instance().NowMs() + 3'600'000});
     s.host = BearerAuth(token.token);
     s.mp = OpenMiniProgram(h, p, s.host, video.app_id, video.video_id).mp;
     ASSERT_FALSE(HasFailure());
@@ -174,8 +179,8 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
   std::atomic<int> acknowledged{0};
   std::atomic<bool> stop{false};
   std::mutex mu;
-  std::vector<Placed> placed;            // GUARDED_BY(mu)
-  std::vector<std::string> unexpected;   // GUARDED_BY(mu)
+  std::vector<Placed> placed;           // GUARDED_BY(mu)
+  std::vector<std::string> unexpected;  // GUARDED_BY(mu)
   std::vector<std::thread> threads;
   for (int t = 0; t < kShoppers; ++t) {
     threads.emplace_back([&, t] {
@@ -193,8 +198,8 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
         }
         auto order = ParseBody(created).as_object();
         Placed entry{std::string(order.at("order_id").as_string())};
-        auto paid = TryPost(h + "/api/cashier/" + std::string(order.at("pay_order_id").as_string()) + "/pay", "",
-                            s.host);
+        auto paid = TryPost(h + "/api/cashier/" + std::string(order.at("pay_order_id").as_string()) + "/pay",
+                            "", s.host);
         if (paid.status == 200 && ParseBody(paid).at("status") == "paid") {
           entry.acknowledged = true;
           acknowledged.fetch_add(1);
@@ -208,7 +213,8 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
       }
     });
   }
-  for (int i = 0; i < 1200 && acknowledged.load() < kAcknowledgedBeforeKill; ++i) std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 1200 && acknowledged.load() < kAcknowledgedBeforeKill; ++i)
+    std::this_thread::sleep_for(50ms);
   ASSERT_GE(acknowledged.load(), kAcknowledgedBeforeKill) << Slurp(Log("serve1"));
   ASSERT_EQ(kill(child_.pid, SIGKILL), 0);
   EXPECT_EQ(WaitExit(child_.pid, 10s), 128 + SIGKILL);
@@ -246,9 +252,11 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
     }
     EXPECT_EQ(ran, 1) << job << " never ran after the restart";
   }
-  std::cout << "[ crash    ] " << acknowledged.load() << " payments acknowledged before kill -9, " << placed.size()
-            << " orders placed, " << host_paid.size() << " paid after restart; settled in "
-            << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - settle_start).count()
+  std::cout << "[ crash    ] " << acknowledged.load() << " payments acknowledged before kill -9, "
+            << placed.size() << " orders placed, " << host_paid.size() << " paid after restart; settled in "
+            << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                settle_start)
+                   .count()
             << " s\n";
 
   // Every acknowledged payment is a paid order with one voucher per unit.
@@ -276,7 +284,8 @@ TEST_P(CrashTest, KillNineMidBurstLosesNoPaidOrderAndIssuesNoVoucherTwice) {
   std::map<std::string, int64_t> spent;
   for (const auto& row : RunQuery(*host_db, kHostPaid)) spent[row.Str(1)] += row.Int(2);
   for (const Shopper& s : shoppers) {
-    EXPECT_EQ(RunQuery(*host_db, kWallet, {s.host_user_id}).rows.at(0).Int(0), kInitialBalance - spent[s.host_user_id]);
+    EXPECT_EQ(RunQuery(*host_db, kWallet, {s.host_user_id}).rows.at(0).Int(0),
+              kInitialBalance - spent[s.host_user_id]);
   }
   // The API tells the buyer the same.
   for (const Placed& e : placed) {

@@ -70,7 +70,8 @@ TEST_P(DemoApiTest, DealListCoversEveryTypeAndCategoryAndPages) {
   std::set<std::string> types, categories;
   std::string cursor;
   for (int page = 0; page < 20; ++page) {
-    auto r = Get(node_->provider_url() + "/mp/v1/deals?limit=4" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    auto r =
+        Get(node_->provider_url() + "/mp/v1/deals?limit=4" + (cursor.empty() ? "" : "&cursor=" + cursor));
     ASSERT_EQ(r.status, 200) << r.body;
     auto body = ParseBody(r).as_object();
     const auto& items = body.at("items").as_array();
@@ -106,9 +107,10 @@ TEST_P(DemoApiTest, DealListFiltersByCategoryAndCity) {
   ASSERT_FALSE(beijing.empty());
   for (const auto& d : beijing) EXPECT_EQ(d.at("city").as_string(), "北京");
 
-  auto both = ParseBody(Get(node_->provider_url() + "/mp/v1/deals?category=catering&city=" + UrlEncode("成都")))
-                  .at("items")
-                  .as_array();
+  auto both =
+      ParseBody(Get(node_->provider_url() + "/mp/v1/deals?category=catering&city=" + UrlEncode("成都")))
+          .at("items")
+          .as_array();
   ASSERT_FALSE(both.empty());
   for (const auto& d : both) {
     EXPECT_EQ(d.at("category").as_string(), "catering");
@@ -177,9 +179,11 @@ TEST_P(SeedRefusalTest, RefusesADatabaseWithOtherData) {
   auto db = storage::OpenDb(config.provider_db, options);
   ASSERT_TRUE(db.ok()) << db.error().internal;
   ASSERT_TRUE(storage::Migrate(**db, provider::ProviderMigrations()).ok());
-  ASSERT_TRUE((*db)->Write([](storage::Tx& tx) {
-                     return provider::CreateBrand(tx, {"一家真实的店", "", ""}, 1);
-                   }).ok());
+  ASSERT_TRUE((*db)
+                  ->Write([](storage::Tx& tx) {
+                    return provider::CreateBrand(tx, {"一家真实的店", "", ""}, 1);
+                  })
+                  .ok());
 
   Status s = app::RunSeedDemo(config);
   ASSERT_FALSE(s.ok());

@@ -2,9 +2,10 @@
 // rows are there on both roles, the generated deals are listed, shown and searchable, and
 // a generated bench user can buy and pay with the tokens it wrote, the flash-sale deal at
 // its campaign price.
+#include "app/gen_data.h"
+
 #include <fstream>
 
-#include "app/gen_data.h"
 #include "support/test_env.h"
 
 namespace hutong::testing {
@@ -14,11 +15,13 @@ namespace json = boost::json;
 constexpr storage::Query kCount{"test.gen.count", storage::Access::kRead,
                                 "SELECT (SELECT COUNT(*) FROM deals), (SELECT COUNT(*) FROM stores), "
                                 "(SELECT COUNT(*) FROM deal_stores), (SELECT COUNT(*) FROM mp_sessions)"};
-constexpr storage::Query kHostCount{"test.gen.host_count", storage::Access::kRead,
-                                    "SELECT (SELECT COUNT(*) FROM app_deals), (SELECT COUNT(*) FROM user_sessions), "
-                                    "(SELECT COUNT(*) FROM wallets WHERE balance_fen > 0)"};
-constexpr storage::Query kStoreBox{"test.gen.store_box", storage::Access::kRead,
-                                   "SELECT MIN(lat), MAX(lat), MIN(lng), MAX(lng), COUNT(DISTINCT city) FROM stores"};
+constexpr storage::Query kHostCount{
+    "test.gen.host_count", storage::Access::kRead,
+    "SELECT (SELECT COUNT(*) FROM app_deals), (SELECT COUNT(*) FROM user_sessions), "
+    "(SELECT COUNT(*) FROM wallets WHERE balance_fen > 0)"};
+constexpr storage::Query kStoreBox{
+    "test.gen.store_box", storage::Access::kRead,
+    "SELECT MIN(lat), MAX(lat), MIN(lng), MAX(lng), COUNT(DISTINCT city) FROM stores"};
 constexpr storage::Query kFlash{"test.gen.flash", storage::Access::kRead,
                                 "SELECT stock_left, campaign_price_fen, per_user_limit FROM campaign_deals "
                                 "WHERE campaign_id = $1 AND deal_id = $2"};
@@ -87,12 +90,15 @@ TEST_P(GenDataTest, GeneratesSearchableDealsAndUsersWhoCanBuy) {
     users.emplace_back(line.substr(0, tab), line.substr(tab + 1));
   }
   ASSERT_EQ(users.size(), 20u);
-  const std::vector<std::pair<std::string, std::string>> host_auth{{"Authorization", "Bearer " + users[0].first}};
-  const std::vector<std::pair<std::string, std::string>> mp_auth{{"Authorization", "Bearer " + users[0].second}};
+  const std::vector<std::pair<std::string, std::string>> host_auth{
+      {"Authorization", "Bearer " + users[0].first}};
+  const std::vector<std::pair<std::string, std::string>> mp_auth{
+      {"Authorization", "Bearer " + users[0].second}};
   ASSERT_EQ(Get(node_->host_url() + "/api/me", host_auth).status, 200);
 
   // The user buys a generated deal and pays at the host's cashier from the funded wallet.
-  auto order = Post(node_->provider_url() + "/mp/v1/orders", R"({"deal_id":")" + deal + R"(","quantity":2})", mp_auth);
+  auto order =
+      Post(node_->provider_url() + "/mp/v1/orders", R"({"deal_id":")" + deal + R"(","quantity":2})", mp_auth);
   ASSERT_EQ(order.status, 201) << order.body;
   const std::string pay_order(ParseBody(order).at("pay_order_id").as_string());
   auto paid = Post(node_->host_url() + "/api/cashier/" + pay_order + "/pay", "", host_auth);

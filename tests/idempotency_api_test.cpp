@@ -12,7 +12,6 @@ namespace hutong::testing {
 namespace {
 namespace json = boost::json;
 
-
 class IdempotencyApiTest : public SeededNodeTest {
  protected:
   void SetUp() override {

@@ -39,7 +39,8 @@ class OpenPlatformTest : public SeededNodeTest {
   }
 
   protocol::OpenApiClient Client(const std::string& app_id, const std::string& secret) {
-    return protocol::OpenApiClient::Create({node_->host_url(), app_id, secret}, SystemClock::Instance()).value();
+    return protocol::OpenApiClient::Create({node_->host_url(), app_id, secret}, SystemClock::Instance())
+        .value();
   }
 
   std::string DemoUserId(const std::string& phone) {
@@ -63,11 +64,14 @@ class OpenPlatformTest : public SeededNodeTest {
 
 TEST_P(OpenPlatformTest, AdminRegistryNeedsTheTokenAndNeverListsSecrets) {
   const std::string h = node_->host_url();
-  ExpectProblem(Post(h + "/api/admin/apps", R"({"name":"x","service_url":"http://a","notify_url":"http://b"})"), 401,
+  ExpectProblem(
+      Post(h + "/api/admin/apps", R"({"name":"x","service_url":"http://a","notify_url":"http://b"})"), 401,
+      "unauthorized");
+  ExpectProblem(Get(h + "/api/admin/apps", {{"Authorization", "Bearer wrong-token-123"}}), 401,
                 "unauthorized");
-  ExpectProblem(Get(h + "/api/admin/apps", {{"Authorization", "Bearer wrong-token-123"}}), 401, "unauthorized");
-  ExpectProblem(Post(h + "/api/admin/apps", R"({"name":"x","service_url":"ftp://a","notify_url":"http://b"})", admin_),
-                400, "validation_failed");
+  ExpectProblem(
+      Post(h + "/api/admin/apps", R"({"name":"x","service_url":"ftp://a","notify_url":"http://b"})", admin_),
+      400, "validation_failed");
   ExpectProblem(Post(h + "/api/admin/apps", "{", admin_), 400, "invalid_json");
   auto [app_id, secret] = Register("第三方小程序");
   EXPECT_TRUE(secret.starts_with("sk_"));
@@ -121,7 +125,8 @@ TEST_P(OpenPlatformTest, SignedRequestsAreCheckedAndReplaysRefused) {
 TEST_P(OpenPlatformTest, RotationKeepsTheOldSecretForItsGraceAndDisableStopsAll) {
   auto [app_id, old_secret] = Register("rotator");
   const std::string h = node_->host_url();
-  auto rotated = Post(h + "/api/admin/apps/" + app_id + "/rotate-secret", R"({"grace_seconds":3600})", admin_);
+  auto rotated =
+      Post(h + "/api/admin/apps/" + app_id + "/rotate-secret", R"({"grace_seconds":3600})", admin_);
   ASSERT_EQ(rotated.status, 200) << rotated.body;
   const std::string new_secret(ParseBody(rotated).at("app_secret").as_string());
   EXPECT_NE(new_secret, old_secret);
@@ -152,7 +157,8 @@ TEST_P(OpenPlatformTest, CodeToSessionGivesAStablePerAppOpenId) {
   EXPECT_EQ(openid.find(viewer), std::string::npos);
   EXPECT_EQ(s1.at("host").as_string(), "local");
 
-  auto me = Get(p + "/mp/v1/me", {{"Authorization", "Bearer " + std::string(s1.at("session_token").as_string())}});
+  auto me =
+      Get(p + "/mp/v1/me", {{"Authorization", "Bearer " + std::string(s1.at("session_token").as_string())}});
   ASSERT_EQ(me.status, 200) << me.body;
   EXPECT_EQ(ParseBody(me).at("openid").as_string(), openid);
   ExpectProblem(Get(p + "/mp/v1/me", {{"Authorization", "Bearer mps_forged"}}), 401, "unauthorized");
@@ -162,7 +168,8 @@ TEST_P(OpenPlatformTest, CodeToSessionGivesAStablePerAppOpenId) {
   EXPECT_EQ(second.at("openid").as_string(), openid);
   EXPECT_EQ(second.at("user_id"), s1.at("user_id"));
   // Another user: another openid. Another app: another openid for the same user.
-  auto third = ParseBody(Post(p + "/mp/v1/session", R"({"code":")" + Code(local_app_id, other_user) + R"("})"));
+  auto third =
+      ParseBody(Post(p + "/mp/v1/session", R"({"code":")" + Code(local_app_id, other_user) + R"("})"));
   EXPECT_NE(third.at("openid").as_string(), openid);
   auto [app_id, secret] = Register("another app");
   auto other_app = host::ExchangeLoginCode(*host_db_, *box_, app_id, Code(app_id, viewer),
@@ -207,11 +214,13 @@ TEST_P(OpenPlatformTest, WebhooksAreVerifiedOnRawBytesAndDeduplicated) {
   EXPECT_TRUE(ParseBody(again).at("duplicate").as_bool());
 
   const std::string other = R"({"id":"evt_2","type":"test.ping","data":{"n":2}})";
-  ExpectProblem(Post(url, other, signed_headers(body, local_secret)), 401, "invalid_signature");  // body swapped
+  ExpectProblem(Post(url, other, signed_headers(body, local_secret)), 401,
+                "invalid_signature");  // body swapped
   ExpectProblem(Post(url, other, signed_headers(other, "sk_wrong")), 401, "invalid_signature");
   ExpectProblem(Post(url, other), 401, "invalid_signature");
-  ExpectProblem(Post(node_->provider_url() + "/mp/v1/webhooks/nowhere", other, signed_headers(other, local_secret)),
-                404, "not_found");
+  ExpectProblem(
+      Post(node_->provider_url() + "/mp/v1/webhooks/nowhere", other, signed_headers(other, local_secret)),
+      404, "not_found");
   const std::string no_id = R"({"type":"test.ping"})";
   ExpectProblem(Post(url, no_id, signed_headers(no_id, local_secret)), 400, "validation_failed");
 }
@@ -238,9 +247,10 @@ TEST_P(OpenPlatformTest, ViewerLaunchesTheMiniProgramFromAVideo) {
   EXPECT_EQ(attribution->video_id, video_id);
   EXPECT_EQ(attribution->creator_id, video.at("creator").at("id").as_string());
   EXPECT_FALSE(host::VerifyAttributionToken(*box_, token, "app_other", SystemClock::Instance().NowMs()).ok());
-  EXPECT_FALSE(host::VerifyAttributionToken(*box_, token + "0", app_id, SystemClock::Instance().NowMs()).ok());
-  EXPECT_FALSE(host::VerifyAttributionToken(*box_, token, app_id,
-                                            SystemClock::Instance().NowMs() + host::kAttributionWindowMs + 1000)
+  EXPECT_FALSE(
+      host::VerifyAttributionToken(*box_, token + "0", app_id, SystemClock::Instance().NowMs()).ok());
+  EXPECT_FALSE(host::VerifyAttributionToken(
+                   *box_, token, app_id, SystemClock::Instance().NowMs() + host::kAttributionWindowMs + 1000)
                    .ok());
 
   // The provider turns the code into a session for this viewer.
@@ -255,7 +265,8 @@ TEST_P(OpenPlatformTest, ViewerLaunchesTheMiniProgramFromAVideo) {
   ExpectProblem(Post(launch_url, R"({"video_id":"vid_nope"})", viewer), 404, "not_found");
   ExpectProblem(Post(launch_url, R"({"video_id":7})", viewer), 400, "validation_failed");
   ExpectProblem(Post(launch_url, "{}"), 401, "unauthorized");
-  ExpectProblem(Post(h + "/api/miniprogram/app_01ZZZZZZZZZZZZZZZZZZZZZZZZ/launch", "{}", viewer), 404, "not_found");
+  ExpectProblem(Post(h + "/api/miniprogram/app_01ZZZZZZZZZZZZZZZZZZZZZZZZ/launch", "{}", viewer), 404,
+                "not_found");
 
   // A retried launch with the same Idempotency-Key gets the same code back, and the stored
   // answer does not hold the code in clear.

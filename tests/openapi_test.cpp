@@ -56,7 +56,8 @@ TEST(OpenApi, HostDocumentMatchesRouter) {
   http::Metrics metrics;
   auto box = SecretBox::FromHex(SecretBox::NewHexKey()).value();
   protocol::InMemoryNonceStore nonces(SystemClock::Instance());
-  host::RegisterHostRoutes(router, host::HostDeps{**db, SystemClock::Instance(), "test-admin-token", box, nonces});
+  host::RegisterHostRoutes(router,
+                           host::HostDeps{**db, SystemClock::Instance(), "test-admin-token", box, nonces});
   http::AddOpsRoutes(router, metrics, [] { return Ok(); });
   ExpectSame(Routed(router), Documented(host::HostOpenApiJson()));
 }
@@ -69,7 +70,8 @@ TEST(OpenApi, ProviderDocumentMatchesRouter) {
   http::Metrics metrics;
   auto hosts = provider::HostDirectory::Create({}, SystemClock::Instance()).value();
   provider::WebhookHandlers webhooks;
-  provider::RegisterProviderRoutes(router, provider::ProviderDeps{**db, SystemClock::Instance(), *hosts, webhooks});
+  provider::RegisterProviderRoutes(router,
+                                   provider::ProviderDeps{**db, SystemClock::Instance(), *hosts, webhooks});
   http::AddOpsRoutes(router, metrics, [] { return Ok(); });
   ExpectSame(Routed(router), Documented(provider::ProviderOpenApiJson()));
 }

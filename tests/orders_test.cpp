@@ -40,9 +40,8 @@ constexpr storage::Query kOrderStatus{"test.orders.status", storage::Access::kRe
 constexpr storage::Query kPayOrder{
     "test.orders.pay_order", storage::Access::kRead,
     "SELECT status, creator_id, video_id, amount_fen FROM pay_orders WHERE id = $1"};
-constexpr storage::Query kPayOrdersOfTradeNo{
-    "test.orders.pay_orders_of_trade_no", storage::Access::kRead,
-    "SELECT COUNT(*) FROM pay_orders WHERE out_trade_no = $1"};
+constexpr storage::Query kPayOrdersOfTradeNo{"test.orders.pay_orders_of_trade_no", storage::Access::kRead,
+                                             "SELECT COUNT(*) FROM pay_orders WHERE out_trade_no = $1"};
 constexpr storage::Query kIdempotencyRows{"test.orders.idempotency_rows", storage::Access::kRead,
                                           "SELECT COUNT(*) FROM idempotency_keys"};
 constexpr storage::Query kSomeOpenId{"test.orders.some_openid", storage::Access::kRead,
@@ -236,10 +235,9 @@ TEST_P(OrdersTest, PayOrderKeyedByItsTradeNoIsIdempotentWithoutAKeyRow) {
   ASSERT_TRUE(other.ok());
   ExpectProblem(*other, 422, "idempotency_key_reused");
   EXPECT_EQ(HostQuery(kPayOrdersOfTradeNo, {trade_no}).rows.at(0).Int(0), 1);
-  EXPECT_EQ(HostQuery(kPayOrder, {std::string(ParseBody(*first).at("pay_order_id").as_string())})
-                .rows.at(0)
-                .Int(3),
-            990);
+  EXPECT_EQ(
+      HostQuery(kPayOrder, {std::string(ParseBody(*first).at("pay_order_id").as_string())}).rows.at(0).Int(3),
+      990);
   EXPECT_EQ(HostQuery(kIdempotencyRows, {}).rows.at(0).Int(0), keys_before);
 
   // Any other key still goes through the generic guard: replayed, and kept in its table.
@@ -331,8 +329,8 @@ TEST_P(OrdersTest, HostFailureCancelsTheOrderAndReturnsTheStock) {
   SetStock(plain_deal_, 5, 0);
   const std::string user_id = NewId("mpu");
   const provider::MpUser user = InsertMpUser(*provider_db_, user_id, "o_test_down");
-  auto r = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(/*fail=*/true), user, {plain_deal_, 2, {}, {}},
-                                SystemClock::Instance().NowMs());
+  auto r = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(/*fail=*/true), user,
+                                {plain_deal_, 2, {}, {}}, SystemClock::Instance().NowMs());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(StockLeft(plain_deal_), 5);
@@ -407,14 +405,18 @@ TEST_P(OrdersTest, UnpaidOrdersExpireAndGiveTheirStockBack) {
   const std::string user_id = NewId("mpu");
   const provider::MpUser user = InsertMpUser(*provider_db_, user_id, "o_test_expiry");
   const int64_t now = SystemClock::Instance().NowMs();
-  auto unpaid = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(), user, {plain_deal_, 3, {}, {}}, now);
+  auto unpaid =
+      provider::PlaceOrder(*provider_db_, FakePayOrderGateway(), user, {plain_deal_, 3, {}, {}}, now);
   auto paid = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(), user, {plain_deal_, 2, {}, {}}, now);
   ASSERT_TRUE(unpaid.ok() && paid.ok());
-  json::object event{{"id", NewId("evt")},
-                     {"type", "payment.succeeded"},
-                     {"data", json::object{{"out_trade_no", paid->order_id}, {"amount_fen", paid->amount_fen}}}};
+  json::object event{
+      {"id", NewId("evt")},
+      {"type", "payment.succeeded"},
+      {"data", json::object{{"out_trade_no", paid->order_id}, {"amount_fen", paid->amount_fen}}}};
   ASSERT_TRUE(provider_db_
-                  ->WithWrite([&](storage::Tx& tx) { return provider::HandlePaymentSucceeded(tx, "local", event, now); })
+                  ->WithWrite([&](storage::Tx& tx) {
+                    return provider::HandlePaymentSucceeded(tx, "local", event, now);
+                  })
                   .ok());
   EXPECT_EQ(StockLeft(plain_deal_), 5);
   auto status = [&](const std::string& id) { return ProviderQuery(kOrderStatus, {id}).rows.at(0).Str(0); };
@@ -437,7 +439,8 @@ TEST_P(OrdersTest, PaymentEventsThatCannotApplyAreAcknowledgedWithoutVouchers) {
   const std::string user_id = NewId("mpu");
   const provider::MpUser user = InsertMpUser(*provider_db_, user_id, "o_test_events");
   const int64_t now = SystemClock::Instance().NowMs();
-  auto placed = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(), user, {plain_deal_, 2, {}, {}}, now);
+  auto placed =
+      provider::PlaceOrder(*provider_db_, FakePayOrderGateway(), user, {plain_deal_, 2, {}, {}}, now);
   ASSERT_TRUE(placed.ok());
   auto deliver = [&](const std::string& order_id, int64_t amount) {
     json::object event{{"id", NewId("evt")},
@@ -461,8 +464,8 @@ TEST_P(OrdersTest, PaymentEventsThatCannotApplyAreAcknowledgedWithoutVouchers) {
   EXPECT_EQ(vouchers(placed->order_id), 2);
 
   // An order cancelled because the host was down: a late payment is logged, not honoured.
-  auto failed =
-      provider::PlaceOrder(*provider_db_, FakePayOrderGateway(/*fail=*/true), user, {plain_deal_, 1, {}, {}}, now);
+  auto failed = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(/*fail=*/true), user,
+                                     {plain_deal_, 1, {}, {}}, now);
   ASSERT_FALSE(failed.ok());
   static constexpr storage::Query kCancelled{"test.orders.cancelled", storage::Access::kRead,
                                              "SELECT id, amount_fen FROM orders WHERE status = 'cancelled'"};

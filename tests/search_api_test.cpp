@@ -14,7 +14,6 @@ namespace json = boost::json;
 
 class SearchApiTest : public SeededNodeTest {
  protected:
-
   json::object Search(const std::string& q, const std::string& extra = "") {
     auto r = Get(node_->host_url() + "/api/search?q=" + UrlEncode(q) + extra);
     EXPECT_EQ(r.status, 200) << q << ": " << r.body;
@@ -40,7 +39,8 @@ class SearchApiTest : public SeededNodeTest {
   protocol::OpenApiClient LocalClient() {
     const auto [app_id, secret] = LocalAppCredentials();
     app_id_ = app_id;
-    return protocol::OpenApiClient::Create({node_->host_url(), app_id, secret}, SystemClock::Instance()).value();
+    return protocol::OpenApiClient::Create({node_->host_url(), app_id, secret}, SystemClock::Instance())
+        .value();
   }
 
   std::string app_id_;

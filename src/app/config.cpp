@@ -88,7 +88,8 @@ Result<Config> ParseConfig(int argc, const char* const* argv, std::string* help_
                                     [&opts](const std::string& env) -> std::string {
                                       if (env.rfind("HUTONG_", 0) != 0) return "";
                                       std::string name = env.substr(7);
-                                      for (auto& ch : name) ch = ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
+                                      for (auto& ch : name)
+                                        ch = ch == '_' ? '-' : static_cast<char>(std::tolower(ch));
                                       if (name == "help" || name == "version") return "";
                                       return opts.find_nothrow(name, false) ? name : "";
                                     }),
@@ -117,17 +118,22 @@ Result<Config> ParseConfig(int argc, const char* const* argv, std::string* help_
                                    [](char ch) { return ch == '-' || (ch >= '0' && ch <= '9'); });
     if (!shape) return Invalid("reconcile needs --date YYYY-MM-DD");
   }
-  if (role == "both") c.roles = Roles::kBoth;
-  else if (role == "host") c.roles = Roles::kHost;
-  else if (role == "provider") c.roles = Roles::kProvider;
-  else return Invalid("--role must be both, host or provider");
+  if (role == "both")
+    c.roles = Roles::kBoth;
+  else if (role == "host")
+    c.roles = Roles::kHost;
+  else if (role == "provider")
+    c.roles = Roles::kProvider;
+  else
+    return Invalid("--role must be both, host or provider");
 
   if (!ValidListen(c.host_listen)) return Invalid("--host-listen must be ADDR:PORT");
   if (!ValidListen(c.provider_listen)) return Invalid("--provider-listen must be ADDR:PORT");
   if (c.host_db.empty()) c.host_db = c.data_dir + "/host.db";
   if (c.provider_db.empty()) c.provider_db = c.data_dir + "/provider.db";
   if (c.provider_public_url.empty()) c.provider_public_url = "http://" + c.provider_listen;
-  while (!c.provider_public_url.empty() && c.provider_public_url.back() == '/') c.provider_public_url.pop_back();
+  while (!c.provider_public_url.empty() && c.provider_public_url.back() == '/')
+    c.provider_public_url.pop_back();
   c.admin_token_is_default = !vm.count("admin-token") || vm["admin-token"].defaulted();
   if (c.admin_token.size() < 8) return Invalid("--admin-token must be at least 8 characters");
   if (c.io_threads == 0) c.io_threads = std::max(1u, std::thread::hardware_concurrency());

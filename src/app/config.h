@@ -33,11 +33,11 @@ struct Config {
   std::string provider_hosts;
   std::string log_level = "info";
   bool access_log = true;
-  size_t io_threads = 0;   // 0 = one per core
+  size_t io_threads = 0;  // 0 = one per core
   // Blocking pool per role for database work: its threads mostly wait on commits, and
   // more of them share each SQLite group commit.
   size_t workers = 64;
-  size_t db_pool = 8;      // connections per database
+  size_t db_pool = 8;  // connections per database
   bool sqlite_sync_full = true;
   // gen-data (benchmarks): how much to generate; see app/gen_data.h.
   int64_t gen_deals = 1000;

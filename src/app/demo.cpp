@@ -30,8 +30,9 @@ Status RunSeedDemo(const Config& config) {
   ASSIGN_OR_RETURN(auto provider_state, provider::ProviderDemoState(*provider_db));
   ASSIGN_OR_RETURN(bool host_foreign, host::HostHoldsForeignData(*host_db));
   if (provider_state == provider::DemoState::kForeign || host_foreign) {
-    return Error(ErrorCode::kDemoRefused, std::string("the ") + (host_foreign ? "host" : "provider") +
-                                              " database already holds data that is not the demo's; refusing to seed");
+    return Error(ErrorCode::kDemoRefused,
+                 std::string("the ") + (host_foreign ? "host" : "provider") +
+                     " database already holds data that is not the demo's; refusing to seed");
   }
 
   const Clock& clock = SystemClock::Instance();

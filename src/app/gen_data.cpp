@@ -49,16 +49,18 @@ constexpr Query kInsertUserSession{"gen.insert_user_session", Access::kWrite,
                                    "VALUES ($1, $2, $3, $4)"};
 constexpr Query kInsertWallet{"gen.insert_wallet", Access::kWrite,
                               "INSERT INTO wallets (user_id, balance_fen, updated_at) VALUES ($1, $2, $3)"};
-constexpr Query kInsertOpenId{"gen.insert_openid", Access::kWrite,
-                              "INSERT INTO app_openids (app_id, openid, user_id, created_at) VALUES ($1, $2, $3, $4)"};
+constexpr Query kInsertOpenId{
+    "gen.insert_openid", Access::kWrite,
+    "INSERT INTO app_openids (app_id, openid, user_id, created_at) VALUES ($1, $2, $3, $4)"};
 constexpr Query kInsertMpUser{"gen.insert_mp_user", Access::kWrite,
                               "INSERT INTO mp_users (id, host, openid, created_at) VALUES ($1, $2, $3, $4)"};
 constexpr Query kInsertMpSession{"gen.insert_mp_session", Access::kWrite,
                                  "INSERT INTO mp_sessions (token_hash, user_id, expires_at, created_at) "
                                  "VALUES ($1, $2, $3, $4)"};
-constexpr Query kInsertCampaign{"gen.insert_campaign", Access::kWrite,
-                                "INSERT INTO campaigns (id, slug, title, keywords, starts_at, ends_at, created_at) "
-                                "VALUES ($1, $2, $3, $4, $5, $6, $7)"};
+constexpr Query kInsertCampaign{
+    "gen.insert_campaign", Access::kWrite,
+    "INSERT INTO campaigns (id, slug, title, keywords, starts_at, ends_at, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)"};
 constexpr Query kInsertCampaignDeal{
     "gen.insert_campaign_deal", Access::kWrite,
     "INSERT INTO campaign_deals (campaign_id, deal_id, campaign_price_fen, stock_total, stock_left, "
@@ -127,14 +129,15 @@ struct BrandWords {
 const std::vector<BrandWords>& Brands() {
   static const std::vector<BrandWords> kBrands = {
       {"catering",
-       {"海底捞",   "西贝莜面村", "外婆家",   "太二酸菜鱼", "呷哺呷哺", "小龙坎",   "大龙燚",   "巴奴毛肚火锅",
-        "费大厨",   "南京大牌档", "眉州东坡", "全聚德",     "便宜坊",   "胡大饭馆", "木屋烧烤", "和府捞面",
-        "陈香贵",   "九毛九",     "点都德",   "陶陶居",     "新白鹿",   "绿茶餐厅", "云海肴",   "望湘园",
-        "蜀大侠",   "谭鸭血",     "喜茶",     "奈雪的茶",   "蜜雪冰城", "瑞幸咖啡", "茶颜悦色", "霸王茶姬",
-        "很久以前", "乐凯撒",     "鼎泰丰",   "鹿港小镇",   "凑凑",     "紫光园",   "书亦烧仙草", "CoCo都可"},
-       {"麻辣火锅", "鸳鸯锅",   "酸菜鱼",   "北京烤鸭", "毛肚",     "羊肉串",   "小龙虾",   "牛肉面",
-        "烤鱼",     "剁椒鱼头", "铜锅涮肉", "椰子鸡",   "潮汕牛肉", "串串香",   "冒菜",     "烧烤",
-        "寿司",     "披萨",     "牛排",     "早茶点心", "生煎",     "小笼包",   "奶茶",     "烧仙草",
+       {"海底捞",       "西贝莜面村", "外婆家",     "太二酸菜鱼", "呷哺呷哺", "小龙坎", "大龙燚",
+        "巴奴毛肚火锅", "费大厨",     "南京大牌档", "眉州东坡",   "全聚德",   "便宜坊", "胡大饭馆",
+        "木屋烧烤",     "和府捞面",   "陈香贵",     "九毛九",     "点都德",   "陶陶居", "新白鹿",
+        "绿茶餐厅",     "云海肴",     "望湘园",     "蜀大侠",     "谭鸭血",   "喜茶",   "奈雪的茶",
+        "蜜雪冰城",     "瑞幸咖啡",   "茶颜悦色",   "霸王茶姬",   "很久以前", "乐凯撒", "鼎泰丰",
+        "鹿港小镇",     "凑凑",       "紫光园",     "书亦烧仙草", "CoCo都可"},
+       {"麻辣火锅", "鸳鸯锅",   "酸菜鱼",   "北京烤鸭", "毛肚",     "羊肉串",  "小龙虾", "牛肉面",
+        "烤鱼",     "剁椒鱼头", "铜锅涮肉", "椰子鸡",   "潮汕牛肉", "串串香",  "冒菜",   "烧烤",
+        "寿司",     "披萨",     "牛排",     "早茶点心", "生煎",     "小笼包",  "奶茶",   "烧仙草",
         "手冲咖啡", "芝士蛋糕", "水果茶",   "肥牛",     "蟹黄面",   "麻辣香锅"},
        {"双人套餐", "四人餐", "单人午市套餐", "三至四人餐", "100元代金券", "50元代金券", "下午茶套餐",
         "家庭分享餐", "工作日特惠套餐", "夜宵套餐"}},
@@ -213,7 +216,8 @@ Result<std::vector<GenBrand>> CreateBrands(storage::Db& db, int64_t now) {
   RETURN_IF_ERROR(db.Write([&](storage::Tx& tx) -> Status {
     for (const auto& words : Brands()) {
       for (const char* name : words.names) {
-        ASSIGN_OR_RETURN(auto id, provider::CreateBrand(tx, {name, "", std::string(name) + "（生成的数据）"}, now));
+        ASSIGN_OR_RETURN(auto id,
+                         provider::CreateBrand(tx, {name, "", std::string(name) + "（生成的数据）"}, now));
         out.push_back({id, name, &words});
       }
     }
@@ -231,8 +235,9 @@ Result<std::vector<GenStore>> CreateStores(storage::Db& db, Gen& gen, const std:
     RETURN_IF_ERROR(db.Write([&](storage::Tx& tx) -> Status {
       for (int64_t i = begin; i < end; ++i) {
         // Catering dominates, as on any local-services platform.
-        const size_t b = static_cast<size_t>(i % 10 < 7 ? gen.Int(0, static_cast<int64_t>(Brands()[0].names.size()) - 1)
-                                                         : gen.Int(0, static_cast<int64_t>(brands.size()) - 1));
+        const size_t b =
+            static_cast<size_t>(i % 10 < 7 ? gen.Int(0, static_cast<int64_t>(Brands()[0].names.size()) - 1)
+                                           : gen.Int(0, static_cast<int64_t>(brands.size()) - 1));
         const City& city = gen.Pick(Cities());
         const District& d = gen.Pick(city.districts);
         // Within about 3 km of the district's centre, denser near it.
@@ -246,7 +251,8 @@ Result<std::vector<GenStore>> CreateStores(storage::Db& db, Gen& gen, const std:
         in.name = brand.name + "（" + d.name + std::to_string(i % 7 + 1) + "店）";
         in.category = brand.words->category;
         in.city = city.name;
-        in.address = std::string(city.name) + "市" + d.district + d.road + std::to_string(gen.Int(1, 999)) + "号";
+        in.address =
+            std::string(city.name) + "市" + d.district + d.road + std::to_string(gen.Int(1, 999)) + "号";
         in.lat = lat;
         in.lng = lng;
         in.hours = "10:00-22:00";
@@ -301,7 +307,8 @@ Result<GenDataReport> RunGenData(const Config& config, const GenDataOptions& opt
       options.users < 0 || options.users > 1'000'000 || options.flash_units < 0) {
     return Invalid("gen-data: --gen-deals and --gen-stores must be 1..10000000, --gen-users 0..1000000");
   }
-  if (options.users > 0 && options.tokens_out.empty()) return Invalid("gen-data: --gen-users needs --gen-tokens-out");
+  if (options.users > 0 && options.tokens_out.empty())
+    return Invalid("gen-data: --gen-users needs --gen-tokens-out");
   RETURN_IF_ERROR(RunSeedDemo(config));
 
   storage::DbOptions host_options;
@@ -350,7 +357,8 @@ Result<GenDataReport> RunGenData(const Config& config, const GenDataOptions& opt
         e.commission_bps = in.commission_bps;
         e.lat = store.lat;
         e.lng = store.lng;
-        e.stores = std::vector<protocol::StoreIndexEntry>{{store.id, store.name, store.address, store.lat, store.lng}};
+        e.stores = std::vector<protocol::StoreIndexEntry>{
+            {store.id, store.name, store.address, store.lat, store.lng}};
         e.sales = gen.Int(0, 20000);
         entries.push_back(std::move(e));
       }
@@ -381,11 +389,12 @@ Result<GenDataReport> RunGenData(const Config& config, const GenDataOptions& opt
       in.per_user_limit = 0;
       ASSIGN_OR_RETURN(report.flash_deal_id, provider::CreateDeal(tx, in, now));
       report.flash_campaign_id = NewId("cmp");
-      RETURN_IF_ERROR(tx.Exec(kInsertCampaign, {report.flash_campaign_id, "bench-flash-" + RandomHex(4),
-                                                std::string("秒杀"), std::string("秒杀"), now - 3'600'000,
-                                                now + kDay, now}));
-      RETURN_IF_ERROR(tx.Exec(kInsertCampaignDeal, {report.flash_campaign_id, report.flash_deal_id,
-                                                    std::max<Fen>(100, in.price_fen / 10), options.flash_units}));
+      RETURN_IF_ERROR(tx.Exec(kInsertCampaign,
+                              {report.flash_campaign_id, "bench-flash-" + RandomHex(4), std::string("秒杀"),
+                               std::string("秒杀"), now - 3'600'000, now + kDay, now}));
+      RETURN_IF_ERROR(
+          tx.Exec(kInsertCampaignDeal, {report.flash_campaign_id, report.flash_deal_id,
+                                        std::max<Fen>(100, in.price_fen / 10), options.flash_units}));
       return Ok();
     }));
   }
@@ -408,9 +417,11 @@ Result<GenDataReport> RunGenData(const Config& config, const GenDataOptions& opt
       RETURN_IF_ERROR(host_db->Write([&](storage::Tx& tx) -> Status {
         for (int64_t i = begin; i < end; ++i) {
           const std::string user_id = NewId("usr");
-          Made m{host::OpenIdFor(box, app_id, user_id), NewSessionToken(host::kUserTokenPrefix), NewSessionToken("mps_")};
-          RETURN_IF_ERROR(tx.Exec(kInsertUser, {user_id, std::to_string(first_phone + i), password_hash,
-                                                "压测用户" + std::to_string(i + 1), std::string("北京"), now}));
+          Made m{host::OpenIdFor(box, app_id, user_id), NewSessionToken(host::kUserTokenPrefix),
+                 NewSessionToken("mps_")};
+          RETURN_IF_ERROR(
+              tx.Exec(kInsertUser, {user_id, std::to_string(first_phone + i), password_hash,
+                                    "压测用户" + std::to_string(i + 1), std::string("北京"), now}));
           RETURN_IF_ERROR(tx.Exec(kInsertUserSession, {m.host.hash, user_id, now + 30 * kDay, now}));
           RETURN_IF_ERROR(tx.Exec(kInsertWallet, {user_id, kWalletFen, now}));
           RETURN_IF_ERROR(host::PostEntry(
@@ -429,7 +440,8 @@ Result<GenDataReport> RunGenData(const Config& config, const GenDataOptions& opt
         for (const auto& m : made) {
           const std::string mp_user = NewId("mpu");
           RETURN_IF_ERROR(tx.Exec(kInsertMpUser, {mp_user, std::string(kLocalHostName), m.openid, now}));
-          RETURN_IF_ERROR(tx.Exec(kInsertMpSession, {m.mp.hash, mp_user, now + provider::kMpSessionTtlMs, now}));
+          RETURN_IF_ERROR(
+              tx.Exec(kInsertMpSession, {m.mp.hash, mp_user, now + provider::kMpSessionTtlMs, now}));
         }
         return Ok();
       }));

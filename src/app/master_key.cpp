@@ -22,7 +22,8 @@ Result<SecretBox> LoadMasterKey(const Config& config) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd >= 0) {
     const std::string key = SecretBox::NewHexKey() + "\n";
-    const bool ok = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
+    const bool ok =
+        ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) return Internal("cannot write " + path + ": " + std::strerror(errno));
     LogWarn("created a master key file; back it up, and give every node the same key (--master-key)",

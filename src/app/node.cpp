@@ -27,8 +27,12 @@ namespace hutong::app {
 
 namespace {
 
-bool ServesHost(const Config& c) { return c.roles != Roles::kProvider; }
-bool ServesProvider(const Config& c) { return c.roles != Roles::kHost; }
+bool ServesHost(const Config& c) {
+  return c.roles != Roles::kProvider;
+}
+bool ServesProvider(const Config& c) {
+  return c.roles != Roles::kHost;
+}
 
 Result<std::unique_ptr<storage::Db>> OpenAndMigrate(const Config& c, const std::string& target,
                                                     const std::string& role,
@@ -155,14 +159,14 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     if (host_role) {
       // Both roles in one process: register the provider as an app of the local host, as
       // an operator would with POST /api/admin/apps, and connect to it over loopback HTTP.
-      const std::string provider_url = LocalUrl(config.provider_public_url, config.provider_listen,
-                                                s->provider_server->port());
+      const std::string provider_url =
+          LocalUrl(config.provider_public_url, config.provider_listen, s->provider_server->port());
       const std::string host_url = LocalUrl("", config.host_listen, s->host_server->port());
-      ASSIGN_OR_RETURN(auto creds, host::EnsureLocalProviderApp(
-                                       *s->host_db, *s->box,
-                                       {"Hutong provider (local)", provider_url,
-                                        provider_url + "/mp/v1/webhooks/" + kLocalHostName},
-                                       clock.NowMs()));
+      ASSIGN_OR_RETURN(auto creds,
+                       host::EnsureLocalProviderApp(*s->host_db, *s->box,
+                                                    {"Hutong provider (local)", provider_url,
+                                                     provider_url + "/mp/v1/webhooks/" + kLocalHostName},
+                                                    clock.NowMs()));
       hosts.push_back({kLocalHostName, host_url, creds.app_id, creds.app_secret});
     }
     ASSIGN_OR_RETURN(s->provider_hosts, provider::HostDirectory::Create(hosts, clock));
@@ -202,7 +206,8 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     };
     refund_job("refund_retry", std::chrono::seconds(5), provider::RunRefundRetriesOnce, 100);
     refund_job("voucher_expiry", std::chrono::seconds(60), provider::RunVoucherExpiryOnce, 500);
-    refund_job("after_sale_auto_approval", std::chrono::seconds(60), provider::RunAfterSaleAutoApprovalOnce, 100);
+    refund_job("after_sale_auto_approval", std::chrono::seconds(60), provider::RunAfterSaleAutoApprovalOnce,
+               100);
     const provider::HostDirectory* hosts = s->provider_hosts.get();
     s->provider_jobs->Add(
         {"redemption_reports", std::chrono::seconds(2), [db, hosts, c = &clock]() -> Status {
@@ -222,7 +227,8 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     if (s->host_jobs) runners.push_back(s->host_jobs.get());
     if (s->provider_jobs) runners.push_back(s->provider_jobs.get());
     s->metrics.AddCollector([runners](std::string& out) { jobs::AppendJobMetrics(out, runners); });
-    if (s->provider_jobs) s->metrics.AddCollector([](std::string& out) { provider::AppendRefundMetrics(out); });
+    if (s->provider_jobs)
+      s->metrics.AddCollector([](std::string& out) { provider::AppendRefundMetrics(out); });
   }
   s->runtime->Start();
   if (s->dispatcher) s->dispatcher->Start();
@@ -250,11 +256,16 @@ bool Node::StopForTest() {
   return clean;
 }
 
-uint16_t Node::host_port() const { return state_->host_server ? state_->host_server->port() : 0; }
-uint16_t Node::provider_port() const { return state_->provider_server ? state_->provider_server->port() : 0; }
+uint16_t Node::host_port() const {
+  return state_->host_server ? state_->host_server->port() : 0;
+}
+uint16_t Node::provider_port() const {
+  return state_->provider_server ? state_->provider_server->port() : 0;
+}
 
 Status RunMigrate(const Config& config) {
-  if (ServesHost(config)) RETURN_IF_ERROR(OpenAndMigrate(config, config.host_db, "host", host::HostMigrations()));
+  if (ServesHost(config))
+    RETURN_IF_ERROR(OpenAndMigrate(config, config.host_db, "host", host::HostMigrations()));
   if (ServesProvider(config)) {
     RETURN_IF_ERROR(OpenAndMigrate(config, config.provider_db, "provider", provider::ProviderMigrations()));
   }

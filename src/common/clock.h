@@ -3,8 +3,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace hutong {

@@ -52,8 +52,8 @@ TEST(Ids, UniqueAcrossThreads) {
 
 TEST(Money, BasisPointsRoundHalfUp) {
   EXPECT_EQ(ApplyBasisPoints(10000, 500), 500);
-  EXPECT_EQ(ApplyBasisPoints(9999, 500), 500);   // 499.95 → 500
-  EXPECT_EQ(ApplyBasisPoints(9989, 500), 499);   // 499.45 → 499
+  EXPECT_EQ(ApplyBasisPoints(9999, 500), 500);  // 499.95 → 500
+  EXPECT_EQ(ApplyBasisPoints(9989, 500), 499);  // 499.45 → 499
   EXPECT_EQ(ApplyBasisPoints(0, 800), 0);
   EXPECT_FALSE(ApplyBasisPoints(-1, 800).has_value());
   EXPECT_FALSE(AddFen(INT64_MAX, 1).has_value());

@@ -13,7 +13,7 @@ constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 struct Generator {
   std::mutex mu;
-  int64_t last_ms = -1;                // guarded by mu
+  int64_t last_ms = -1;                 // guarded by mu
   std::array<uint8_t, 10> last_rand{};  // guarded by mu
 };
 
@@ -71,8 +71,7 @@ std::string NewId(std::string_view prefix, const Clock& clock) {
 }
 
 bool IsWellFormedId(std::string_view id, std::string_view prefix) {
-  if (id.size() != prefix.size() + 27 || id.substr(0, prefix.size()) != prefix ||
-      id[prefix.size()] != '_') {
+  if (id.size() != prefix.size() + 27 || id.substr(0, prefix.size()) != prefix || id[prefix.size()] != '_') {
     return false;
   }
   for (char c : id.substr(prefix.size() + 1)) {

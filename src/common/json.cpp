@@ -5,7 +5,9 @@
 namespace hutong {
 namespace {
 
-std::string Quoted(std::string_view key) { return "'" + std::string(key) + "'"; }
+std::string Quoted(std::string_view key) {
+  return "'" + std::string(key) + "'";
+}
 
 const json::value* Find(const json::object& o, std::string_view key) {
   auto it = o.find(key);
@@ -92,6 +94,8 @@ Result<std::optional<bool>> OptionalBool(const json::object& o, std::string_view
   return std::optional<bool>(v->as_bool());
 }
 
-std::string ToJson(const json::value& v) { return json::serialize(v); }
+std::string ToJson(const json::value& v) {
+  return json::serialize(v);
+}
 
 }  // namespace hutong

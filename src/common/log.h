@@ -20,9 +20,15 @@ void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> f
 void SetLogLevel(LogLevel level);
 bool ParseLogLevel(std::string_view text, LogLevel& out);
 
-inline void LogInfo(std::string_view msg, std::initializer_list<LogField> f = {}) { Log(LogLevel::kInfo, msg, f); }
-inline void LogWarn(std::string_view msg, std::initializer_list<LogField> f = {}) { Log(LogLevel::kWarn, msg, f); }
-inline void LogError(std::string_view msg, std::initializer_list<LogField> f = {}) { Log(LogLevel::kError, msg, f); }
+inline void LogInfo(std::string_view msg, std::initializer_list<LogField> f = {}) {
+  Log(LogLevel::kInfo, msg, f);
+}
+inline void LogWarn(std::string_view msg, std::initializer_list<LogField> f = {}) {
+  Log(LogLevel::kWarn, msg, f);
+}
+inline void LogError(std::string_view msg, std::initializer_list<LogField> f = {}) {
+  Log(LogLevel::kError, msg, f);
+}
 
 // Appends `s` to `out` as a JSON string literal, quotes included.
 void AppendJsonString(std::string& out, std::string_view s);

@@ -28,8 +28,8 @@ std::optional<Fen> MulFen(Fen a, int64_t n) {
 std::string FormatYuan(Fen amount) {
   char buf[48];
   const bool neg = amount < 0;
-  const unsigned long long abs = neg ? 0ULL - static_cast<unsigned long long>(amount)
-                                     : static_cast<unsigned long long>(amount);
+  const unsigned long long abs =
+      neg ? 0ULL - static_cast<unsigned long long>(amount) : static_cast<unsigned long long>(amount);
   std::snprintf(buf, sizeof buf, "%s¥%llu.%02llu", neg ? "-" : "", abs / 100, abs % 100);
   return buf;
 }

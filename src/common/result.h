@@ -14,7 +14,7 @@ namespace hutong {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -52,21 +52,22 @@ class [[nodiscard]] Result<void> {
 };
 
 using Status = Result<void>;
-inline Status Ok() { return {}; }
+inline Status Ok() {
+  return {};
+}
 
 }  // namespace hutong
 
 // Propagates an error from an expression returning Result<...>.
 #define HUTONG_CONCAT_INNER(a, b) a##b
 #define HUTONG_CONCAT(a, b) HUTONG_CONCAT_INNER(a, b)
-#define RETURN_IF_ERROR(expr)                                   \
-  do {                                                          \
-    auto&& hutong_status_ = (expr);                             \
+#define RETURN_IF_ERROR(expr)                                           \
+  do {                                                                  \
+    auto&& hutong_status_ = (expr);                                     \
     if (!hutong_status_.ok()) return std::move(hutong_status_).error(); \
   } while (0)
-#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                          \
+#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)   \
+  auto tmp = (expr);                            \
   if (!tmp.ok()) return std::move(tmp).error(); \
   lhs = std::move(tmp).value()
-#define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL(HUTONG_CONCAT(hutong_result_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN(lhs, expr) ASSIGN_OR_RETURN_IMPL(HUTONG_CONCAT(hutong_result_, __LINE__), lhs, expr)

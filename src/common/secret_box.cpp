@@ -33,14 +33,16 @@ Result<SecretBox> SecretBox::FromHex(std::string_view hex_key) {
   return SecretBox(key);
 }
 
-std::string SecretBox::NewHexKey() { return RandomHex(kKeyBytes); }
+std::string SecretBox::NewHexKey() {
+  return RandomHex(kKeyBytes);
+}
 
 std::string SecretBox::Seal(std::string_view plaintext) const {
   std::vector<uint8_t> out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plaintext.size());
   FillRandom(out.data(), crypto_secretbox_NONCEBYTES);
   crypto_secretbox_easy(out.data() + crypto_secretbox_NONCEBYTES,
-                        reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(), out.data(),
-                        key_.data());
+                        reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
+                        out.data(), key_.data());
   return "v1:" + HexEncode(out.data(), out.size());
 }
 
@@ -51,9 +53,9 @@ Result<std::string> SecretBox::Open(std::string_view sealed) const {
     return Internal("sealed secret is malformed");
   }
   std::string plain(bytes.size() - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
-  if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(plain.data()),
-                                 bytes.data() + crypto_secretbox_NONCEBYTES,
-                                 bytes.size() - crypto_secretbox_NONCEBYTES, bytes.data(), key_.data()) != 0) {
+  if (crypto_secretbox_open_easy(
+          reinterpret_cast<unsigned char*>(plain.data()), bytes.data() + crypto_secretbox_NONCEBYTES,
+          bytes.size() - crypto_secretbox_NONCEBYTES, bytes.data(), key_.data()) != 0) {
     return Internal("sealed secret does not open under this master key");
   }
   return plain;

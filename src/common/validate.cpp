@@ -5,7 +5,8 @@ namespace hutong {
 Status CheckText(std::string_view value, std::string_view field, size_t max_bytes, bool required) {
   const std::string name = "'" + std::string(field) + "'";
   if (required && value.empty()) return Invalid(name + " is required");
-  if (value.size() > max_bytes) return Invalid(name + " is longer than " + std::to_string(max_bytes) + " bytes");
+  if (value.size() > max_bytes)
+    return Invalid(name + " is longer than " + std::to_string(max_bytes) + " bytes");
   for (unsigned char c : value) {
     if (c < 0x20 && c != '\n' && c != '\t') return Invalid(name + " contains control characters");
   }

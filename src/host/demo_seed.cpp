@@ -44,7 +44,8 @@ Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, c
                                           const std::vector<protocol::DealIndexEntry>& deals) {
   ASSIGN_OR_RETURN(std::string password_hash, HashPassword("demo-pass-1"));
   const int64_t now = clock.NowMs();
-  ASSIGN_OR_RETURN(auto creds, EnsureLocalProviderApp(db, box, {app.name, app.service_url, app.notify_url}, now));
+  ASSIGN_OR_RETURN(auto creds,
+                   EnsureLocalProviderApp(db, box, {app.name, app.service_url, app.notify_url}, now));
   return db.Write([&](storage::Tx& tx) -> Result<DemoContentResult> {
     ASSIGN_OR_RETURN(auto marker, tx.Exec(kDemoMarker));
     if (!marker.empty()) return DemoContentResult{true, marker[0].Str(0)};
@@ -63,8 +64,9 @@ Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, c
       const char* city;
     };
     std::vector<std::string> user_ids;
-    for (const DemoUser& u : {DemoUser{"13800000000", "小美食家", "北京"}, DemoUser{"13800000001", "北京吃货小王", "北京"},
-                              DemoUser{"13800000002", "魔都探店Lily", "上海"}, DemoUser{"13800000003", "成都耍事儿", "成都"}}) {
+    for (const DemoUser& u :
+         {DemoUser{"13800000000", "小美食家", "北京"}, DemoUser{"13800000001", "北京吃货小王", "北京"},
+          DemoUser{"13800000002", "魔都探店Lily", "上海"}, DemoUser{"13800000003", "成都耍事儿", "成都"}}) {
       std::string id = NewId("usr");
       RETURN_IF_ERROR(tx.Exec(kInsertUser, {id, std::string(u.phone), password_hash, std::string(u.nickname),
                                             std::string(u.city), now}));
@@ -81,9 +83,11 @@ Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, c
     std::vector<std::string> creators;
     const char* names[] = {"北京吃货小王", "魔都探店Lily", "成都耍事儿"};
     for (size_t i = 0; i < 3; ++i) {
-      ASSIGN_OR_RETURN(auto id, CreateCreator(tx, {user_ids[i + 1], names[i], "/static/avatars/" + std::to_string(i + 1) + ".png",
-                                                   "吃喝玩乐，真实探店"},
-                                              now));
+      ASSIGN_OR_RETURN(
+          auto id, CreateCreator(tx,
+                                 {user_ids[i + 1], names[i],
+                                  "/static/avatars/" + std::to_string(i + 1) + ".png", "吃喝玩乐，真实探店"},
+                                 now));
       creators.push_back(id);
     }
 
@@ -102,17 +106,41 @@ Result<DemoContentResult> SeedDemoContent(storage::Db& db, const Clock& clock, c
       std::vector<const char*> deals;
     };
     const std::vector<DemoVideo> videos = {
-        {0, "新年好食记｜湊湊火锅双人套餐，奶茶无限续？", "北京", {"新年好食记", "火锅", "湊湊"}, {"湊湊火锅双人套餐", "湊湊100元代金券"}},
-        {0, "紫光园烤鸭四人餐，老北京的年味儿", "北京", {"新年好食记", "烤鸭", "老字号"}, {"紫光园烤鸭四人餐"}},
+        {0,
+         "新年好食记｜湊湊火锅双人套餐，奶茶无限续？",
+         "北京",
+         {"新年好食记", "火锅", "湊湊"},
+         {"湊湊火锅双人套餐", "湊湊100元代金券"}},
+        {0,
+         "紫光园烤鸭四人餐，老北京的年味儿",
+         "北京",
+         {"新年好食记", "烤鸭", "老字号"},
+         {"紫光园烤鸭四人餐"}},
         {0, "早餐次卡到底划不划算？紫光园实测", "北京", {"早餐", "次卡"}, {"紫光园早餐次卡"}},
-        {1, "上海下午茶｜85度C海盐咖啡双人套餐", "上海", {"新年好食记", "下午茶", "85度C"}, {"85度C 海盐咖啡", "85度C 50元"}},
-        {1, "CoCo都可奶茶次卡，一天一杯不心疼", "上海", {"奶茶", "CoCo都可"}, {"CoCo都可奶茶10杯次卡", "CoCo都可15元"}},
+        {1,
+         "上海下午茶｜85度C海盐咖啡双人套餐",
+         "上海",
+         {"新年好食记", "下午茶", "85度C"},
+         {"85度C 海盐咖啡", "85度C 50元"}},
+        {1,
+         "CoCo都可奶茶次卡，一天一杯不心疼",
+         "上海",
+         {"奶茶", "CoCo都可"},
+         {"CoCo都可奶茶10杯次卡", "CoCo都可15元"}},
         {1, "周末保龄球局，三局次卡真香", "上海", {"休闲", "保龄球"}, {"星云保龄球"}},
-        {2, "书亦烧仙草：半杯都是料", "成都", {"新年好食记", "奶茶", "书亦烧仙草"}, {"书亦烧仙草20元", "书亦烧仙草招牌"}},
+        {2,
+         "书亦烧仙草：半杯都是料",
+         "成都",
+         {"新年好食记", "奶茶", "书亦烧仙草"},
+         {"书亦烧仙草20元", "书亦烧仙草招牌"}},
         {2, "青城山一日游，门票这样买最省", "成都", {"景区", "青城山"}, {"青城山前山成人门票"}},
         {2, "迷雾剧本杀《雾都谜案》沉浸体验", "成都", {"剧本杀"}, {"迷雾剧本杀"}},
         {0, "住进后海四合院，过一个胡同里的新年", "北京", {"民宿", "胡同"}, {"后海小院民宿", "京城之眼酒店"}},
-        {1, "新年换发型，总监洗剪吹68元", "上海", {"美发", "新年"}, {"丝发造型 总监洗剪吹", "丝发造型 头皮护理"}},
+        {1,
+         "新年换发型，总监洗剪吹68元",
+         "上海",
+         {"美发", "新年"},
+         {"丝发造型 总监洗剪吹", "丝发造型 头皮护理"}},
     };
     int n = 0;
     for (const auto& v : videos) {

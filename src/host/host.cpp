@@ -23,7 +23,9 @@ void RegisterHostRoutes(http::Router& router, HostDeps deps) {
   RegisterLedgerRoutes(router, deps);
   router.Get(
       "/openapi.json",
-      [](http::Request&) -> Result<http::Response> { return http::Response::JsonText(200, HostOpenApiJson()); },
+      [](http::Request&) -> Result<http::Response> {
+        return http::Response::JsonText(200, HostOpenApiJson());
+      },
       http::Exec::kInline);
 }
 

@@ -2,8 +2,8 @@
 // the URLs they registered (src/protocol), never in-process.
 #pragma once
 
-#include <memory>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,8 +20,8 @@ struct HostDeps {
   storage::Db& db;
   const Clock& clock;
   std::string admin_token;
-  const SecretBox& box;              // seals app secrets; derives openid/attribution keys
-  protocol::NonceStore& nonces;      // replay protection of signed requests
+  const SecretBox& box;          // seals app secrets; derives openid/attribution keys
+  protocol::NonceStore& nonces;  // replay protection of signed requests
   // Login throttling (users/login_guard.h). Null: RegisterHostRoutes keeps one in-process
   // limiter for its routes (right for one node); a cluster passes a shared one.
   std::shared_ptr<RateLimiter> rate_limiter = nullptr;

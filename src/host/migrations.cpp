@@ -481,8 +481,8 @@ CREATE INDEX campaign_keywords_campaign ON campaign_keywords (app_id, slug);
       // Search ranked by rowid (host/search/search.cpp): on SQLite each document's FTS5
       // rowid becomes its static rank and it carries city and category tokens; nothing
       // reads positions or column sizes any more (no bm25, one-token phrases), so FTS5
-      // keeps neither (detail=none, columnsize=0). The index is rebuilt: emptied here, refilled by the backfill at the next start
-      // (BackfillSearchDocs, in pages). PostgreSQL's index is unchanged.
+      // keeps neither (detail=none, columnsize=0). The index is rebuilt: emptied here, refilled by the
+      // backfill at the next start (BackfillSearchDocs, in pages). PostgreSQL's index is unchanged.
       {14, "search_rank_rowids",
        R"sql(
 DROP TABLE search_docs;

@@ -51,7 +51,9 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 
   // The bytes that go out as the body (shared_body if set, else body).
-  std::string_view BodyView() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
+  std::string_view BodyView() const {
+    return shared_body ? std::string_view(*shared_body) : std::string_view(body);
+  }
 
   static Response Json(int status, const boost::json::value& v);
   static Response JsonText(int status, std::string body);

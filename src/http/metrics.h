@@ -17,14 +17,14 @@ namespace hutong::http {
 class Metrics {
  public:
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                       0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
   // Per-route series. Created at route registration; the pointer stays valid.
   struct RouteSeries {
     std::string role;
     std::string method;
     std::string route;
-    std::array<std::atomic<uint64_t>, 600> by_status{};  // index = HTTP status
+    std::array<std::atomic<uint64_t>, 600> by_status{};                // index = HTTP status
     std::array<std::atomic<uint64_t>, kBuckets.size() + 1> buckets{};  // last = +Inf
     std::atomic<uint64_t> sum_micros{0};
   };

@@ -30,7 +30,8 @@ std::string BuildOpenApiDocument(std::string_view title, std::string_view server
         "instance": {"type": "string"}
       }
     }
-  })json").as_object();
+  })json")
+                             .as_object();
   for (const auto& f : fragments) {
     json::value fragment_paths = json::parse(f.paths);
     for (auto& [path, item] : fragment_paths.as_object()) {
@@ -53,17 +54,16 @@ std::string BuildOpenApiDocument(std::string_view title, std::string_view server
   doc["info"] = json::object{{"title", title}, {"version", "1"}};
   doc["servers"] = json::array{json::object{{"url", server_url}}};
   doc["paths"] = std::move(paths);
-  doc["components"] = json::object{
-      {"responses",
-       json::parse(R"json({"Problem": {"description": "RFC 9457 problem",
+  doc["components"] =
+      json::object{{"responses", json::parse(R"json({"Problem": {"description": "RFC 9457 problem",
          "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}})json")},
-      {"securitySchemes", json::parse(R"json({
+                   {"securitySchemes", json::parse(R"json({
          "bearerToken": {"type": "http", "scheme": "bearer", "description": "a login token"},
          "adminToken": {"type": "http", "scheme": "bearer", "description": "the host's configured admin token"},
          "signedRequest": {"type": "apiKey", "in": "header", "name": "X-Hutong-Signature",
            "description": "HMAC-SHA256 request signature with X-Hutong-App-Id, X-Hutong-Timestamp and X-Hutong-Nonce; see docs/open-api.md"}
        })json")},
-      {"schemas", std::move(schemas)}};
+                   {"schemas", std::move(schemas)}};
   return json::serialize(doc);
 }
 

@@ -6,7 +6,9 @@
 
 namespace hutong::http {
 namespace {
-std::string Quoted(std::string_view n) { return "'" + std::string(n) + "'"; }
+std::string Quoted(std::string_view n) {
+  return "'" + std::string(n) + "'";
+}
 }  // namespace
 
 Result<std::optional<int64_t>> QueryInt(const Request& req, std::string_view name, int64_t min, int64_t max) {

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,10 +47,10 @@ class Router {
   }
 
   struct Match {
-    const Route* route = nullptr;     // null when nothing matched
+    const Route* route = nullptr;            // null when nothing matched
     bool path_matched_other_method = false;  // → 405 rather than 404
     std::vector<std::pair<std::string, std::string>> params;
-    bool bad_escape = false;          // a path segment had a malformed %-escape → 400
+    bool bad_escape = false;  // a path segment had a malformed %-escape → 400
     // When path_matched_other_method: the methods the path does accept (for `Allow`).
     std::vector<Method> allowed;
   };

@@ -14,18 +14,18 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <array>
 #include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
-#include <map>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -184,8 +184,8 @@ struct Runtime::Impl {
 
   // Created in the constructor; the vector and the pool never change until the destructor.
   std::vector<std::unique_ptr<asio::io_context>> ios;
-  std::unique_ptr<asio::thread_pool> pool;  // PostBlocking jobs
-  size_t blocking_threads = 1;              // per pool
+  std::unique_ptr<asio::thread_pool> pool;                               // PostBlocking jobs
+  size_t blocking_threads = 1;                                           // per pool
   std::map<std::string, std::unique_ptr<asio::thread_pool>> role_pools;  // guarded by mu
 
   // True between Start and Stop. Read without a lock by servers deciding whether coroutines
@@ -476,7 +476,8 @@ void SerializeHead(std::string& out, const Response& r, unsigned version, bool k
                    std::string_view request_id) {
   out.clear();
   out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  char status_digits[4] = {static_cast<char>('0' + r.status / 100), static_cast<char>('0' + r.status / 10 % 10),
+  char status_digits[4] = {static_cast<char>('0' + r.status / 100),
+                           static_cast<char>('0' + r.status / 10 % 10),
                            static_cast<char>('0' + r.status % 10), ' '};
   out.append(status_digits, 4);
   out.append(bhttp::obsolete_reason(static_cast<bhttp::status>(r.status)));
@@ -512,7 +513,8 @@ asio::awaitable<WriteResult> WriteResponse(const ServerCore& core, Connection& c
   const bool bodyless = r.status < 200 || r.status == 204 || r.status == 304;
   SerializeHead(c.write_head, r, version, keep_alive, bodyless, request_id);
   const std::string_view body = bodyless || head ? std::string_view() : r.BodyView();
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.write_head), asio::buffer(body.data(), body.size())};
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(c.write_head),
+                                                  asio::buffer(body.data(), body.size())};
   const size_t total = c.write_head.size() + body.size();
   // The socket usually takes the whole response at once: one sendmsg, no deadline to arm
   // and cancel. (The socket is non-blocking, so this never waits.)
@@ -773,7 +775,8 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
     }
   }
 
-  if (!answer) answer = Response::Problem(Error(ErrorCode::kInternal, "internal error"), req.path);  // cannot happen
+  if (!answer)
+    answer = Response::Problem(Error(ErrorCode::kInternal, "internal error"), req.path);  // cannot happen
   Response& response = *answer;
   if (response.status < 100 || response.status > 599) {
     LogError("handler returned an invalid status",
@@ -821,9 +824,9 @@ asio::awaitable<void> Session(LiveToken token, std::shared_ptr<Connection> c) {
       // Idle: between requests (or before the first). A drain may cancel this read; the
       // stream's own timeout closes the connection silently.
       c->state = ConnState::kIdle;
-      if (co_await ReadWhenReadable(c, buffer,
-                                    first ? std::min(options.read_timeout, options.idle_timeout)
-                                          : options.idle_timeout)) {
+      if (co_await ReadWhenReadable(
+              c, buffer,
+              first ? std::min(options.read_timeout, options.idle_timeout) : options.idle_timeout)) {
         break;
       }
     }

@@ -52,10 +52,10 @@ class Runtime {
 };
 
 struct ServerOptions {
-  std::string role;                 // "host" or "provider": metrics and log label
+  std::string role;                    // "host" or "provider": metrics and log label
   std::string listen = "127.0.0.1:0";  // ADDR:PORT; port 0 picks a free one
-  size_t max_body_bytes = 1 << 20;      // larger → 413 without reading it
-  size_t max_header_bytes = 16 << 10;   // larger → 431
+  size_t max_body_bytes = 1 << 20;     // larger → 413 without reading it
+  size_t max_header_bytes = 16 << 10;  // larger → 431
   std::chrono::milliseconds read_timeout{std::chrono::seconds(15)};  // slow client → 408
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};  // keep-alive idle → close
   bool access_log = true;

@@ -420,8 +420,9 @@ TEST(Server, EachRequestOnAConnectionSeesOnlyItsOwnFields) {
   });
   RawConn c(h.port());
   ASSERT_TRUE(c.connected());
-  ASSERT_TRUE(c.Send("POST /dump/a1?x=1&y=2 HTTP/1.1\r\nHost: t\r\nX-Request-Id: first-id\r\nX-Extra-Header: Value\r\n"
-                     "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}"));
+  ASSERT_TRUE(c.Send(
+      "POST /dump/a1?x=1&y=2 HTTP/1.1\r\nHost: t\r\nX-Request-Id: first-id\r\nX-Extra-Header: Value\r\n"
+      "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}"));
   auto first = c.Read();
   ASSERT_TRUE(first);
   const auto one = JsonBody(first->body);
@@ -715,7 +716,8 @@ TEST_F(ServerTest, ARequestArrivingInPiecesIsServed) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(JsonBody(r->body).at("name").as_string(), "pieces");
   // A body that follows its header later is read too.
-  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nab"));
+  ASSERT_TRUE(
+      c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nab"));
   std::this_thread::sleep_for(50ms);
   ASSERT_TRUE(c.Send("cde"));
   r = c.Read();
@@ -751,7 +753,8 @@ TEST(Server, ASharedBodyIsSentWholeToConcurrentClientsAndLeftIntact) {
         req.url = h.Url((t + i) % 2 ? "/shared" : "/shared?slow=1");
         req.timeout = 10s;
         auto r = Fetch(req);
-        if (r.ok() && r->status == 200 && r->body == expected && r->Header("content-type") == "application/json") {
+        if (r.ok() && r->status == 200 && r->body == expected &&
+            r->Header("content-type") == "application/json") {
           ++whole;
         }
       }

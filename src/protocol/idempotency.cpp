@@ -172,8 +172,8 @@ void Store(storage::Db& db, const Key& k, int64_t claimed_at, const http::Respon
   // after abandon_after runs the handler a second time.
   for (int attempt = 0; attempt < 2; ++attempt) {
     s = db.WithWrite([&](storage::Tx& tx) -> Status {
-      ASSIGN_OR_RETURN(auto updated, tx.Exec(kStore, {k.scope, k.key, int64_t{r.status}, r.content_type,
-                                                      body, headers, claimed_at}));
+      ASSIGN_OR_RETURN(auto updated, tx.Exec(kStore, {k.scope, k.key, int64_t{r.status}, r.content_type, body,
+                                                      headers, claimed_at}));
       if (updated.affected != 1) {
         // Our claim was taken over (we ran longer than abandon_after): the other request's
         // answer wins. Nothing to roll back, only to report.
@@ -191,7 +191,8 @@ void Store(storage::Db& db, const Key& k, int64_t claimed_at, const http::Respon
 std::string RequestFingerprint(const http::Request& req) {
   // The body is hashed on its own so that no choice of target and body can collide with
   // another through the separators.
-  return Sha256Hex(std::string(http::MethodName(req.method)) + "\n" + req.target + "\n" + Sha256Hex(req.body));
+  return Sha256Hex(std::string(http::MethodName(req.method)) + "\n" + req.target + "\n" +
+                   Sha256Hex(req.body));
 }
 
 Idempotency::Idempotency(storage::Db& db, const Clock& clock, std::string route, IdempotencyOptions options)

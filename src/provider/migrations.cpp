@@ -1,6 +1,6 @@
 // The provider's schema, one migration per change; never edit a released one.
-#include "provider/provider.h"
 #include "protocol/idempotency.h"
+#include "provider/provider.h"
 
 namespace hutong::provider {
 

@@ -32,8 +32,8 @@ void RegisterProviderRoutes(http::Router& router, ProviderDeps deps) {
 const std::string& ProviderOpenApiJson() {
   static const std::string kDoc = http::BuildOpenApiDocument(
       "Hutong provider (services platform mini-program backend)", "http://127.0.0.1:8081",
-      {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi(), MiniProgramOpenApi(),
-       OrdersOpenApi(), RedemptionOpenApi(), RefundsOpenApi(), JobsOpenApi(), CampaignsOpenApi()});
+      {http::OpsOpenApiFragment(), CatalogOpenApi(), MerchantOpenApi(), MiniProgramOpenApi(), OrdersOpenApi(),
+       RedemptionOpenApi(), RefundsOpenApi(), JobsOpenApi(), CampaignsOpenApi()});
   return kDoc;
 }
 

@@ -16,8 +16,8 @@ namespace hutong::provider {
 struct ProviderDeps {
   storage::Db& db;
   const Clock& clock;
-  const HostDirectory& hosts;   // the content platforms this provider is connected to
-  WebhookHandlers& webhooks;    // filled during registration, read-only once serving
+  const HostDirectory& hosts;  // the content platforms this provider is connected to
+  WebhookHandlers& webhooks;   // filled during registration, read-only once serving
 };
 
 // Versioned schema of the provider's own database.

@@ -39,12 +39,16 @@ struct Query {
 // floating point (coordinates) and text (UTF-8, also JSON documents).
 using Value = std::variant<std::monostate, int64_t, double, std::string>;
 
-inline Value Null() { return std::monostate{}; }
+inline Value Null() {
+  return std::monostate{};
+}
 template <typename T>
 Value Opt(const std::optional<T>& v) {
   if (!v) return std::monostate{};
-  if constexpr (std::is_integral_v<T>) return static_cast<int64_t>(*v);
-  else return Value(*v);
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<int64_t>(*v);
+  else
+    return Value(*v);
 }
 
 class Row {
@@ -161,7 +165,7 @@ Result<std::unique_ptr<Db>> OpenDb(const std::string& target, const DbOptions& o
 struct Migration {
   int version;
   const char* name;
-  const char* sql;             // both dialects unless pg_sql is set
+  const char* sql;  // both dialects unless pg_sql is set
   const char* pg_sql = nullptr;
 };
 // Returns the number of migrations applied now.

@@ -603,13 +603,19 @@ TYPED_TEST(StorageTest, ConcurrentWritesKeepTheirOwnOutcome) {
             if (kind == 3) RETURN_IF_ERROR(tx.Exec(kPutKv, {key, int64_t{2}}));  // duplicate key
             return Ok();
           });
-          if (kind == 0 && s.ok()) ++ok;
-          else if (kind == 1 && !s.ok() && s.error().code == ErrorCode::kOutOfStock) ++failed;
-          else if (kind == 3 && !s.ok() && s.error().code == ErrorCode::kConflict) ++conflicts;
-          else ++unexpected;
+          if (kind == 0 && s.ok())
+            ++ok;
+          else if (kind == 1 && !s.ok() && s.error().code == ErrorCode::kOutOfStock)
+            ++failed;
+          else if (kind == 3 && !s.ok() && s.error().code == ErrorCode::kConflict)
+            ++conflicts;
+          else
+            ++unexpected;
         } catch (const std::runtime_error&) {
-          if (kind == 2) ++thrown;
-          else ++unexpected;
+          if (kind == 2)
+            ++thrown;
+          else
+            ++unexpected;
         }
       }
     });
@@ -771,16 +777,20 @@ TEST(SqliteGroupCommit, MoreWritersThanOneGroupAllCommitAndReturn) {
             if (refuse) return Error(ErrorCode::kOutOfStock, "sold out");
             return Ok();
           });
-          if (!refuse && s.ok()) ++ok;
-          else if (refuse && !s.ok() && s.error().code == ErrorCode::kOutOfStock) ++refused;
-          else ++unexpected;
+          if (!refuse && s.ok())
+            ++ok;
+          else if (refuse && !s.ok() && s.error().code == ErrorCode::kOutOfStock)
+            ++refused;
+          else
+            ++unexpected;
         }
       });
     }
     for (auto& th : threads) th.join();
     EXPECT_EQ(unexpected.load(), 0);
     EXPECT_EQ(ok.load() + refused.load(), kThreads * kRounds);
-    constexpr Query kCountAll{"test.count_group_kv", Access::kRead, "SELECT COUNT(*) FROM kv WHERE k LIKE 'g%'"};
+    constexpr Query kCountAll{"test.count_group_kv", Access::kRead,
+                              "SELECT COUNT(*) FROM kv WHERE k LIKE 'g%'"};
     auto n = (*db)->Read([&](Tx& tx) -> Result<int64_t> {
       ASSIGN_OR_RETURN(Rows rows, tx.Exec(kCountAll));
       return rows[0].Int(0);

@@ -15,8 +15,8 @@ constexpr storage::Query kPlainDeals{
 
 }  // namespace
 
-Result<provider::PayOrderCreated> FakePayOrderGateway::CreatePayOrder(const std::string&,
-                                                                     const provider::PayOrderRequest& req) const {
+Result<provider::PayOrderCreated> FakePayOrderGateway::CreatePayOrder(
+    const std::string&, const provider::PayOrderRequest& req) const {
   if (fail_) return Error(ErrorCode::kUnavailable, "host down");
   return provider::PayOrderCreated{"pay_for_" + req.out_trade_no, "/cashier/pay_for_" + req.out_trade_no};
 }

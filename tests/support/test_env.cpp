@@ -66,7 +66,9 @@ TestNode::TestNode(const app::Config& config) {
   node_ = std::move(node).value();
 }
 
-TestNode::~TestNode() { Stop(); }
+TestNode::~TestNode() {
+  Stop();
+}
 
 bool TestNode::Stop() {
   if (stopped_) return true;
@@ -74,7 +76,9 @@ bool TestNode::Stop() {
   return node_->StopForTest();
 }
 
-std::string TestNode::host_url() const { return "http://127.0.0.1:" + std::to_string(node_->host_port()); }
+std::string TestNode::host_url() const {
+  return "http://127.0.0.1:" + std::to_string(node_->host_port());
+}
 std::string TestNode::provider_url() const {
   return "http://127.0.0.1:" + std::to_string(node_->provider_port());
 }
@@ -111,7 +115,9 @@ std::unique_ptr<storage::Db> OpenRoleDb(const std::string& target, const std::st
 }
 }  // namespace
 
-std::unique_ptr<storage::Db> SeededNodeTest::OpenHostDb() const { return OpenRoleDb(config_.host_db, "host"); }
+std::unique_ptr<storage::Db> SeededNodeTest::OpenHostDb() const {
+  return OpenRoleDb(config_.host_db, "host");
+}
 std::unique_ptr<storage::Db> SeededNodeTest::OpenProviderDb() const {
   return OpenRoleDb(config_.provider_db, "provider");
 }
@@ -143,14 +149,16 @@ namespace {
 http::ClientResponse Send(http::ClientRequest req) {
   auto r = http::Fetch(req);
   if (!r.ok()) {
-    ADD_FAILURE() << req.method << " " << req.url << " failed: " << r.error().detail << " " << r.error().internal;
+    ADD_FAILURE() << req.method << " " << req.url << " failed: " << r.error().detail << " "
+                  << r.error().internal;
     return {};
   }
   return std::move(r).value();
 }
 }  // namespace
 
-http::ClientResponse Get(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers) {
+http::ClientResponse Get(const std::string& url,
+                         const std::vector<std::pair<std::string, std::string>>& headers) {
   http::ClientRequest req;
   req.url = url;
   req.headers = headers;
@@ -175,7 +183,9 @@ boost::json::value ParseBody(const http::ClientResponse& r) {
   return v;
 }
 
-std::string UrlEncode(std::string_view s) { return http::PercentEncode(s); }
+std::string UrlEncode(std::string_view s) {
+  return http::PercentEncode(s);
+}
 
 void ExpectProblem(const http::ClientResponse& r, int status, std::string_view code) {
   EXPECT_EQ(r.status, status) << r.body;
@@ -191,7 +201,9 @@ void ExpectProblem(const http::ClientResponse& r, int status, std::string_view c
   EXPECT_TRUE(o.contains("title") && o.contains("type")) << r.body;
 }
 
-Headers BearerAuth(std::string_view token) { return {{"Authorization", "Bearer " + std::string(token)}}; }
+Headers BearerAuth(std::string_view token) {
+  return {{"Authorization", "Bearer " + std::string(token)}};
+}
 
 namespace {
 // The string `name` of a JSON answer, or "" (and a failure) when it has none.
@@ -214,8 +226,8 @@ Headers LoginViewer(const std::string& host_url, const std::string& phone) {
 }
 
 Headers LoginStaff(const std::string& provider_url, const std::string& account) {
-  auto login =
-      Post(provider_url + "/merchant/v1/auth/login", R"({"account":")" + account + R"(","password":"demo-pass-1"})");
+  auto login = Post(provider_url + "/merchant/v1/auth/login",
+                    R"({"account":")" + account + R"(","password":"demo-pass-1"})");
   EXPECT_EQ(login.status, 200) << login.body;
   return BearerAuth(StringField(login, "token"));
 }
@@ -227,13 +239,15 @@ FeedVideo FirstFeedVideo(const std::string& host_url) {
 }
 
 MiniProgramSession OpenMiniProgram(const std::string& host_url, const std::string& provider_url,
-                                   const Headers& viewer, const std::string& app_id, const std::string& video_id) {
+                                   const Headers& viewer, const std::string& app_id,
+                                   const std::string& video_id) {
   const std::string body = video_id.empty() ? "{}" : R"({"video_id":")" + video_id + R"("})";
   auto launched = Post(host_url + "/api/miniprogram/" + app_id + "/launch", body, viewer);
   EXPECT_EQ(launched.status, 200) << launched.body;
   MiniProgramSession s;
   if (!video_id.empty()) s.attribution_token = StringField(launched, "attribution_token");
-  auto session = Post(provider_url + "/mp/v1/session", R"({"code":")" + StringField(launched, "code") + R"("})");
+  auto session =
+      Post(provider_url + "/mp/v1/session", R"({"code":")" + StringField(launched, "code") + R"("})");
   EXPECT_EQ(session.status, 200) << session.body;
   s.mp = BearerAuth(StringField(session, "session_token"));
   return s;

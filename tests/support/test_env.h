@@ -82,7 +82,8 @@ storage::Rows RunQuery(storage::Db& db, const storage::Query& q, std::vector<sto
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-http::ClientResponse Get(const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers = {});
+http::ClientResponse Get(const std::string& url,
+                         const std::vector<std::pair<std::string, std::string>>& headers = {});
 http::ClientResponse Post(const std::string& url, const std::string& body,
                           const std::vector<std::pair<std::string, std::string>>& headers = {});
 boost::json::value ParseBody(const http::ClientResponse& r);

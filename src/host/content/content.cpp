@@ -254,6 +254,8 @@ uint64_t FeedVersion() {
   // Both counters only grow, so their sum moves whenever either does.
   return search::SearchIndexVersion() + g_feed_version.load(std::memory_order_acquire);
 }
-void NoteFeedChanged() { g_feed_version.fetch_add(1, std::memory_order_acq_rel); }
+void NoteFeedChanged() {
+  g_feed_version.fetch_add(1, std::memory_order_acq_rel);
+}
 
 }  // namespace hutong::host

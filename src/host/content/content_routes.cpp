@@ -108,7 +108,8 @@ void RegisterContentRoutes(http::Router& router, HostDeps deps) {
         if (!viewer) {
           const uint64_t version = feed_cache->Version();
           ASSIGN_OR_RETURN(auto page, FeedJson(deps.db, p));
-          return http::Response::SharedJson(200, feed_cache->Put(FeedCacheKey(p), json::serialize(page), version));
+          return http::Response::SharedJson(200,
+                                            feed_cache->Put(FeedCacheKey(p), json::serialize(page), version));
         }
         if (p.city.empty()) p.city = viewer->city;
         p.viewer_user_id = viewer->id;

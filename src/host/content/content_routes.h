@@ -1,9 +1,9 @@
 // Registers the content API: the feed (videos, creators, mounts come with the content issue).
 #pragma once
 
+#include "host/host.h"
 #include "http/openapi.h"
 #include "http/router.h"
-#include "host/host.h"
 
 namespace hutong::host {
 

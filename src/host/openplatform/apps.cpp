@@ -11,9 +11,10 @@ using storage::Query;
 
 namespace {
 
-constexpr Query kInsertApp{"apps.insert", Access::kWrite,
-                           "INSERT INTO apps (id, name, service_url, notify_url, status, secret_sealed, created_at) "
-                           "VALUES ($1, $2, $3, $4, 'active', $5, $6)"};
+constexpr Query kInsertApp{
+    "apps.insert", Access::kWrite,
+    "INSERT INTO apps (id, name, service_url, notify_url, status, secret_sealed, created_at) "
+    "VALUES ($1, $2, $3, $4, 'active', $5, $6)"};
 constexpr Query kListApps{"apps.list", Access::kRead,
                           "SELECT id, name, service_url, notify_url, status, created_at, secret_rotated_at, "
                           "previous_secret_expires_at FROM apps ORDER BY id"};
@@ -23,25 +24,28 @@ constexpr Query kGetApp{"apps.get", Access::kRead,
 constexpr Query kSecrets{"apps.secrets", Access::kRead,
                          "SELECT secret_sealed, previous_secret_sealed, previous_secret_expires_at FROM apps "
                          "WHERE id = $1 AND status = 'active'"};
-constexpr Query kRotate{"apps.rotate", Access::kWrite,
-                        "UPDATE apps SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = $2, "
-                        "secret_sealed = $3, secret_rotated_at = $4 WHERE id = $1 AND status = 'active'"};
+constexpr Query kRotate{
+    "apps.rotate", Access::kWrite,
+    "UPDATE apps SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = $2, "
+    "secret_sealed = $3, secret_rotated_at = $4 WHERE id = $1 AND status = 'active'"};
 constexpr Query kLocalAppId{"apps.local_app_id", Access::kRead,
                             "SELECT value FROM meta WHERE key = 'local_provider_app_id'"};
 constexpr Query kSetLocalAppId{"apps.set_local_app_id", Access::kWrite,
                                "INSERT INTO meta (key, value) VALUES ('local_provider_app_id', $1)"};
 constexpr Query kLocalAppSecret{"apps.local_app_secret", Access::kRead,
                                 "SELECT secret_sealed FROM apps WHERE id = $1"};
-constexpr Query kUpdateUrls{"apps.update_urls", Access::kWrite,
-                            "UPDATE apps SET service_url = $2, notify_url = $3, status = 'active' WHERE id = $1"};
-constexpr Query kDisable{"apps.disable", Access::kWrite,
-                         "UPDATE apps SET status = 'disabled' WHERE id = $1"};
+constexpr Query kUpdateUrls{
+    "apps.update_urls", Access::kWrite,
+    "UPDATE apps SET service_url = $2, notify_url = $3, status = 'active' WHERE id = $1"};
+constexpr Query kDisable{"apps.disable", Access::kWrite, "UPDATE apps SET status = 'disabled' WHERE id = $1"};
 
 AppRecord FromRow(const storage::Row& r) {
   return {r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Int(5), r.OptInt(6), r.OptInt(7)};
 }
 
-std::string NewSecret() { return "sk_" + RandomHex(32); }
+std::string NewSecret() {
+  return "sk_" + RandomHex(32);
+}
 
 }  // namespace
 
@@ -50,7 +54,8 @@ Result<AppCredentials> CreateApp(storage::Tx& tx, const AppInput& in, const Secr
   RETURN_IF_ERROR(CheckHttpUrl(in.service_url, "service_url"));
   RETURN_IF_ERROR(CheckHttpUrl(in.notify_url, "notify_url"));
   AppCredentials c{NewId("app"), NewSecret()};
-  RETURN_IF_ERROR(tx.Exec(kInsertApp, {c.app_id, in.name, in.service_url, in.notify_url, box.Seal(c.app_secret), now_ms}));
+  RETURN_IF_ERROR(tx.Exec(
+      kInsertApp, {c.app_id, in.name, in.service_url, in.notify_url, box.Seal(c.app_secret), now_ms}));
   return c;
 }
 

@@ -11,18 +11,19 @@ namespace {
 
 constexpr Query kActiveApp{"login_codes.active_app", Access::kRead,
                            "SELECT 1 FROM apps WHERE id = $1 AND status = 'active'"};
-constexpr Query kInsertCode{"login_codes.insert", Access::kWrite,
-                            "INSERT INTO login_codes (code_hash, app_id, user_id, video_id, expires_at, created_at) "
-                            "VALUES ($1, $2, $3, $4, $5, $6)"};
+constexpr Query kInsertCode{
+    "login_codes.insert", Access::kWrite,
+    "INSERT INTO login_codes (code_hash, app_id, user_id, video_id, expires_at, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6)"};
 constexpr Query kConsume{"login_codes.consume", Access::kWrite,
                          "UPDATE login_codes SET used_at = $3 WHERE code_hash = $1 AND app_id = $2 "
                          "AND used_at IS NULL AND expires_at > $3 RETURNING user_id"};
 // openids are one-way; remembering the ones issued lets a pay order name its payer by one.
-constexpr Query kRememberOpenId{"login_codes.remember_openid", Access::kWrite,
-                                "INSERT INTO app_openids (app_id, openid, user_id, created_at) VALUES ($1, $2, $3, $4) "
-                                "ON CONFLICT (app_id, openid) DO NOTHING"};
-constexpr Query kPurge{"login_codes.purge", Access::kWrite,
-                       "DELETE FROM login_codes WHERE expires_at < $1"};
+constexpr Query kRememberOpenId{
+    "login_codes.remember_openid", Access::kWrite,
+    "INSERT INTO app_openids (app_id, openid, user_id, created_at) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (app_id, openid) DO NOTHING"};
+constexpr Query kPurge{"login_codes.purge", Access::kWrite, "DELETE FROM login_codes WHERE expires_at < $1"};
 
 }  // namespace
 
@@ -53,8 +54,8 @@ Result<CodeSession> ExchangeLoginCode(storage::Db& db, const SecretBox& box, con
   ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) -> Result<storage::Rows> {
     ASSIGN_OR_RETURN(auto consumed, tx.Exec(kConsume, {Sha256Hex(code), app_id, now_ms}));
     if (!consumed.empty()) {
-      RETURN_IF_ERROR(tx.Exec(kRememberOpenId,
-                              {app_id, OpenIdFor(box, app_id, consumed[0].Str(0)), consumed[0].Str(0), now_ms}));
+      RETURN_IF_ERROR(tx.Exec(
+          kRememberOpenId, {app_id, OpenIdFor(box, app_id, consumed[0].Str(0)), consumed[0].Str(0), now_ms}));
     }
     return consumed;
   }));

@@ -16,16 +16,21 @@ namespace hutong::host {
 namespace {
 
 json::object AppJson(const AppRecord& a) {
-  json::object o{{"app_id", a.id},         {"name", a.name},         {"service_url", a.service_url},
-                 {"notify_url", a.notify_url}, {"status", a.status}, {"created_at", FormatRfc3339(a.created_at)}};
+  json::object o{{"app_id", a.id},
+                 {"name", a.name},
+                 {"service_url", a.service_url},
+                 {"notify_url", a.notify_url},
+                 {"status", a.status},
+                 {"created_at", FormatRfc3339(a.created_at)}};
   o["secret_rotated_at"] = a.secret_rotated_at ? json::value(FormatRfc3339(*a.secret_rotated_at)) : nullptr;
   o["previous_secret_expires_at"] =
       a.previous_secret_expires_at ? json::value(FormatRfc3339(*a.previous_secret_expires_at)) : nullptr;
   return o;
 }
 
-constexpr storage::Query kVideoCreator{"launch.video_creator", storage::Access::kRead,
-                                       "SELECT creator_id FROM videos WHERE id = $1 AND status = 'published'"};
+constexpr storage::Query kVideoCreator{
+    "launch.video_creator", storage::Access::kRead,
+    "SELECT creator_id FROM videos WHERE id = $1 AND status = 'published'"};
 
 }  // namespace
 
@@ -38,7 +43,8 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
     ASSIGN_OR_RETURN(in.notify_url, RequireString(body, "notify_url", 500));
     ASSIGN_OR_RETURN(in.service_url, RequireString(body, "service_url", 500));
     const int64_t now = deps.clock.NowMs();
-    ASSIGN_OR_RETURN(auto creds, deps.db.Write([&](storage::Tx& tx) { return CreateApp(tx, in, deps.box, now); }));
+    ASSIGN_OR_RETURN(auto creds,
+                     deps.db.Write([&](storage::Tx& tx) { return CreateApp(tx, in, deps.box, now); }));
     ASSIGN_OR_RETURN(auto app, GetApp(deps.db, creds.app_id));
     json::object out = AppJson(app);
     out["app_secret"] = creds.app_secret;
@@ -47,7 +53,7 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
     return resp;
   };
   router.Post("/api/admin/apps", protocol::WithIdempotency(deps.db, deps.clock, "/api/admin/apps", create_app,
-                                                                protocol::SealedAnswers(deps.box)));
+                                                           protocol::SealedAnswers(deps.box)));
 
   router.Get("/api/admin/apps", [deps](http::Request& req) -> Result<http::Response> {
     RETURN_IF_ERROR(RequireAdmin(req, deps.admin_token));
@@ -101,7 +107,8 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
     }
     json::value attribution = nullptr;
     if (video_id) {
-      ASSIGN_OR_RETURN(auto rows, deps.db.Read([&](storage::Tx& tx) { return tx.Exec(kVideoCreator, {*video_id}); }));
+      ASSIGN_OR_RETURN(auto rows,
+                       deps.db.Read([&](storage::Tx& tx) { return tx.Exec(kVideoCreator, {*video_id}); }));
       if (rows.empty()) return NotFound("video not found");
       const Attribution click{rows[0].Str(0), *video_id, app.id, now};
       attribution = IssueAttributionToken(deps.box, click);
@@ -123,7 +130,8 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
                                         protocol::SealedAnswers(deps.box)));
 
   // A signed no-op: lets an app check its signing code and credentials.
-  router.Get("/open/v1/ping", Signed(deps, [](http::Request&, const std::string& app_id) -> Result<http::Response> {
+  router.Get("/open/v1/ping",
+             Signed(deps, [](http::Request&, const std::string& app_id) -> Result<http::Response> {
                return http::Response::Json(200, json::object{{"app_id", app_id}, {"ok", true}});
              }));
 
@@ -131,7 +139,8 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
              Signed(deps, [deps](http::Request& req, const std::string& app_id) -> Result<http::Response> {
                ASSIGN_OR_RETURN(auto code, http::QueryText(req, "js_code", 128));
                if (code.empty()) return Invalid("'js_code' is required");
-               ASSIGN_OR_RETURN(auto session, ExchangeLoginCode(deps.db, deps.box, app_id, code, deps.clock.NowMs()));
+               ASSIGN_OR_RETURN(auto session,
+                                ExchangeLoginCode(deps.db, deps.box, app_id, code, deps.clock.NowMs()));
                return http::Response::Json(
                    200, json::object{{"openid", session.openid}, {"session_key", session.session_key}});
              }));

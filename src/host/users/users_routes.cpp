@@ -60,8 +60,9 @@ void RegisterUsersRoutes(http::Router& router, HostDeps deps) {
     ASSIGN_OR_RETURN(auto session, Register(deps.db, input, deps.clock));
     return Private(http::Response::Json(201, SessionJson(session)));
   };
-  router.Post("/api/auth/register", protocol::WithIdempotency(deps.db, deps.clock, "/api/auth/register", register_user,
-                                                              protocol::SealedAnswers(deps.box)));
+  router.Post("/api/auth/register",
+              protocol::WithIdempotency(deps.db, deps.clock, "/api/auth/register", register_user,
+                                        protocol::SealedAnswers(deps.box)));
 
   router.Post("/api/auth/login", [deps, limiter](http::Request& req) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));

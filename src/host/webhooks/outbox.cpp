@@ -12,22 +12,27 @@ using storage::Query;
 
 namespace {
 
-constexpr Query kInsertEvent{"outbox.insert", Access::kWrite,
-                             "INSERT INTO webhook_events (id, app_id, type, payload, created_at, status, attempts, "
-                             "next_attempt_at, replay_pending) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5, 0)"};
-constexpr Query kList{"outbox.list", Access::kRead,
-                      "SELECT id, type, status, attempts, created_at, next_attempt_at, delivered_at, last_error "
-                      "FROM webhook_events WHERE app_id = $1 AND (CAST($2 AS TEXT) = '' OR id < $2) "
-                      "ORDER BY id DESC LIMIT $3"};
-constexpr Query kGet{"outbox.get", Access::kRead,
-                     "SELECT id, type, status, attempts, created_at, next_attempt_at, delivered_at, last_error "
-                     "FROM webhook_events WHERE app_id = $1 AND id = $2"};
-constexpr Query kAttempts{"outbox.attempts", Access::kRead,
-                          "SELECT attempt, started_at, duration_ms, status_code, error, replay FROM webhook_attempts "
-                          "WHERE event_id = $1 ORDER BY started_at, attempt"};
-constexpr Query kReplay{"outbox.replay", Access::kWrite,
-                        "UPDATE webhook_events SET status = 'pending', next_attempt_at = $3, replay_pending = 1, "
-                        "lease_until = NULL WHERE app_id = $1 AND id = $2"};
+constexpr Query kInsertEvent{
+    "outbox.insert", Access::kWrite,
+    "INSERT INTO webhook_events (id, app_id, type, payload, created_at, status, attempts, "
+    "next_attempt_at, replay_pending) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5, 0)"};
+constexpr Query kList{
+    "outbox.list", Access::kRead,
+    "SELECT id, type, status, attempts, created_at, next_attempt_at, delivered_at, last_error "
+    "FROM webhook_events WHERE app_id = $1 AND (CAST($2 AS TEXT) = '' OR id < $2) "
+    "ORDER BY id DESC LIMIT $3"};
+constexpr Query kGet{
+    "outbox.get", Access::kRead,
+    "SELECT id, type, status, attempts, created_at, next_attempt_at, delivered_at, last_error "
+    "FROM webhook_events WHERE app_id = $1 AND id = $2"};
+constexpr Query kAttempts{
+    "outbox.attempts", Access::kRead,
+    "SELECT attempt, started_at, duration_ms, status_code, error, replay FROM webhook_attempts "
+    "WHERE event_id = $1 ORDER BY started_at, attempt"};
+constexpr Query kReplay{
+    "outbox.replay", Access::kWrite,
+    "UPDATE webhook_events SET status = 'pending', next_attempt_at = $3, replay_pending = 1, "
+    "lease_until = NULL WHERE app_id = $1 AND id = $2"};
 
 EventDelivery FromRow(const storage::Row& r) {
   EventDelivery d;
@@ -47,15 +52,15 @@ EventDelivery FromRow(const storage::Row& r) {
 Result<std::string> EnqueueEvent(storage::Tx& tx, const std::string& app_id, const std::string& type,
                                  const json::object& data, int64_t now_ms) {
   std::string id = NewId("evt");
-  json::object payload{{"id", id}, {"type", type}, {"app_id", app_id}, {"created_at", FormatRfc3339(now_ms)},
-                       {"data", data}};
+  json::object payload{
+      {"id", id}, {"type", type}, {"app_id", app_id}, {"created_at", FormatRfc3339(now_ms)}, {"data", data}};
   RETURN_IF_ERROR(tx.Exec(kInsertEvent, {id, app_id, type, json::serialize(payload), now_ms}));
   return id;
 }
 
 int64_t RetryDelayMs(int attempts) {
-  static constexpr int64_t kSchedule[] = {10'000,    30'000,     60'000,     120'000,     300'000,    600'000,
-                                          1'800'000, 3'600'000,  7'200'000,  14'400'000,  28'800'000};
+  static constexpr int64_t kSchedule[] = {10'000,    30'000,    60'000,    120'000,    300'000,   600'000,
+                                          1'800'000, 3'600'000, 7'200'000, 14'400'000, 28'800'000};
   constexpr int kSteps = sizeof(kSchedule) / sizeof(kSchedule[0]);
   if (attempts < 1) return kSchedule[0];
   return kSchedule[attempts > kSteps ? kSteps - 1 : attempts - 1];
@@ -64,7 +69,9 @@ int64_t RetryDelayMs(int attempts) {
 Result<std::vector<EventDelivery>> ListDeliveries(storage::Db& db, const std::string& app_id,
                                                   const std::string& cursor, int64_t limit) {
   if (!cursor.empty() && !IsWellFormedId(cursor, "evt")) return Invalid("'cursor' is not valid");
-  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.Exec(kList, {app_id, cursor, limit}); }));
+  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) {
+    return tx.Exec(kList, {app_id, cursor, limit});
+  }));
   std::vector<EventDelivery> out;
   for (const auto& r : rows) out.push_back(FromRow(r));
   return out;
@@ -90,8 +97,11 @@ Result<EventDelivery> GetDelivery(storage::Db& db, const std::string& app_id, co
   });
 }
 
-Status ReplayDelivery(storage::Db& db, const std::string& app_id, const std::string& event_id, int64_t now_ms) {
-  ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) { return tx.Exec(kReplay, {app_id, event_id, now_ms}); }));
+Status ReplayDelivery(storage::Db& db, const std::string& app_id, const std::string& event_id,
+                      int64_t now_ms) {
+  ASSIGN_OR_RETURN(auto rows, db.Write([&](storage::Tx& tx) {
+    return tx.Exec(kReplay, {app_id, event_id, now_ms});
+  }));
   if (rows.affected == 0) return NotFound("event not found");
   return Ok();
 }

@@ -50,6 +50,7 @@ Result<std::vector<EventDelivery>> ListDeliveries(storage::Db& db, const std::st
 Result<EventDelivery> GetDelivery(storage::Db& db, const std::string& app_id, const std::string& event_id);
 // Queues an event again (delivered, failed or pending) for delivery now; the event keeps
 // its id, so receivers that deduplicate stay correct.
-Status ReplayDelivery(storage::Db& db, const std::string& app_id, const std::string& event_id, int64_t now_ms);
+Status ReplayDelivery(storage::Db& db, const std::string& app_id, const std::string& event_id,
+                      int64_t now_ms);
 
 }  // namespace hutong::host

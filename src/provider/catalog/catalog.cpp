@@ -208,14 +208,31 @@ Result<std::string> CreateDeal(storage::Tx& tx, const DealInput& in, int64_t now
 
   json::array items;
   for (const auto& item : in.items) {
-    items.push_back(json::object{{"name", item.name}, {"quantity", item.quantity}, {"price_fen", item.price_fen}});
+    items.push_back(
+        json::object{{"name", item.name}, {"quantity", item.quantity}, {"price_fen", item.price_fen}});
   }
   std::string id = NewId("deal");
-  RETURN_IF_ERROR(tx.Exec(
-      kInsertDeal, {id, in.brand_id, in.type, in.category, city, in.title, in.description, in.image_url,
-                    in.price_fen, in.original_price_fen, storage::Opt(in.face_value_fen), in.uses,
-                    json::serialize(items), stock, in.valid_from, in.valid_to, in.usage_rules,
-                    in.refund_policy, in.commission_bps, in.per_user_limit, now_ms}));
+  RETURN_IF_ERROR(tx.Exec(kInsertDeal, {id,
+                                        in.brand_id,
+                                        in.type,
+                                        in.category,
+                                        city,
+                                        in.title,
+                                        in.description,
+                                        in.image_url,
+                                        in.price_fen,
+                                        in.original_price_fen,
+                                        storage::Opt(in.face_value_fen),
+                                        in.uses,
+                                        json::serialize(items),
+                                        stock,
+                                        in.valid_from,
+                                        in.valid_to,
+                                        in.usage_rules,
+                                        in.refund_policy,
+                                        in.commission_bps,
+                                        in.per_user_limit,
+                                        now_ms}));
   for (const auto& store_id : in.store_ids) RETURN_IF_ERROR(tx.Exec(kInsertDealStore, {id, store_id}));
   for (const auto& s : in.slots) RETURN_IF_ERROR(tx.Exec(kInsertSlot, {id, s.slot, s.starts_at, s.stock}));
   return id;
@@ -260,9 +277,15 @@ Result<json::object> GetDealJson(storage::Db& db, const std::string& deal_id) {
     ASSIGN_OR_RETURN(auto stores, tx.Exec(kDealStores, {deal_id}));
     json::array store_list;
     for (const auto& s : stores) {
-      store_list.push_back(json::object{{"id", s.Str(0)},      {"name", s.Str(1)},     {"category", s.Str(2)},
-                                        {"city", s.Str(3)},    {"address", s.Str(4)},  {"lat", s.Double(5)},
-                                        {"lng", s.Double(6)},  {"hours", s.Str(7)},    {"phone", s.Str(8)}});
+      store_list.push_back(json::object{{"id", s.Str(0)},
+                                        {"name", s.Str(1)},
+                                        {"category", s.Str(2)},
+                                        {"city", s.Str(3)},
+                                        {"address", s.Str(4)},
+                                        {"lat", s.Double(5)},
+                                        {"lng", s.Double(6)},
+                                        {"hours", s.Str(7)},
+                                        {"phone", s.Str(8)}});
     }
     d["stores"] = std::move(store_list);
     json::array slot_list;

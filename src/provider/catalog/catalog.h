@@ -40,14 +40,14 @@ struct DealItem {
 };
 
 struct SlotInput {
-  std::string slot;    // stable key, e.g. "2026-12-24" or "2026-12-24T19:00"
-  int64_t starts_at;   // unix ms
+  std::string slot;   // stable key, e.g. "2026-12-24" or "2026-12-24T19:00"
+  int64_t starts_at;  // unix ms
   int64_t stock;
 };
 
 struct DealInput {
   std::string brand_id;
-  std::string type;      // set_meal | voucher | multi_use | reservation
+  std::string type;  // set_meal | voucher | multi_use | reservation
   std::string category;
   std::string title;
   std::string description;
@@ -64,7 +64,7 @@ struct DealInput {
   std::string usage_rules;
   std::string refund_policy = "anytime";  // anytime | no_refund
   int64_t commission_bps = 0;
-  int64_t per_user_limit = 0;  // 0 = unlimited
+  int64_t per_user_limit = 0;          // 0 = unlimited
   std::vector<std::string> store_ids;  // at least one, all of the deal's brand
 };
 

@@ -6,8 +6,8 @@
 
 #include "http/params.h"
 #include "provider/catalog/catalog.h"
-#include "provider/catalog/deal_page_cache.h"
 #include "provider/catalog/categories.h"
+#include "provider/catalog/deal_page_cache.h"
 
 namespace hutong::provider {
 namespace json = boost::json;
@@ -68,7 +68,8 @@ void RegisterCatalogRoutes(http::Router& router, ProviderDeps deps) {
         ASSIGN_OR_RETURN(auto f, DealFilterFromQuery(req));
         const uint64_t version = CatalogVersion();
         ASSIGN_OR_RETURN(auto page, ListDealsJson(deps.db, f));
-        return http::Response::SharedJson(200, list_cache->Put(ListCacheKey(f), json::serialize(page), version));
+        return http::Response::SharedJson(200,
+                                          list_cache->Put(ListCacheKey(f), json::serialize(page), version));
       },
       http::Exec::kBlocking,
       [list_cache](const http::Request& req) -> std::optional<http::Response> {

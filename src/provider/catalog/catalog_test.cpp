@@ -24,8 +24,9 @@ class CatalogTest : public ::testing::TestWithParam<Backend> {
     ASSERT_TRUE(storage::Migrate(*db_, ProviderMigrations()).ok());
     auto ids = db_->Write([&](storage::Tx& tx) -> Result<std::pair<std::string, std::string>> {
       ASSIGN_OR_RETURN(auto brand, CreateBrand(tx, {"湊湊", "", ""}, kNow));
-      ASSIGN_OR_RETURN(auto store, CreateStore(tx, {brand, "三里屯店", "catering", "北京", "三里屯路19号", 39.93,
-                                                    116.45, "10:00-22:00", ""},
+      ASSIGN_OR_RETURN(auto store, CreateStore(tx,
+                                               {brand, "三里屯店", "catering", "北京", "三里屯路19号", 39.93,
+                                                116.45, "10:00-22:00", ""},
                                                kNow));
       return std::make_pair(brand, store);
     });
@@ -90,26 +91,106 @@ TEST_P(CatalogTest, EveryTypeRoundTrips) {
 TEST_P(CatalogTest, RejectsInvalidDealsWithoutWriting) {
   std::vector<std::pair<const char*, DealInput>> bad;
   auto add = [&](const char* why, DealInput d) { bad.emplace_back(why, std::move(d)); };
-  { auto d = Base("set_meal"); d.items.clear(); add("set meal without items", d); }
-  { auto d = Base("voucher"); d.face_value_fen = 900; add("voucher worth less than its price", d); }
-  { auto d = Base("voucher"); d.face_value_fen.reset(); add("voucher without face value", d); }
-  { auto d = Base("set_meal"); d.face_value_fen = 5000; add("face value on a set meal", d); }
-  { auto d = Base("multi_use"); d.uses = 1; add("multi-use with one use", d); }
-  { auto d = Base("set_meal"); d.uses = 3; add("uses on a set meal", d); }
-  { auto d = Base("reservation"); d.slots.clear(); add("reservation without slots", d); }
-  { auto d = Base("reservation"); d.slots.push_back(d.slots[0]); add("duplicate slot", d); }
-  { auto d = Base("set_meal"); d.slots = {{"x", kNow, 1}}; add("slots on a set meal", d); }
-  { auto d = Base("set_meal"); d.price_fen = 0; add("free deal", d); }
-  { auto d = Base("set_meal"); d.original_price_fen = 999; add("original below price", d); }
-  { auto d = Base("set_meal"); d.valid_to = d.valid_from; add("empty validity", d); }
-  { auto d = Base("set_meal"); d.refund_policy = "sometimes"; add("unknown refund policy", d); }
-  { auto d = Base("set_meal"); d.commission_bps = 10001; add("commission above 100%", d); }
-  { auto d = Base("set_meal"); d.category = "casino"; add("unknown category", d); }
-  { auto d = Base("set_meal"); d.type = "lottery"; add("unknown type", d); }
-  { auto d = Base("set_meal"); d.store_ids.clear(); add("no store", d); }
-  { auto d = Base("set_meal"); d.store_ids = {store_, store_}; add("store twice", d); }
-  { auto d = Base("set_meal"); d.stock = -1; add("negative stock", d); }
-  { auto d = Base("set_meal"); d.title = std::string(201, 'x'); add("long title", d); }
+  {
+    auto d = Base("set_meal");
+    d.items.clear();
+    add("set meal without items", d);
+  }
+  {
+    auto d = Base("voucher");
+    d.face_value_fen = 900;
+    add("voucher worth less than its price", d);
+  }
+  {
+    auto d = Base("voucher");
+    d.face_value_fen.reset();
+    add("voucher without face value", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.face_value_fen = 5000;
+    add("face value on a set meal", d);
+  }
+  {
+    auto d = Base("multi_use");
+    d.uses = 1;
+    add("multi-use with one use", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.uses = 3;
+    add("uses on a set meal", d);
+  }
+  {
+    auto d = Base("reservation");
+    d.slots.clear();
+    add("reservation without slots", d);
+  }
+  {
+    auto d = Base("reservation");
+    d.slots.push_back(d.slots[0]);
+    add("duplicate slot", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.slots = {{"x", kNow, 1}};
+    add("slots on a set meal", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.price_fen = 0;
+    add("free deal", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.original_price_fen = 999;
+    add("original below price", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.valid_to = d.valid_from;
+    add("empty validity", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.refund_policy = "sometimes";
+    add("unknown refund policy", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.commission_bps = 10001;
+    add("commission above 100%", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.category = "casino";
+    add("unknown category", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.type = "lottery";
+    add("unknown type", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.store_ids.clear();
+    add("no store", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.store_ids = {store_, store_};
+    add("store twice", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.stock = -1;
+    add("negative stock", d);
+  }
+  {
+    auto d = Base("set_meal");
+    d.title = std::string(201, 'x');
+    add("long title", d);
+  }
   for (const auto& [why, d] : bad) {
     auto r = Create(d);
     ASSERT_FALSE(r.ok()) << why;
@@ -121,8 +202,9 @@ TEST_P(CatalogTest, RejectsInvalidDealsWithoutWriting) {
 TEST_P(CatalogTest, StoresOfAnotherBrandAreNotFound) {
   auto other = db_->Write([&](storage::Tx& tx) -> Result<std::string> {
     ASSIGN_OR_RETURN(auto brand, CreateBrand(tx, {"紫光园", "", ""}, kNow));
-    return CreateStore(tx, {brand, "王府井店", "catering", "北京", "王府井大街138号", 39.91, 116.41, "06:30-21:30", ""},
-                       kNow);
+    return CreateStore(
+        tx, {brand, "王府井店", "catering", "北京", "王府井大街138号", 39.91, 116.41, "06:30-21:30", ""},
+        kNow);
   });
   ASSERT_TRUE(other.ok());
   auto d = Base("set_meal");
@@ -158,8 +240,8 @@ TEST_P(CatalogTest, ListPagesNewestFirstAndFilters) {
   EXPECT_EQ(GetDealJson(*db_, "deal_nope").error().code, ErrorCode::kNotFound);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CatalogTest,
-                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), hutong::testing::BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, CatalogTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         hutong::testing::BackendName);
 
 }  // namespace
 }  // namespace hutong::provider

@@ -5,7 +5,9 @@
 namespace hutong::provider {
 namespace {
 
-std::string Text(const DealPageCache::Body& body) { return body ? *body : std::string("<miss>"); }
+std::string Text(const DealPageCache::Body& body) {
+  return body ? *body : std::string("<miss>");
+}
 
 TEST(DealPageCache, ServesOnlyPagesOfTheCurrentCatalogVersion) {
   ManualClockForTest clock(1'000'000);

@@ -22,8 +22,8 @@ Result<std::unique_ptr<HostDirectory>> HostDirectory::Create(const std::vector<H
   for (const auto& h : hosts) {
     if (!ValidName(h.name)) return Invalid("host name '" + h.name + "' must be 1-32 of [a-z0-9_-]");
     if (dir->hosts_.count(h.name)) return Invalid("host '" + h.name + "' is configured twice");
-    ASSIGN_OR_RETURN(auto client,
-                     protocol::OpenApiClient::Create({h.base_url, h.app_id, h.app_secret, std::chrono::seconds(10)}, clock));
+    ASSIGN_OR_RETURN(auto client, protocol::OpenApiClient::Create(
+                                      {h.base_url, h.app_id, h.app_secret, std::chrono::seconds(10)}, clock));
     dir->hosts_.emplace(h.name, Entry{h, std::move(client)});
   }
   return dir;
@@ -32,7 +32,8 @@ Result<std::unique_ptr<HostDirectory>> HostDirectory::Create(const std::vector<H
 Result<std::vector<HostConnection>> HostDirectory::ParseConfig(std::string_view json_text) {
   boost::system::error_code ec;
   auto v = json::parse(json_text, ec);
-  if (ec || !v.is_array()) return Invalid("provider hosts must be a JSON array of {name,url,app_id,app_secret}");
+  if (ec || !v.is_array())
+    return Invalid("provider hosts must be a JSON array of {name,url,app_id,app_secret}");
   std::vector<HostConnection> out;
   for (const auto& item : v.as_array()) {
     if (!item.is_object()) return Invalid("each provider host must be an object");
@@ -57,7 +58,9 @@ const HostConnection* HostDirectory::Connection(const std::string& name) const {
   return it == hosts_.end() ? nullptr : &it->second.connection;
 }
 
-std::string HostDirectory::DefaultHost() const { return hosts_.size() == 1 ? hosts_.begin()->first : ""; }
+std::string HostDirectory::DefaultHost() const {
+  return hosts_.size() == 1 ? hosts_.begin()->first : "";
+}
 
 std::vector<std::string> HostDirectory::Names() const {
   std::vector<std::string> out;

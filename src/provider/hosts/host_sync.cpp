@@ -35,9 +35,11 @@ constexpr Query kEnqueueAllCampaigns{
     "ON CONFLICT (host, kind, ref_id) DO UPDATE SET "
     "version = host_sync_outbox.version + 1, enqueued_at = excluded.enqueued_at, attempts = 0, "
     "next_attempt_at = excluded.next_attempt_at, last_error = NULL"};
-constexpr Query kCatalogSynced{"host_sync.catalog_synced", Access::kRead, "SELECT 1 FROM meta WHERE key = $1"};
-constexpr Query kMarkCatalogSynced{"host_sync.mark_catalog_synced", Access::kWrite,
-                                   "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"};
+constexpr Query kCatalogSynced{"host_sync.catalog_synced", Access::kRead,
+                               "SELECT 1 FROM meta WHERE key = $1"};
+constexpr Query kMarkCatalogSynced{
+    "host_sync.mark_catalog_synced", Access::kWrite,
+    "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"};
 constexpr Query kFanOut{"host_sync.fan_out", Access::kRead,
                         "SELECT kind, ref_id, version, enqueued_at FROM host_sync_outbox WHERE host = '*' "
                         "ORDER BY enqueued_at LIMIT 1000"};

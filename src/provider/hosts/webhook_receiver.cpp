@@ -7,13 +7,14 @@ using storage::Access;
 using storage::Query;
 
 namespace {
-constexpr Query kRecordEvent{"webhooks.record", Access::kWrite,
-                             "INSERT INTO webhook_events (host, event_id, type, received_at) VALUES ($1, $2, $3, $4) "
-                             "ON CONFLICT (host, event_id) DO NOTHING"};
+constexpr Query kRecordEvent{
+    "webhooks.record", Access::kWrite,
+    "INSERT INTO webhook_events (host, event_id, type, received_at) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (host, event_id) DO NOTHING"};
 }  // namespace
 
-Result<WebhookOutcome> ProcessWebhook(storage::Db& db, const WebhookHandlers& handlers, const std::string& host,
-                                      const std::string& raw_body, int64_t now_ms) {
+Result<WebhookOutcome> ProcessWebhook(storage::Db& db, const WebhookHandlers& handlers,
+                                      const std::string& host, const std::string& raw_body, int64_t now_ms) {
   ASSIGN_OR_RETURN(auto event, ParseJsonObject(raw_body));
   WebhookOutcome out;
   ASSIGN_OR_RETURN(out.event_id, RequireString(event, "id", 128));

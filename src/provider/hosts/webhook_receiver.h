@@ -40,7 +40,7 @@ struct WebhookOutcome {
 
 // The body must be a JSON object with string `id` and `type`. Events of types nobody
 // handles are recorded and acknowledged (a newer host may send more than we know).
-Result<WebhookOutcome> ProcessWebhook(storage::Db& db, const WebhookHandlers& handlers, const std::string& host,
-                                      const std::string& raw_body, int64_t now_ms);
+Result<WebhookOutcome> ProcessWebhook(storage::Db& db, const WebhookHandlers& handlers,
+                                      const std::string& host, const std::string& raw_body, int64_t now_ms);
 
 }  // namespace hutong::provider

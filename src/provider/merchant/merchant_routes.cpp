@@ -127,12 +127,19 @@ void RegisterMerchantRoutes(http::Router& router, ProviderDeps deps) {
   router.Get("/merchant/v1/stores", [deps](http::Request& req) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto staff, AuthenticateStaff(deps.db, req, deps.clock.NowMs()));
     if (staff.brand_id.empty()) return Error(ErrorCode::kForbidden, "only a brand's staff have stores");
-    ASSIGN_OR_RETURN(auto rows, deps.db.Read([&](storage::Tx& tx) { return tx.Exec(kBrandStores, {staff.brand_id}); }));
+    ASSIGN_OR_RETURN(auto rows,
+                     deps.db.Read([&](storage::Tx& tx) { return tx.Exec(kBrandStores, {staff.brand_id}); }));
     json::array items;
     for (const auto& s : rows) {
-      items.push_back(json::object{{"id", s.Str(0)},     {"name", s.Str(1)},    {"category", s.Str(2)},
-                                   {"city", s.Str(3)},   {"address", s.Str(4)}, {"lat", s.Double(5)},
-                                   {"lng", s.Double(6)}, {"hours", s.Str(7)},   {"phone", s.Str(8)}});
+      items.push_back(json::object{{"id", s.Str(0)},
+                                   {"name", s.Str(1)},
+                                   {"category", s.Str(2)},
+                                   {"city", s.Str(3)},
+                                   {"address", s.Str(4)},
+                                   {"lat", s.Double(5)},
+                                   {"lng", s.Double(6)},
+                                   {"hours", s.Str(7)},
+                                   {"phone", s.Str(8)}});
     }
     return http::Response::Json(200, json::object{{"items", std::move(items)}});
   });

@@ -8,18 +8,22 @@ using storage::Query;
 
 namespace {
 
-constexpr Query kFindStaff{"staff.find_by_account", Access::kRead,
-                           "SELECT id, account, name, role, brand_id, password_hash FROM staff WHERE account = $1"};
+constexpr Query kFindStaff{
+    "staff.find_by_account", Access::kRead,
+    "SELECT id, account, name, role, brand_id, password_hash FROM staff WHERE account = $1"};
 constexpr Query kInsertSession{"staff.insert_session", Access::kWrite,
                                "INSERT INTO staff_sessions (token_hash, staff_id, expires_at, created_at) "
                                "VALUES ($1, $2, $3, $4)"};
 constexpr Query kPurgeSessions{"staff.purge_sessions", Access::kWrite,
                                "DELETE FROM staff_sessions WHERE staff_id = $1 AND expires_at <= $2"};
-constexpr Query kSessionStaff{"staff.session_staff", Access::kRead,
-                              "SELECT s.id, s.account, s.name, s.role, s.brand_id FROM staff_sessions t "
-                              "JOIN staff s ON s.id = t.staff_id WHERE t.token_hash = $1 AND t.expires_at > $2"};
+constexpr Query kSessionStaff{
+    "staff.session_staff", Access::kRead,
+    "SELECT s.id, s.account, s.name, s.role, s.brand_id FROM staff_sessions t "
+    "JOIN staff s ON s.id = t.staff_id WHERE t.token_hash = $1 AND t.expires_at > $2"};
 
-Error BadLogin() { return {ErrorCode::kUnauthorized, "account or password is wrong"}; }
+Error BadLogin() {
+  return {ErrorCode::kUnauthorized, "account or password is wrong"};
+}
 
 }  // namespace
 

@@ -30,8 +30,8 @@ void RegisterMiniProgramRoutes(http::Router& router, ProviderDeps deps) {
 
   router.Get("/mp/v1/me", [deps](http::Request& req) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto user, AuthenticateMpUser(deps.db, req, deps.clock.NowMs()));
-    return http::Response::Json(200,
-                                json::object{{"user_id", user.id}, {"host", user.host}, {"openid", user.openid}});
+    return http::Response::Json(
+        200, json::object{{"user_id", user.id}, {"host", user.host}, {"openid", user.openid}});
   });
 
   router.Post("/mp/v1/webhooks/{host}", [deps](http::Request& req) -> Result<http::Response> {
@@ -42,10 +42,11 @@ void RegisterMiniProgramRoutes(http::Router& router, ProviderDeps deps) {
     if (!header) return Error(ErrorCode::kInvalidSignature, "Hutong-Signature header is missing");
     // Verify the raw bytes as received, before any parsing.
     RETURN_IF_ERROR(protocol::VerifyWebhook(*header, req.body, {conn->app_secret}, deps.clock));
-    ASSIGN_OR_RETURN(auto outcome, ProcessWebhook(deps.db, deps.webhooks, host, req.body, deps.clock.NowMs()));
-    return http::Response::Json(200, json::object{{"received", true},
-                                                  {"event_id", outcome.event_id},
-                                                  {"duplicate", outcome.duplicate}});
+    ASSIGN_OR_RETURN(auto outcome,
+                     ProcessWebhook(deps.db, deps.webhooks, host, req.body, deps.clock.NowMs()));
+    return http::Response::Json(
+        200,
+        json::object{{"received", true}, {"event_id", outcome.event_id}, {"duplicate", outcome.duplicate}});
   });
 }
 

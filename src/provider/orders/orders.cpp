@@ -9,11 +9,11 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/random.h"
-#include "provider/orders/order_state.h"
-#include "provider/refunds/refunds.h"
 #include "provider/campaigns/hot_stock.h"
 #include "provider/catalog/deal_page_cache.h"
 #include "provider/hosts/host_sync.h"
+#include "provider/orders/order_state.h"
+#include "provider/refunds/refunds.h"
 
 namespace hutong::provider {
 namespace json = boost::json;
@@ -170,8 +170,8 @@ Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInpu
     // each other (on PostgreSQL the statement's snapshot is taken after the lock wait).
     ASSIGN_OR_RETURN(auto units, tx.Exec(kUserUnits, {user.id, in.deal_id}));
     if (units[0].Int(0) + in.quantity > limit) {
-      return Error(ErrorCode::kConflict,
-                   std::string(kPerUserLimitDetail) + ": at most " + std::to_string(limit) + " of this deal per user");
+      return Error(ErrorCode::kConflict, std::string(kPerUserLimitDetail) + ": at most " +
+                                             std::to_string(limit) + " of this deal per user");
     }
   }
   Reservation r{NewId("ord"), *amount, deal.Str(6)};

@@ -25,10 +25,10 @@ struct Conn;  // one sqlite3 handle plus its statement cache (sqlite_db.cpp)
 // in a queue; when that commit is done its leader hands the lead to the oldest of them,
 // which takes the whole queue and runs each function (on its own thread, no hand-off to a
 // writer thread) in its own SAVEPOINT inside one transaction, with one COMMIT (one fsync
-// under synchronous=FULL) for all. Each waiter is woken once: to lead, or with its result. A function that fails or throws is rolled back to its
-// savepoint alone and gets its own error; the others are unaffected. Every caller
-// returns only after the COMMIT that holds its writes, with that COMMIT's status. A lone
-// write runs as a plain transaction.
+// under synchronous=FULL) for all. Each waiter is woken once: to lead, or with its result. A function that
+// fails or throws is rolled back to its savepoint alone and gets its own error; the others are unaffected.
+// Every caller returns only after the COMMIT that holds its writes, with that COMMIT's status. A lone write
+// runs as a plain transaction.
 //
 // The Db must outlive every transaction running on it; destroying it closes all handles.
 class SqliteDb final : public Db {
