@@ -4,10 +4,14 @@
 #include <array>
 #include <boost/json.hpp>
 #include <cmath>
+#include <deque>
 #include <map>
 #include <numbers>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "common/geo.h"
@@ -110,6 +114,18 @@ constexpr Query kNearbyPointsOfCategory{
     "1 " HUTONG_NEARBY_RTREE_BOX HUTONG_NEARBY_RTREE_CATEGORY("$6") "LIMIT $5",
     "SELECT g.lat, g.lat, g.lng, g.lng FROM geo_stores g WHERE 1 = 1 " HUTONG_NEARBY_BTREE_CATEGORY("$6")
         HUTONG_NEARBY_BTREE_BOX "LIMIT $5"};
+// SQLite: the geo index's points in a box with their ids, at most $5 (index pages only),
+// and then the rows of online deals for just the ids in $1 (a JSON array), g.id last.
+constexpr Query kNearbyIds{"nearby.ids", Access::kRead,
+                           "SELECT r.id, r.min_lat, r.max_lat, r.min_lng, r.max_lng FROM geo_stores_rtree r "
+                           "WHERE 1 = 1 " HUTONG_NEARBY_RTREE_BOX "LIMIT $5"};
+constexpr Query kNearbyIdsOfCategory{
+    "nearby.ids_of_category", Access::kRead,
+    "SELECT r.id, r.min_lat, r.max_lat, r.min_lng, r.max_lng FROM "
+    "geo_stores_rtree r WHERE 1 = 1 " HUTONG_NEARBY_RTREE_BOX HUTONG_NEARBY_RTREE_CATEGORY("$6") "LIMIT $5"};
+constexpr Query kNearbyRowsOfIds{"nearby.rows_of_ids", Access::kRead,
+                                 HUTONG_NEARBY_COLUMNS ", g.id FROM geo_stores g" HUTONG_NEARBY_FILTER
+                                                       "AND g.id IN (SELECT value FROM json_each($1))"};
 #undef HUTONG_NEARBY_COLUMNS
 #undef HUTONG_NEARBY_FILTER
 #undef HUTONG_NEARBY_RTREE_BOX
@@ -225,9 +241,11 @@ struct Candidate {
 };
 
 // The distinct stores of `rows` within `within_m` of the point, each at its nearest row.
-std::vector<Candidate> StoresWithin(const storage::Rows& rows, const NearbyParams& p, double within_m) {
+std::vector<Candidate> StoresWithin(const std::vector<const storage::Row*>& rows, const NearbyParams& p,
+                                    double within_m) {
   std::map<std::pair<std::string_view, std::string_view>, Candidate> stores;
-  for (const auto& r : rows) {
+  for (const storage::Row* row : rows) {
+    const storage::Row& r = *row;
     const double d = HaversineMeters(p.lat, p.lng, r.Double(4), r.Double(5));
     if (d > within_m) continue;
     auto [it, fresh] = stores.try_emplace({r.Str(0), r.Str(1)});
@@ -244,6 +262,73 @@ std::vector<Candidate> StoresWithin(const storage::Rows& rows, const NearbyParam
   out.reserve(stores.size());
   for (auto& [key, c] : stores) out.push_back(std::move(c));
   return out;
+}
+std::vector<Candidate> StoresWithin(const storage::Rows& rows, const NearbyParams& p, double within_m) {
+  std::vector<const storage::Row*> all;
+  all.reserve(rows.size());
+  for (const auto& r : rows) all.push_back(&r);
+  return StoresWithin(all, p, within_m);
+}
+
+// How far the distance from an R*Tree box's centre may lie from the stored point's: SQLite
+// rounds each coordinate outwards to a 32-bit float (a step or two, under 2 m even at
+// longitude 180), so 5 m is a safe bound.
+constexpr double kIndexSlackM = 5;
+
+// SQLite: the rows read so far by geo index id (null: not an online deal of an active
+// app), kept across the rounds of one request so no row is read twice.
+struct RowCache {
+  std::deque<storage::Rows> batches;
+  std::unordered_map<int64_t, const storage::Row*> by_id;
+};
+
+// SQLite: the stores within `within_m` of the point, from the box around `reach_m`, nearest
+// first by the index alone: the points of the box are ordered by their distance from the
+// index's own coordinates and the table rows read only for the nearest ids, in batches,
+// until `need` stores lie nearer than any id not read yet can (or the box is read whole).
+// Returns nullopt when the index holds more than `cap` points in the box.
+Result<std::optional<std::vector<Candidate>>> NearestFromIndex(storage::Tx& tx, const NearbyParams& p,
+                                                               double reach_m, double within_m, int64_t cap,
+                                                               size_t need, RowCache& cache) {
+  const Box b = BoxAround(p, reach_m);
+  std::vector<storage::Value> args{b.min_lat, b.max_lat, b.min_lng, b.max_lng, cap + 1};
+  if (!p.category.empty()) args.push_back(CategoryKey(tx, p.category));
+  ASSIGN_OR_RETURN(auto points, tx.Exec(p.category.empty() ? kNearbyIds : kNearbyIdsOfCategory, args));
+  if (static_cast<int64_t>(points.size()) > cap) return std::optional<std::vector<Candidate>>();
+  std::vector<std::pair<double, int64_t>> order;  // distance from the index's box, id
+  order.reserve(points.size());
+  for (const auto& r : points) {
+    order.emplace_back(
+        HaversineMeters(p.lat, p.lng, (r.Double(1) + r.Double(2)) / 2, (r.Double(3) + r.Double(4)) / 2),
+        r.Int(0));
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<const storage::Row*> rows;
+  size_t next = 0;
+  for (size_t batch = need;; batch *= 2) {
+    const size_t stop = std::min(order.size(), next + batch);
+    std::string ids = "[";
+    for (size_t i = next; i < stop; ++i) {
+      if (cache.by_id.contains(order[i].second)) continue;
+      if (ids.size() > 1) ids += ',';
+      ids += std::to_string(order[i].second);
+    }
+    ids += ']';
+    if (ids.size() > 2) {
+      ASSIGN_OR_RETURN(auto read, tx.Exec(kNearbyRowsOfIds, {std::move(ids)}));
+      const storage::Rows& kept = cache.batches.emplace_back(std::move(read));
+      for (const auto& r : kept) cache.by_id[r.Int(15)] = &r;
+      for (size_t i = next; i < stop; ++i) cache.by_id.try_emplace(order[i].second, nullptr);
+    }
+    for (; next < stop; ++next) {
+      if (const storage::Row* r = cache.by_id.at(order[next].second)) rows.push_back(r);
+    }
+    if (next == order.size()) return std::optional(StoresWithin(rows, p, within_m));
+    // Every point not read yet is at least this far.
+    const double limit = std::min(within_m, order[next].first - kIndexSlackM);
+    auto stores = StoresWithin(rows, p, limit);
+    if (stores.size() >= need) return std::optional(std::move(stores));
+  }
 }
 
 }  // namespace
@@ -296,13 +381,17 @@ Result<json::object> NearbyJson(storage::Db& db, const NearbyParams& p) {
   // rows is shrunk instead; `lo` is the largest reach seen too sparse and `hi` the
   // smallest seen too dense, and the reach between them is found by bisection. Within
   // radius_m, inclusive to the millimetre (so a store computed at exactly the radius is
-  // in however the last bit of the haversine falls). One snapshot for every read.
+  // in however the last bit of the haversine falls). One snapshot for every read. On
+  // SQLite the cap counts the index's points and only the rows of the nearest ids are read
+  // (NearestFromIndex); PostgreSQL reads the box's rows.
   storage::Rows rows;
+  RowCache cache;
   std::vector<Candidate> stores;
   RETURN_IF_ERROR(db.Read([&](storage::Tx& tx) -> Status {
     // Twice the need, for the stores the filters leave out.
     ASSIGN_OR_RETURN(double reach, FirstReach(tx, p, 2 * need));
     double lo = 0, hi = 0;  // hi == 0: none seen too dense yet
+    const bool sqlite = tx.dialect() == Dialect::kSqlite;
     for (int round = 0;; ++round) {
       const bool whole = reach >= p.radius_m;
       const double within = whole ? p.radius_m + 1e-3 : reach;
@@ -314,13 +403,23 @@ Result<json::object> NearbyJson(storage::Db& db, const NearbyParams& p) {
         stores = StoresWithin(rows, p, std::min(reach, p.radius_m + 1e-3));
         return Ok();
       }
-      ASSIGN_OR_RETURN(rows, ReadBox(tx, p, reach, cap + 1, false));
-      if (static_cast<int64_t>(rows.size()) > cap) {
-        hi = reach;
-        reach = lo > 0 ? std::sqrt(lo * hi) : hi / 4;
-        continue;
+      if (sqlite) {
+        ASSIGN_OR_RETURN(auto nearest, NearestFromIndex(tx, p, reach, within, cap, need, cache));
+        if (!nearest) {
+          hi = reach;
+          reach = lo > 0 ? std::sqrt(lo * hi) : hi / 4;
+          continue;
+        }
+        stores = std::move(*nearest);
+      } else {
+        ASSIGN_OR_RETURN(rows, ReadBox(tx, p, reach, cap + 1, false));
+        if (static_cast<int64_t>(rows.size()) > cap) {
+          hi = reach;
+          reach = lo > 0 ? std::sqrt(lo * hi) : hi / 4;
+          continue;
+        }
+        stores = StoresWithin(rows, p, within);
       }
-      stores = StoresWithin(rows, p, within);
       if (whole || stores.size() >= need) return Ok();
       lo = reach;
       // Stores grow with the area: aim at twice the count needed, by half again at least
