@@ -403,23 +403,19 @@ Result<json::object> NearbyJson(storage::Db& db, const NearbyParams& p) {
         stores = StoresWithin(rows, p, std::min(reach, p.radius_m + 1e-3));
         return Ok();
       }
+      std::optional<std::vector<Candidate>> found;  // nullopt: more than `cap` in the box
       if (sqlite) {
-        ASSIGN_OR_RETURN(auto nearest, NearestFromIndex(tx, p, reach, within, cap, need, cache));
-        if (!nearest) {
-          hi = reach;
-          reach = lo > 0 ? std::sqrt(lo * hi) : hi / 4;
-          continue;
-        }
-        stores = std::move(*nearest);
+        ASSIGN_OR_RETURN(found, NearestFromIndex(tx, p, reach, within, cap, need, cache));
       } else {
         ASSIGN_OR_RETURN(rows, ReadBox(tx, p, reach, cap + 1, false));
-        if (static_cast<int64_t>(rows.size()) > cap) {
-          hi = reach;
-          reach = lo > 0 ? std::sqrt(lo * hi) : hi / 4;
-          continue;
-        }
-        stores = StoresWithin(rows, p, within);
+        if (static_cast<int64_t>(rows.size()) <= cap) found = StoresWithin(rows, p, within);
       }
+      if (!found) {
+        hi = reach;
+        reach = lo > 0 ? std::sqrt(lo * hi) : hi / 4;
+        continue;
+      }
+      stores = std::move(*found);
       if (whole || stores.size() >= need) return Ok();
       lo = reach;
       // Stores grow with the area: aim at twice the count needed, by half again at least
