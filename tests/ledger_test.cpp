@@ -740,6 +740,123 @@ TEST_P(LedgerRepoTest, ReceivablesMigrationKeepsAccountsAndPostings) {
   EXPECT_FALSE(orphan.ok());
 }
 
+TEST_P(LedgerRepoTest, MovementsCreateOnlyAccountsThatTheyCanCredit) {
+  constexpr Query kAccountExists{"test.ledger.account_exists", Access::kRead,
+                                 "SELECT COUNT(*) FROM ledger_accounts WHERE id = $1"};
+  const auto wallet = host::WalletAccount(user_);
+  // A debit of an account never posted to: refused, and neither the account nor the
+  // entry is left behind.
+  auto overdraw =
+      PostLedger({"payment", "p0", std::nullopt, {{wallet, -1}, {host::ClearingAccount("p0"), 1}}});
+  ASSERT_FALSE(overdraw.ok());
+  EXPECT_EQ(overdraw.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(Run(kAccountExists, {wallet.id}).rows.at(0).Int(0), 0);
+  EXPECT_EQ(Run(kAccountExists, {std::string("clearing:p0")}).rows.at(0).Int(0), 0);
+  EXPECT_EQ(Run(kEntryCount, {std::string("payment")}).rows.at(0).Int(0), 0);
+  // Credits create the account, then add to it.
+  ASSERT_TRUE(
+      PostLedger({"topup", "t1", std::nullopt, {{host::SandboxFundingAccount(), -300}, {wallet, 300}}}).ok());
+  ASSERT_TRUE(
+      PostLedger({"topup", "t2", std::nullopt, {{host::SandboxFundingAccount(), -200}, {wallet, 200}}}).ok());
+  EXPECT_EQ(Balance(wallet.id), 500);
+  // Three postings (one statement each) and two (one statement for both) balance alike.
+  ASSERT_TRUE(
+      PostLedger({"payment",
+                  "p1",
+                  std::nullopt,
+                  {{wallet, -450}, {host::ClearingAccount("p1"), 400}, {host::PlatformFeeAccount(), 50}}})
+          .ok());
+  EXPECT_EQ(Balance(wallet.id), 50);
+  EXPECT_EQ(Balance("clearing:p1"), 400);
+  EXPECT_EQ(Balance("platform_fee"), 50);
+  // A receivable may be created below zero, never rise above it.
+  const auto receivable = *host::ReceivableOf(host::MerchantAccount(app_, "brand_1"));
+  ASSERT_TRUE(
+      PostLedger({"refund", "r1", std::nullopt, {{receivable, -300}, {host::PayoutAccount(), 300}}}).ok());
+  EXPECT_EQ(Balance(receivable.id), -300);
+  auto above =
+      PostLedger({"settlement", "s1", std::nullopt, {{receivable, 301}, {host::PayoutAccount(), -301}}});
+  ASSERT_FALSE(above.ok());
+  EXPECT_EQ(above.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(Balance(receivable.id), -300);
+  ASSERT_TRUE(
+      PostLedger({"settlement", "s2", std::nullopt, {{receivable, 300}, {host::PayoutAccount(), -300}}})
+          .ok());
+  EXPECT_EQ(Balance(receivable.id), 0);
+  EXPECT_EQ(Run(kUnbalanced).rows.at(0).Int(0), 0);
+  for (const std::string& account : {wallet.id, std::string("clearing:p1"), std::string("platform_fee"),
+                                     receivable.id, std::string("payout"), std::string("funding:sandbox")}) {
+    EXPECT_EQ(Run(kPostingSum, {account}).rows.at(0).Int(0), Balance(account)) << account;
+  }
+}
+
+TEST_P(LedgerRepoTest, PayingChecksAndChangesTheOrderOnceAndReturnsTheBalance) {
+  auto box = SecretBox::FromHex(SecretBox::NewHexKey());
+  ASSERT_TRUE(box.ok());
+  const std::string openid = "o_" + user_;
+  Run(kInsertOpenId, {app_, openid, user_});
+  const std::string other = NewId("usr");
+  Run(kInsertUser, {other, std::string("13900000001")});
+  ManualClockForTest clock(1'767'000'000'000);
+  ASSERT_TRUE(host::SandboxWallet::TopUp(*db_, user_, 1'000, clock.NowMs()).ok());
+  host::SandboxWallet wallet;
+  auto create = [&](const std::string& trade_no, std::optional<int64_t> expires) {
+    host::PayOrderInput in{trade_no, 400, "d", openid, std::nullopt, expires, std::nullopt};
+    auto p = host::CreatePayOrder(*db_, *box, app_, in, clock.NowMs());
+    EXPECT_TRUE(p.ok());
+    return p.ok() ? p->id : std::string();
+  };
+  const std::string id = create("o1", clock.NowMs() + 60'000);
+  // Another user's order: not found, nothing changes.
+  bool enqueued = true;
+  std::optional<Fen> balance = 7;
+  auto wrong = host::PayPayOrder(*db_, wallet, id, other, clock.NowMs(), &enqueued, &balance);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(enqueued);
+  EXPECT_FALSE(balance.has_value());
+  // Paid: the balance after the charge comes back with it.
+  auto paid = host::PayPayOrder(*db_, wallet, id, user_, clock.NowMs(), &enqueued, &balance);
+  ASSERT_TRUE(paid.ok()) << paid.error().detail;
+  EXPECT_EQ(paid->status, "paid");
+  EXPECT_EQ(paid->paid_at.value_or(0), clock.NowMs());
+  EXPECT_TRUE(enqueued);
+  EXPECT_EQ(balance.value_or(-1), 600);
+  // A retry: the paid order again, no second charge, no balance from a charge.
+  clock.Set(clock.NowMs() + 1'000);
+  auto again = host::PayPayOrder(*db_, wallet, id, user_, clock.NowMs(), &enqueued, &balance);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->status, "paid");
+  EXPECT_EQ(again->paid_at.value_or(0), clock.NowMs() - 1'000);
+  EXPECT_FALSE(enqueued);
+  EXPECT_FALSE(balance.has_value());
+  EXPECT_EQ(*host::SandboxWallet::Balance(*db_, user_), 600);
+  EXPECT_EQ(Balance(host::WalletAccount(user_).id), 600);
+  EXPECT_EQ(Balance("clearing:" + id), 400);
+  // Expired (at its expiry exactly): refused, nothing written.
+  const std::string late = create("o2", clock.NowMs() + 5'000);
+  clock.Set(clock.NowMs() + 5'000);
+  auto expired = host::PayPayOrder(*db_, wallet, late, user_, clock.NowMs(), &enqueued, &balance);
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(expired.error().detail, "this pay order has expired");
+  // Not enough money: refused, the order stays pending and nothing is written.
+  const std::string big = create("o3", std::nullopt);
+  const std::string big2 = create("o4", std::nullopt);
+  ASSERT_TRUE(host::PayPayOrder(*db_, wallet, big, user_, clock.NowMs(), &enqueued, &balance).ok());
+  EXPECT_EQ(balance.value_or(-1), 200);
+  auto poor = host::PayPayOrder(*db_, wallet, big2, user_, clock.NowMs(), &enqueued, &balance);
+  ASSERT_FALSE(poor.ok());
+  EXPECT_EQ(poor.error().detail, "insufficient balance");
+  EXPECT_FALSE(enqueued);
+  auto still = host::GetPayOrderForUser(*db_, big2, user_);
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->status, "pending");
+  EXPECT_EQ(Run(kEntryCount, {std::string("payment")}).rows.at(0).Int(0), 2);
+  EXPECT_EQ(Run(kWalletsDisagree).rows.at(0).Int(0), 0);
+  EXPECT_EQ(Run(kUnbalanced).rows.at(0).Int(0), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, LedgerRepoTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          BackendName);
 

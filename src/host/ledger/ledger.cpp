@@ -20,9 +20,6 @@ constexpr Query kInsertEntry{
     "ledger.insert_entry", Access::kWrite,
     "INSERT INTO ledger_entries (id, kind, ref, pay_order_id, business_day, created_at) "
     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, ref) DO NOTHING"};
-constexpr Query kEnsureAccount{"ledger.ensure_account", Access::kWrite,
-                               "INSERT INTO ledger_accounts (id, kind, balance_fen, external, created_at) "
-                               "VALUES ($1, $2, 0, $3, $4) ON CONFLICT (id) DO NOTHING"};
 // The balance moves only if it stays at or above zero (at or below for receivables;
 // external accounts excepted). The condition is re-checked on the locked row, so
 // concurrent entries cannot overdraw it.
@@ -33,9 +30,26 @@ constexpr Query kMoveBalance{
     "OR (kind IN ('merchant_receivable', 'commission_receivable') AND balance_fen + $2 <= 0) "
     "OR (kind NOT IN ('merchant_receivable', 'commission_receivable') "
     "AND balance_fen + $2 >= 0))"};
+// A movement that can never break the account's bound (a credit to an ordinary or external
+// account, a debit to a receivable) creates the account if missing and moves its balance in
+// one statement; the bound is still re-checked on an existing row. Other movements need the
+// account to exist already (kMoveBalance): a new account at zero could not take them anyway.
+constexpr Query kCreateOrMove{
+    "ledger.create_or_move", Access::kWrite,
+    "INSERT INTO ledger_accounts (id, kind, balance_fen, external, created_at) VALUES ($1, $2, $3, $4, $5) "
+    "ON CONFLICT (id) DO UPDATE SET balance_fen = ledger_accounts.balance_fen + excluded.balance_fen "
+    "WHERE ledger_accounts.external = 1 "
+    "OR (ledger_accounts.kind IN ('merchant_receivable', 'commission_receivable') "
+    "AND ledger_accounts.balance_fen + excluded.balance_fen <= 0) "
+    "OR (ledger_accounts.kind NOT IN ('merchant_receivable', 'commission_receivable') "
+    "AND ledger_accounts.balance_fen + excluded.balance_fen >= 0)"};
 constexpr Query kInsertPosting{
     "ledger.insert_posting", Access::kWrite,
     "INSERT INTO ledger_postings (entry_id, account_id, amount_fen) VALUES ($1, $2, $3)"};
+// Two postings (every payment, top-up and refund) in one statement.
+constexpr Query kInsertTwoPostings{
+    "ledger.insert_two_postings", Access::kWrite,
+    "INSERT INTO ledger_postings (entry_id, account_id, amount_fen) VALUES ($1, $2, $3), ($1, $4, $5)"};
 constexpr Query kEntryPostings{"ledger.entry_postings", Access::kRead,
                                "SELECT p.account_id, a.kind, p.amount_fen FROM ledger_entries e "
                                "JOIN ledger_postings p ON p.entry_id = e.id "
@@ -49,6 +63,15 @@ constexpr Query kLockedBalance{"ledger.locked_balance", Access::kWrite,
 
 bool IsExternal(AccountKind kind) {
   return kind == AccountKind::kFunding || kind == AccountKind::kPayout;
+}
+
+bool IsReceivable(AccountKind kind) {
+  return kind == AccountKind::kMerchantReceivable || kind == AccountKind::kCommissionReceivable;
+}
+
+// Whether moving `amount` keeps any balance within the account's bound (see kMoveBalance).
+bool AlwaysWithinBound(AccountKind kind, Fen amount) {
+  return IsExternal(kind) || (IsReceivable(kind) ? amount <= 0 : amount >= 0);
 }
 
 std::optional<AccountKind> KindFromName(const std::string& name) {
@@ -140,17 +163,29 @@ Result<bool> PostEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms
                    tx.Exec(kInsertEntry, {id, entry.kind, entry.ref, storage::Opt(entry.pay_order_id),
                                           BusinessDay(now_ms), now_ms}));
   if (inserted.affected == 0) return false;  // posted before
+  std::vector<std::pair<const std::string*, Fen>> postings;
+  postings.reserve(net.size());
   for (const auto& [account_id, kind_amount] : net) {
     const auto [kind, amount] = kind_amount;
     if (amount == 0) continue;
-    RETURN_IF_ERROR(tx.Exec(kEnsureAccount, {account_id, std::string(AccountKindName(kind)),
-                                             int64_t{IsExternal(kind) ? 1 : 0}, now_ms}));
-    ASSIGN_OR_RETURN(auto moved, tx.Exec(kMoveBalance, {account_id, amount}));
+    ASSIGN_OR_RETURN(auto moved,
+                     AlwaysWithinBound(kind, amount)
+                         ? tx.Exec(kCreateOrMove, {account_id, std::string(AccountKindName(kind)), amount,
+                                                   int64_t{IsExternal(kind) ? 1 : 0}, now_ms})
+                         : tx.Exec(kMoveBalance, {account_id, amount}));
     if (moved.affected != 1) {
       return Error(ErrorCode::kConflict, "not enough money in the account for this movement",
                    "ledger account " + account_id + " would go negative");
     }
-    RETURN_IF_ERROR(tx.Exec(kInsertPosting, {id, account_id, amount}));
+    postings.emplace_back(&account_id, amount);
+  }
+  if (postings.size() == 2) {
+    RETURN_IF_ERROR(tx.Exec(kInsertTwoPostings, {id, *postings[0].first, postings[0].second,
+                                                 *postings[1].first, postings[1].second}));
+  } else {
+    for (const auto& [account_id, amount] : postings) {
+      RETURN_IF_ERROR(tx.Exec(kInsertPosting, {id, *account_id, amount}));
+    }
   }
   return true;
 }

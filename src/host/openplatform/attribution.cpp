@@ -80,6 +80,14 @@ Result<std::optional<Attribution>> ResolveAttribution(storage::Tx& tx,
                                                       const std::optional<Attribution>& token,
                                                       const std::string& app_id, const std::string& user_id,
                                                       int64_t now_ms) {
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(kLastClick, {app_id, user_id}));
+  std::optional<Attribution> last_click;
+  if (!rows.empty()) last_click = Attribution{rows[0].Str(0), rows[0].Str(1), app_id, rows[0].Int(2)};
+  return ChooseAttribution(token, last_click, now_ms);
+}
+
+std::optional<Attribution> ChooseAttribution(const std::optional<Attribution>& token,
+                                             const std::optional<Attribution>& last_click, int64_t now_ms) {
   std::optional<Attribution> best;
   // A token from the future (beyond clock skew) is ignored rather than trusted.
   auto consider = [&](const Attribution& a) {
@@ -87,8 +95,7 @@ Result<std::optional<Attribution>> ResolveAttribution(storage::Tx& tx,
     if (!best || a.issued_at > best->issued_at) best = a;
   };
   if (token) consider(*token);
-  ASSIGN_OR_RETURN(auto rows, tx.Exec(kLastClick, {app_id, user_id}));
-  if (!rows.empty()) consider(Attribution{rows[0].Str(0), rows[0].Str(1), app_id, rows[0].Int(2)});
+  if (last_click) consider(*last_click);
   return best;
 }
 

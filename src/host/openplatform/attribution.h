@@ -43,5 +43,9 @@ Result<std::optional<Attribution>> ResolveAttribution(storage::Tx& tx,
                                                       const std::optional<Attribution>& token,
                                                       const std::string& app_id, const std::string& user_id,
                                                       int64_t now_ms);
+// The same choice, for a caller that read the recorded last click itself (in a statement
+// of its own: the pay order's creation reads it with the buyer's openid).
+std::optional<Attribution> ChooseAttribution(const std::optional<Attribution>& token,
+                                             const std::optional<Attribution>& last_click, int64_t now_ms);
 
 }  // namespace hutong::host

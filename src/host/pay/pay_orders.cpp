@@ -16,8 +16,14 @@ using storage::Query;
 
 namespace {
 
-constexpr Query kOpenIdUser{"pay.openid_user", Access::kRead,
-                            "SELECT user_id FROM app_openids WHERE app_id = $1 AND openid = $2"};
+// The buyer behind the openid, their last click for this app (attribution.h) and the
+// deal's commission rate, in one statement.
+constexpr Query kBuyer{"pay.buyer", Access::kRead,
+                       "SELECT o.user_id, c.creator_id, c.video_id, c.clicked_at, d.commission_bps "
+                       "FROM app_openids o "
+                       "LEFT JOIN attribution_clicks c ON c.app_id = o.app_id AND c.user_id = o.user_id "
+                       "LEFT JOIN app_deals d ON d.app_id = o.app_id AND d.deal_id = $3 "
+                       "WHERE o.app_id = $1 AND o.openid = $2"};
 // RETURNING the columns FromRow reads: a new order needs no second statement to read it back.
 constexpr Query kInsertPayOrder{
     "pay.insert_order", Access::kWrite,
@@ -41,11 +47,16 @@ constexpr Query kById{
     "SELECT id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
     "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at FROM pay_orders "
     "WHERE id = $1"};
-constexpr Query kDealRate{"pay.deal_rate", Access::kRead,
-                          "SELECT commission_bps FROM app_deals WHERE app_id = $1 AND deal_id = $2"};
+// The payment's check and state change in one statement: only the buyer's own pending,
+// unexpired order turns paid, and the row comes back for the answer. Nothing returned → a
+// second read says why (rare: a retry, another user, closed or expired). On PostgreSQL the
+// row lock makes a concurrent second payment wait, re-check and find nothing to change.
 constexpr Query kMarkPaid{
     "pay.mark_paid", Access::kWrite,
-    "UPDATE pay_orders SET status = 'paid', paid_at = $2 WHERE id = $1 AND status = 'pending'"};
+    "UPDATE pay_orders SET status = 'paid', paid_at = $2 WHERE id = $1 AND status = 'pending' "
+    "AND user_id = $3 AND (expires_at IS NULL OR expires_at > $2) "
+    "RETURNING id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
+    "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at"};
 
 PayOrder FromRow(const storage::Row& r) {
   PayOrder p;
@@ -79,9 +90,12 @@ Result<PayOrder> CreatePayOrder(storage::Db& db, const SecretBox& box, const std
     token = std::move(a);
   }
   return db.Write([&](storage::Tx& tx) -> Result<PayOrder> {
-    ASSIGN_OR_RETURN(auto user, tx.Exec(kOpenIdUser, {app_id, in.openid}));
+    ASSIGN_OR_RETURN(auto user, tx.Exec(kBuyer, {app_id, in.openid, storage::Opt(in.deal_id)}));
     if (user.empty()) return Invalid("unknown 'openid' for this app");
-    ASSIGN_OR_RETURN(auto attribution, ResolveAttribution(tx, token, app_id, user[0].Str(0), now_ms));
+    const storage::Row& buyer = user[0];
+    std::optional<Attribution> last_click;
+    if (!buyer.IsNull(1)) last_click = Attribution{buyer.Str(1), buyer.Str(2), app_id, buyer.Int(3)};
+    const auto attribution = ChooseAttribution(token, last_click, now_ms);
     std::optional<std::string> creator_id, video_id;
     std::optional<int64_t> attributed_at;
     int64_t commission_bps = 0;
@@ -89,10 +103,7 @@ Result<PayOrder> CreatePayOrder(storage::Db& db, const SecretBox& box, const std
       creator_id = attribution->creator_id;
       video_id = attribution->video_id;
       attributed_at = attribution->issued_at;
-      if (in.deal_id) {
-        ASSIGN_OR_RETURN(auto rate, tx.Exec(kDealRate, {app_id, *in.deal_id}));
-        if (!rate.empty()) commission_bps = std::clamp<int64_t>(rate[0].Int(0), 0, 10'000);
-      }
+      if (in.deal_id && !buyer.IsNull(4)) commission_bps = std::clamp<int64_t>(buyer.Int(4), 0, 10'000);
     }
     ASSIGN_OR_RETURN(auto inserted,
                      tx.Exec(kInsertPayOrder,
@@ -125,26 +136,23 @@ Result<PayOrder> CreatePayOrder(storage::Db& db, const SecretBox& box, const std
 
 Result<PayOrder> PayPayOrder(storage::Db& db, const PaymentProvider& payments,
                              const std::string& pay_order_id, const std::string& user_id, int64_t now_ms,
-                             bool* event_enqueued) {
+                             bool* event_enqueued, std::optional<Fen>* balance_after) {
   *event_enqueued = false;
+  if (balance_after) balance_after->reset();
   return db.Write([&](storage::Tx& tx) -> Result<PayOrder> {
-    ASSIGN_OR_RETURN(auto rows, tx.Exec(kById, {pay_order_id}));
-    if (rows.empty() || rows[0].Str(3) != user_id) return NotFound("pay order not found");
-    PayOrder p = FromRow(rows[0]);
-    if (p.status == "paid") return p;
-    if (p.status != "pending") return Error(ErrorCode::kConflict, "this pay order is closed");
-    if (p.expires_at && *p.expires_at <= now_ms)
-      return Error(ErrorCode::kConflict, "this pay order has expired");
-    // The state change first: its row lock makes a concurrent second payment wait, then
-    // find nothing to change, so it never charges.
-    ASSIGN_OR_RETURN(auto marked, tx.Exec(kMarkPaid, {p.id, now_ms}));
-    if (marked.affected != 1) {
-      ASSIGN_OR_RETURN(auto again, tx.Exec(kById, {pay_order_id}));
-      PayOrder now_state = FromRow(again[0]);
-      if (now_state.status == "paid") return now_state;
+    ASSIGN_OR_RETURN(auto marked, tx.Exec(kMarkPaid, {pay_order_id, now_ms, user_id}));
+    if (marked.empty()) {
+      // Not this user's pending, unexpired order: say which, changing nothing.
+      ASSIGN_OR_RETURN(auto rows, tx.Exec(kById, {pay_order_id}));
+      if (rows.empty() || rows[0].Str(3) != user_id) return NotFound("pay order not found");
+      PayOrder p = FromRow(rows[0]);
+      if (p.status == "paid") return p;  // a retry: the paid order again, never a second charge
+      if (p.status == "pending" && p.expires_at && *p.expires_at <= now_ms)
+        return Error(ErrorCode::kConflict, "this pay order has expired");
       return Error(ErrorCode::kConflict, "this pay order is closed");
     }
-    RETURN_IF_ERROR(payments.Charge(tx, user_id, p.amount_fen, now_ms));
+    PayOrder p = FromRow(marked[0]);
+    ASSIGN_OR_RETURN(std::optional<Fen> balance, payments.Charge(tx, user_id, p.amount_fen, now_ms));
     RETURN_IF_ERROR(
         PostEntry(tx,
                   {"payment",
@@ -152,15 +160,15 @@ Result<PayOrder> PayPayOrder(storage::Db& db, const PaymentProvider& payments,
                    p.id,
                    {{payments.PayerAccount(user_id), -p.amount_fen}, {ClearingAccount(p.id), p.amount_fen}}},
                   now_ms));
-    p.status = "paid";
-    p.paid_at = now_ms;
+    // The transaction's last statement (PostgreSQL sends the COMMIT with it).
     RETURN_IF_ERROR(EnqueueEvent(tx, p.app_id, "payment.succeeded",
                                  json::object{{"pay_order_id", p.id},
                                               {"out_trade_no", p.out_trade_no},
                                               {"amount_fen", p.amount_fen},
                                               {"paid_at", FormatRfc3339(now_ms)}},
-                                 now_ms));
+                                 now_ms, /*last_statement=*/true));
     *event_enqueued = true;
+    if (balance_after) *balance_after = balance;
     return p;
   });
 }

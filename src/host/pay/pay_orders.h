@@ -62,10 +62,12 @@ Result<PayOrder> CreatePayOrder(storage::Db& db, const SecretBox& box, const std
 // in one transaction. Already paid → the paid order again
 // (never a second charge). Another user's or unknown → kNotFound; closed or expired →
 // kConflict; not enough money → kConflict "insufficient balance", nothing written.
-// `*event_enqueued` says whether this call paid it (so the caller wakes the dispatcher).
+// `*event_enqueued` says whether this call paid it (so the caller wakes the dispatcher);
+// then `*balance_after` (when given) is the payer's balance left by the charge, read in the
+// same statement; otherwise it is left empty.
 Result<PayOrder> PayPayOrder(storage::Db& db, const PaymentProvider& payments,
                              const std::string& pay_order_id, const std::string& user_id, int64_t now_ms,
-                             bool* event_enqueued);
+                             bool* event_enqueued, std::optional<Fen>* balance_after = nullptr);
 
 // The pay order if it is `user_id`'s, else kNotFound.
 Result<PayOrder> GetPayOrderForUser(storage::Db& db, const std::string& pay_order_id,

@@ -142,12 +142,15 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
         const int64_t now = deps.clock.NowMs();
         ASSIGN_OR_RETURN(auto user, AuthenticateUser(deps.db, req, now));
         bool enqueued = false;
+        std::optional<Fen> balance;  // read by the charge itself: no second transaction
         ASSIGN_OR_RETURN(auto p, PayPayOrder(deps.db, *payments, std::string(req.PathParam("pay_order_id")),
-                                             user.id, now, &enqueued));
+                                             user.id, now, &enqueued, &balance));
         if (enqueued && deps.wake_webhooks) deps.wake_webhooks();
-        ASSIGN_OR_RETURN(auto balance, SandboxWallet::Balance(deps.db, user.id));
+        if (!balance) {
+          ASSIGN_OR_RETURN(balance, SandboxWallet::Balance(deps.db, user.id));
+        }
         json::object out = PayOrderJson(p);
-        out["balance_fen"] = balance;
+        out["balance_fen"] = *balance;
         return http::Response::Json(200, out);
       });
 

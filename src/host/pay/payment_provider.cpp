@@ -10,7 +10,7 @@ namespace {
 
 constexpr Query kDebit{"wallet.debit", Access::kWrite,
                        "UPDATE wallets SET balance_fen = balance_fen - $2, updated_at = $3 "
-                       "WHERE user_id = $1 AND balance_fen >= $2"};
+                       "WHERE user_id = $1 AND balance_fen >= $2 RETURNING balance_fen"};
 constexpr Query kBalance{"wallet.balance", Access::kRead,
                          "SELECT balance_fen FROM wallets WHERE user_id = $1"};
 constexpr Query kTopUp{
@@ -21,10 +21,11 @@ constexpr Query kTopUp{
 
 }  // namespace
 
-Status SandboxWallet::Charge(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const {
+Result<std::optional<Fen>> SandboxWallet::Charge(storage::Tx& tx, const std::string& user_id, Fen amount,
+                                                 int64_t now_ms) const {
   ASSIGN_OR_RETURN(auto debited, tx.Exec(kDebit, {user_id, amount, now_ms}));
-  if (debited.affected != 1) return Error(ErrorCode::kConflict, "insufficient balance");
-  return Ok();
+  if (debited.empty()) return Error(ErrorCode::kConflict, "insufficient balance");
+  return std::optional<Fen>(debited[0].Int(0));
 }
 
 Status SandboxWallet::Refund(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const {

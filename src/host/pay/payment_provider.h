@@ -2,6 +2,7 @@
 // inside the transaction that marks the pay order paid, so money and state move together.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/money.h"
@@ -14,9 +15,11 @@ namespace hutong::host {
 class PaymentProvider {
  public:
   virtual ~PaymentProvider() = default;
-  // Takes `amount` from the user inside `tx`. Not enough funds → kConflict
-  // "insufficient balance" (the caller rolls back). Thread-safe.
-  virtual Status Charge(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const = 0;
+  // Takes `amount` from the user inside `tx`, returning the user's balance left with the
+  // provider when it keeps one (the sandbox wallet does; real rails would not). Not enough
+  // funds → kConflict "insufficient balance" (the caller rolls back). Thread-safe.
+  virtual Result<std::optional<Fen>> Charge(storage::Tx& tx, const std::string& user_id, Fen amount,
+                                            int64_t now_ms) const = 0;
   // Gives `amount` back to the user inside `tx` (a refund of an earlier charge; the
   // caller has checked it never exceeds what was paid). Thread-safe.
   virtual Status Refund(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const = 0;
@@ -29,7 +32,8 @@ class PaymentProvider {
 class SandboxWallet final : public PaymentProvider {
  public:
   static constexpr Fen kMaxTopUpFen = 1'000'000;
-  Status Charge(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const override;
+  Result<std::optional<Fen>> Charge(storage::Tx& tx, const std::string& user_id, Fen amount,
+                                    int64_t now_ms) const override;
   Status Refund(storage::Tx& tx, const std::string& user_id, Fen amount, int64_t now_ms) const override;
   LedgerAccount PayerAccount(const std::string& user_id) const override { return WalletAccount(user_id); }
   static Result<Fen> Balance(storage::Db& db, const std::string& user_id);

@@ -50,11 +50,16 @@ EventDelivery FromRow(const storage::Row& r) {
 }  // namespace
 
 Result<std::string> EnqueueEvent(storage::Tx& tx, const std::string& app_id, const std::string& type,
-                                 const json::object& data, int64_t now_ms) {
+                                 const json::object& data, int64_t now_ms, bool last_statement) {
   std::string id = NewId("evt");
   json::object payload{
       {"id", id}, {"type", type}, {"app_id", app_id}, {"created_at", FormatRfc3339(now_ms)}, {"data", data}};
-  RETURN_IF_ERROR(tx.Exec(kInsertEvent, {id, app_id, type, json::serialize(payload), now_ms}));
+  std::vector<storage::Value> params{id, app_id, type, json::serialize(payload), now_ms};
+  if (last_statement) {
+    RETURN_IF_ERROR(tx.ExecLast(kInsertEvent, params));
+  } else {
+    RETURN_IF_ERROR(tx.Exec(kInsertEvent, params));
+  }
   return id;
 }
 

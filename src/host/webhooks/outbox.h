@@ -15,8 +15,10 @@ namespace hutong::host {
 
 // Writes event `type` for `app_id` inside `tx`. The stored payload is the exact body that
 // will be signed and posted: {"id","type","app_id","created_at","data"}. Returns the id.
+// `last_statement`: the caller runs nothing else in `tx` after it (Tx::ExecLast).
 Result<std::string> EnqueueEvent(storage::Tx& tx, const std::string& app_id, const std::string& type,
-                                 const boost::json::object& data, int64_t now_ms);
+                                 const boost::json::object& data, int64_t now_ms,
+                                 bool last_statement = false);
 
 // Retry schedule: the delay after the n-th failed attempt (n ≥ 1), before jitter. Grows
 // from 10 s to 8 h; with kGiveUpAfterMs events are retried for three days.
