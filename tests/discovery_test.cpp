@@ -414,6 +414,62 @@ TEST_P(DiscoveryTest, SearchRanksByRelevanceThenDistanceThenSales) {
   ExpectProblem(Get(h_ + "/api/search?q=zqxv&lat=30&lng=200"), 400, "validation_failed");
 }
 
+// With a position, matches the filter drops (the deals of a disabled app, still in the
+// index) are skipped on every page, also when they are the nearest of their length, and
+// the pages that follow still hold the rest in distance order.
+TEST_P(DiscoveryTest, SearchWithAPositionSkipsADisabledAppsDealsOnEveryPage) {
+  const std::vector<std::pair<std::string, std::string>> admin{
+      {"Authorization", "Bearer " + config_.admin_token}};
+  auto r = Post(h_ + "/api/admin/apps",
+                json::serialize(json::object{{"name", "second"},
+                                             {"service_url", "http://127.0.0.1:9/mp"},
+                                             {"notify_url", "http://127.0.0.1:9/hook"}}),
+                admin);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto app = ParseBody(r).as_object();
+  const std::string other_id(app.at("app_id").as_string());
+  auto other = protocol::OpenApiClient::Create({h_, other_id, std::string(app.at("app_secret").as_string())},
+                                               SystemClock::Instance())
+                   .value();
+  auto located = [](const std::string& id, double meters, int64_t sales) {
+    json::object d = Deal(id, "qzjw烤串双人餐", "catering", sales);
+    d["lat"] = North(meters);
+    d["lng"] = kLng;
+    return d;
+  };
+  Sync({located("deal_dis_1", 1000, 10), located("deal_dis_2", 2000, 40), located("deal_dis_3", 3000, 30),
+        located("deal_dis_4", 4000, 20)});
+  json::array theirs{located("deal_dis_a", 500, 50), located("deal_dis_b", 1500, 5),
+                     located("deal_dis_c", 3500, 60)};
+  auto synced =
+      other.CallJson("POST", "/open/v1/deals/sync", json::serialize(json::object{{"deals", theirs}}));
+  ASSERT_TRUE(synced.ok()) << synced.error().detail;
+
+  const std::string here = "&lat=" + std::to_string(kLat) + "&lng=" + std::to_string(kLng);
+  auto walk = [&](int64_t limit) {
+    std::vector<std::string> ids;
+    std::string cursor;
+    for (int i = 0; i < 10; ++i) {
+      auto page = Search("qzjw 烤串", here + "&limit=" + std::to_string(limit) +
+                                          (cursor.empty() ? "" : "&cursor=" + UrlEncode(cursor)));
+      for (auto& id : Field(page, "id")) ids.push_back(id);
+      if (page.at("next_cursor").is_null()) break;
+      cursor = std::string(page.at("next_cursor").as_string());
+    }
+    return ids;
+  };
+  const std::vector<std::string> all{"deal_dis_a", "deal_dis_1", "deal_dis_b", "deal_dis_2",
+                                     "deal_dis_3", "deal_dis_c", "deal_dis_4"};
+  EXPECT_EQ(walk(20), all);
+  EXPECT_EQ(walk(2), all);
+
+  ASSERT_EQ(Post(h_ + "/api/admin/apps/" + other_id + "/disable", "", admin).status, 200);
+  const std::vector<std::string> ours{"deal_dis_1", "deal_dis_2", "deal_dis_3", "deal_dis_4"};
+  EXPECT_EQ(walk(20), ours);
+  EXPECT_EQ(walk(3), ours);
+  EXPECT_EQ(walk(1), ours);
+}
+
 // Many documents match, in several lengths: pages walk them in rank order (shorter first,
 // then nearer with a position, then best-selling), filters hold on every page, and every
 // sync shows at once, also where the same first page was just answered (and cached).

@@ -143,6 +143,32 @@ constexpr Query kSearchSqliteGeo{
     "LEFT JOIN videos v ON s.kind = 'video' AND v.id = s.ref_id "
     "LEFT JOIN creators c ON c.id = v.creator_id WHERE 1 = 1" HUTONG_SEARCH_FILTER "LIMIT $8 OFFSET $9"};
 
+// SQLite with a position, the usual way (SearchNearestSqlite): the same page as the two
+// statements above in one FTS5 walk and no joins before the page is known. Prefix: the
+// first $2 matches in rank order with their positions (no filter joins). Group: when
+// those fill it, the rest of the last one's length, by its rowid range [$2, $3), which
+// FTS5 seeks to instead of walking from the start again. The caller orders them by
+// length, distance, rowid and RowsByIds joins only the ids the page needs ($1: a JSON
+// array of rowids in that order; $2 city, $3 category as in the filter).
+constexpr Query kSearchSqliteGeoPrefix{
+    "search.sqlite_geo_prefix", Access::kRead,
+    "SELECT m.rowid, i.lat, i.lng FROM search_docs m LEFT JOIN search_doc_positions i ON i.id = m.rowid "
+    "WHERE m.search_docs MATCH $1 ORDER BY m.rowid LIMIT $2"};
+constexpr Query kSearchSqliteGeoGroup{
+    "search.sqlite_geo_group", Access::kRead,
+    "SELECT m.rowid, i.lat, i.lng FROM search_docs m LEFT JOIN search_doc_positions i ON i.id = m.rowid "
+    "WHERE m.search_docs MATCH $1 AND m.rowid >= $2 AND m.rowid < $3"};
+constexpr Query kSearchSqliteRowsByIds{
+    "search.sqlite_rows_by_ids", Access::kRead,
+    "SELECT s.kind, s.app_id, s.ref_id, 0.0 AS score, d.title, d.brand_name, d.price_fen, "
+    "d.original_price_fen, d.city, d.category, d.sales, a.service_url, v.title, v.cover_url, v.city, c.id, "
+    "c.name, d.lat, d.lng FROM json_each($1) AS t "
+    "CROSS JOIN search_docs s ON s.rowid = t.value "
+    "LEFT JOIN app_deals d ON s.kind = 'deal' AND d.app_id = s.app_id AND d.deal_id = s.ref_id "
+    "LEFT JOIN apps a ON a.id = d.app_id "
+    "LEFT JOIN videos v ON s.kind = 'video' AND v.id = s.ref_id "
+    "LEFT JOIN creators c ON c.id = v.creator_id WHERE 1 = 1" HUTONG_SEARCH_FILTER "ORDER BY t.key"};
+
 // PostgreSQL: $1 space-joined tokens for plainto_tsquery, $4 rows, $5 offset; with a
 // position ($6 = 1 at ($7, $8), $9 = cos(lat)) deals nearer it first. ts_rank's
 // normalization 1 divides by the document's length, as bm25 does, so a short deal title
@@ -338,6 +364,76 @@ std::string FtsExpression(const std::vector<std::string>& tokens) {
   return out;
 }
 
+// SQLite with a position: rows [offset, offset + rows] of the matches ordered by length,
+// then distance, then rank, as kSearchSqliteGeoBound and kSearchSqliteGeo answer them,
+// but walking the FTS5 doclists once and joining only the page's rows (the bound query
+// joins every row up to the page's end to check the filter, then the geo query walks the
+// doclists again from the start). Returns nullopt when one of those rows fails the
+// filter (a deal of an app no longer active, say): then the page's last row may lie in a
+// longer length than the unfiltered matches say, and the caller runs the two statements.
+//
+// Why the answer is the same: with n = offset + rows + 1 rows needed, and the unfiltered
+// n-th match of length L, every match of length <= L is a candidate. When the first n
+// candidates in (length, distance, rowid) order all pass the filter, the filtered n-th
+// match in rank order also has length L (it is no earlier than the unfiltered one, and
+// n filtered rows of length <= L exist), so the bound query would have given L too, and
+// the geo query's first n filtered rows are exactly these n.
+Result<std::optional<storage::Rows>> SearchNearestSqlite(storage::Tx& tx, const std::string& match,
+                                                         const SearchParams& p, int64_t offset, double lat,
+                                                         double lng, double lng_scale) {
+  const int64_t needed = offset + p.limit + 1;
+  ASSIGN_OR_RETURN(auto prefix, tx.Exec(kSearchSqliteGeoPrefix, {match, needed}));
+  struct Candidate {
+    int64_t group;  // rowid >> kLengthShift: the document's length
+    double distance;
+    int64_t rowid;
+  };
+  std::vector<Candidate> candidates;
+  // Exactly kSearchSqliteGeo's ORDER BY expression, in the same double operations.
+  auto add = [&](const storage::Row& r) {
+    const int64_t rowid = r.Int(0);
+    double distance = 1.0e9;  // no position: after every located match of its length
+    if (!r.IsNull(1)) {
+      const double dlat = r.Double(1) - lat, dlng = (r.Double(2) - lng) * lng_scale;
+      distance = dlat * dlat + dlng * dlng;
+    }
+    candidates.push_back({rowid >> kLengthShift, distance, rowid});
+  };
+  if (static_cast<int64_t>(prefix.size()) < needed) {
+    candidates.reserve(prefix.size());
+    for (const auto& r : prefix) add(r);
+  } else {
+    const int64_t length = prefix.rows.back().Int(0) >> kLengthShift;
+    if (length >= kMaxLength)
+      return std::optional<storage::Rows>();  // no rowid range above it: the exact path
+    ASSIGN_OR_RETURN(auto group, tx.Exec(kSearchSqliteGeoGroup,
+                                         {match, length << kLengthShift, (length + 1) << kLengthShift}));
+    candidates.reserve(prefix.size() + group.size());
+    for (const auto& r : prefix) {
+      if ((r.Int(0) >> kLengthShift) < length) add(r);
+    }
+    for (const auto& r : group) add(r);
+  }
+  const size_t take = std::min(candidates.size(), static_cast<size_t>(needed));
+  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(take),
+                    candidates.end(), [](const Candidate& a, const Candidate& b) {
+                      if (a.group != b.group) return a.group < b.group;
+                      if (a.distance != b.distance) return a.distance < b.distance;
+                      return a.rowid < b.rowid;
+                    });
+  std::string ids = "[";
+  for (size_t i = 0; i < take; ++i) {
+    if (i > 0) ids += ',';
+    ids += std::to_string(candidates[i].rowid);
+  }
+  ids += ']';
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(kSearchSqliteRowsByIds, {ids, p.city, p.category}));
+  if (rows.size() != take) return std::optional<storage::Rows>();
+  const size_t skip = std::min(rows.rows.size(), static_cast<size_t>(offset));
+  rows.rows.erase(rows.rows.begin(), rows.rows.begin() + static_cast<std::ptrdiff_t>(skip));
+  return std::optional<storage::Rows>(std::move(rows));
+}
+
 }  // namespace
 
 Status IndexDeal(storage::Tx& tx, const std::string& app_id, const protocol::DealIndexEntry& deal) {
@@ -483,7 +579,10 @@ Result<json::object> SearchJson(storage::Db& db, const SearchParams& p, int64_t*
                                  lng, lng_scale});
     }
     if (!geo) return tx.Exec(kSearchSqlite, {match, p.city, p.category, p.limit + 1, offset});
-    // Every row as long as the page's last one, or shorter, then ordered by distance too.
+    ASSIGN_OR_RETURN(auto nearest, SearchNearestSqlite(tx, match, p, offset, lat, lng, lng_scale));
+    if (nearest) return std::move(*nearest);
+    // A filtered-out match among the page's: every filtered row as long as the page's last
+    // one, or shorter, then ordered by distance too.
     ASSIGN_OR_RETURN(auto last,
                      tx.Exec(kSearchSqliteGeoBound, {match, p.city, p.category, offset + p.limit}));
     const int64_t bound = last.empty() ? std::numeric_limits<int64_t>::max()
