@@ -60,6 +60,12 @@ constexpr storage::Query kSetSlotStock{
     "UPDATE deal_slots SET stock_left = $3 WHERE deal_id = $1 AND slot = $2"};
 constexpr storage::Query kSlotStock{"test.orders.slot_stock", storage::Access::kRead,
                                     "SELECT stock_left FROM deal_slots WHERE deal_id = $1 AND slot = $2"};
+constexpr storage::Query kDealSold{"test.orders.deal_sold", storage::Access::kRead,
+                                   "SELECT sold, valid_to, uses FROM deals WHERE id = $1"};
+constexpr storage::Query kVoucherTerms{
+    "test.orders.voucher_terms", storage::Access::kRead,
+    "SELECT COUNT(*), MIN(valid_to), MAX(valid_to), MIN(uses_total), MAX(uses_left) FROM vouchers "
+    "WHERE order_id = $1"};
 constexpr storage::Query kVoucherCount{"test.orders.voucher_count", storage::Access::kRead,
                                        "SELECT COUNT(*) FROM vouchers WHERE order_id = $1"};
 
@@ -435,7 +441,8 @@ TEST_P(OrdersTest, UnpaidOrdersExpireAndGiveTheirStockBack) {
 }
 
 TEST_P(OrdersTest, PaymentEventsThatCannotApplyAreAcknowledgedWithoutVouchers) {
-  SetStock(plain_deal_, 10, 0);
+  SetStock(plain_deal_, 10, 0, 4);
+  const int64_t sold_before = ProviderQuery(kDealSold, {plain_deal_}).rows.at(0).Int(0);
   const std::string user_id = NewId("mpu");
   const provider::MpUser user = InsertMpUser(*provider_db_, user_id, "o_test_events");
   const int64_t now = SystemClock::Instance().NowMs();
@@ -457,11 +464,21 @@ TEST_P(OrdersTest, PaymentEventsThatCannotApplyAreAcknowledgedWithoutVouchers) {
   EXPECT_EQ(status(placed->order_id), "pending_payment");
   EXPECT_EQ(vouchers(placed->order_id), 0);
   EXPECT_TRUE(deliver("ord_01ZZZZZZZZZZZZZZZZZZZZZZZZ", 1).ok());  // unknown order
+  EXPECT_EQ(ProviderQuery(kDealSold, {plain_deal_}).rows.at(0).Int(0), sold_before);
   EXPECT_TRUE(deliver(placed->order_id, placed->amount_fen).ok());
   EXPECT_EQ(status(placed->order_id), "paid");
-  EXPECT_EQ(vouchers(placed->order_id), 2);
+  // The sale is counted once and the vouchers carry the deal's validity and uses.
+  auto deal = ProviderQuery(kDealSold, {plain_deal_});
+  EXPECT_EQ(deal.rows.at(0).Int(0), sold_before + 2);
+  auto terms = ProviderQuery(kVoucherTerms, {placed->order_id});
+  EXPECT_EQ(terms.rows.at(0).Int(0), 2);
+  EXPECT_EQ(terms.rows.at(0).Int(1), deal.rows.at(0).Int(1));
+  EXPECT_EQ(terms.rows.at(0).Int(2), deal.rows.at(0).Int(1));
+  EXPECT_EQ(terms.rows.at(0).Int(3), 4);
+  EXPECT_EQ(terms.rows.at(0).Int(4), 4);
   EXPECT_TRUE(deliver(placed->order_id, placed->amount_fen).ok());  // a second event: nothing more
   EXPECT_EQ(vouchers(placed->order_id), 2);
+  EXPECT_EQ(ProviderQuery(kDealSold, {plain_deal_}).rows.at(0).Int(0), sold_before + 2);
 
   // An order cancelled because the host was down: a late payment is logged, not honoured.
   auto failed = provider::PlaceOrder(*provider_db_, FakePayOrderGateway(/*fail=*/true), user,

@@ -14,8 +14,8 @@
 
 namespace hutong::provider {
 
-// Runs inside the transaction that records the event; an error rolls both back and the
-// host retries later.
+// Runs inside the transaction that records the event, as its last step (a handler may end
+// with Tx::ExecLast); an error rolls both back and the host retries later.
 using WebhookHandler =
     std::function<Status(storage::Tx& tx, const std::string& host, const boost::json::object& event)>;
 

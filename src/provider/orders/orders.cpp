@@ -22,21 +22,20 @@ using storage::Query;
 
 namespace {
 
-constexpr Query kDeal{
-    "orders.deal", Access::kRead,
-    "SELECT type, price_fen, per_user_limit, uses, valid_to, status, title FROM deals WHERE id = $1"};
-// The campaign whose window contains now, cheapest first if a deal is in several.
-constexpr Query kCampaign{
-    "orders.campaign", Access::kRead,
-    "SELECT cd.campaign_id, cd.campaign_price_fen, cd.per_user_limit FROM campaign_deals cd "
-    "JOIN campaigns c ON c.id = cd.campaign_id "
-    "WHERE cd.deal_id = $1 AND c.starts_at <= $2 AND c.ends_at > $2 "
-    "ORDER BY cd.campaign_price_fen, cd.campaign_id LIMIT 1"};
-// The next campaign of the deal that has not opened yet (a flash sale waiting for its second).
-constexpr Query kUpcomingCampaign{
-    "orders.upcoming_campaign", Access::kRead,
-    "SELECT c.starts_at FROM campaign_deals cd JOIN campaigns c ON c.id = cd.campaign_id "
-    "WHERE cd.deal_id = $1 AND c.starts_at > $2 ORDER BY c.starts_at LIMIT 1"};
+// The deal, the campaign whose window contains now (cheapest first if the deal is in
+// several) and, for a deal in none, the start of its next campaign (a flash sale waiting
+// for its second): one statement instead of three.
+constexpr Query kDealForOrder{
+    "orders.deal_for_order", Access::kRead,
+    "SELECT d.type, d.price_fen, d.per_user_limit, d.uses, d.valid_to, d.status, d.title, "
+    "cd.campaign_id, cd.campaign_price_fen, cd.per_user_limit, "
+    "(SELECT MIN(cu.starts_at) FROM campaign_deals cdu JOIN campaigns cu ON cu.id = cdu.campaign_id "
+    "WHERE cdu.deal_id = d.id AND cu.starts_at > $2) "
+    "FROM deals d LEFT JOIN campaign_deals cd ON cd.deal_id = d.id AND cd.campaign_id = "
+    "(SELECT cdn.campaign_id FROM campaign_deals cdn JOIN campaigns cn ON cn.id = cdn.campaign_id "
+    "WHERE cdn.deal_id = d.id AND cn.starts_at <= $2 AND cn.ends_at > $2 "
+    "ORDER BY cdn.campaign_price_fen, cdn.campaign_id LIMIT 1) "
+    "WHERE d.id = $1"};
 constexpr Query kSlot{"orders.slot", Access::kRead,
                       "SELECT 1 FROM deal_slots WHERE deal_id = $1 AND slot = $2"};
 // Conditional decrements: the row lock they take also serialises the per-user count below.
@@ -65,6 +64,27 @@ constexpr Query kInsertOrder{"orders.insert", Access::kWrite,
                              "unit_price_fen, amount_fen, status, "
                              "attribution_token, expires_at, created_at) "
                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12)"};
+// PostgreSQL, for an order without a per-user limit or a slot: the conditional stock
+// decrement and the order insert as one statement (the insert sees the decrement's row
+// only if it took the stock, so 0 rows inserted = sold out, nothing changed). Parameters
+// as kInsertOrder's. SQLite has no data-modifying CTE (it would refuse to prepare these):
+// there the two statements run.
+constexpr Query kTakeDealStockAndInsert{
+    "orders.take_deal_stock_insert", Access::kWrite,
+    "WITH took AS (UPDATE deals SET stock_left = stock_left - $7 WHERE id = $4 AND stock_left >= $7 "
+    "RETURNING id) "
+    "INSERT INTO orders (id, user_id, host, deal_id, slot, campaign_id, quantity, unit_price_fen, "
+    "amount_fen, "
+    "status, attribution_token, expires_at, created_at) "
+    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12 FROM took"};
+constexpr Query kTakeCampaignStockAndInsert{
+    "orders.take_campaign_stock_insert", Access::kWrite,
+    "WITH took AS (UPDATE campaign_deals SET stock_left = stock_left - $7 "
+    "WHERE campaign_id = $6 AND deal_id = $4 AND stock_left >= $7 RETURNING deal_id) "
+    "INSERT INTO orders (id, user_id, host, deal_id, slot, campaign_id, quantity, unit_price_fen, "
+    "amount_fen, "
+    "status, attribution_token, expires_at, created_at) "
+    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12 FROM took"};
 constexpr Query kAttachPayOrder{"orders.attach_pay_order", Access::kWrite,
                                 "UPDATE orders SET pay_order_id = $2, cashier_url = $3 WHERE id = $1"};
 constexpr Query kOrderStatusForExpiry{"orders.pending_for_expiry", Access::kRead,
@@ -92,11 +112,18 @@ constexpr Query kVouchers{"orders.vouchers", Access::kRead,
                           "SELECT id, code, status, uses_total, uses_left, valid_to FROM vouchers "
                           "WHERE order_id = $1 ORDER BY id"};
 constexpr Query kPaidOrder{"orders.for_payment", Access::kRead,
-                           "SELECT o.status, o.amount_fen, o.quantity, o.deal_id, d.uses, d.valid_to "
-                           "FROM orders o JOIN deals d ON d.id = o.deal_id WHERE o.id = $1 AND o.host = $2"};
-constexpr Query kMarkPaid{"orders.mark_paid", Access::kWrite,
-                          "UPDATE orders SET status = 'paid', paid_at = $2 "
-                          "WHERE id = $1 AND status = 'pending_payment'"};
+                           "SELECT status, amount_fen FROM orders WHERE id = $1 AND host = $2"};
+// The payment's usual case in one statement: a pending order of this host and amount
+// becomes paid, and what its vouchers need is read back. When it changes nothing,
+// kPaidOrder says why.
+constexpr Query kMarkPaidIfPending{
+    "orders.mark_paid_if_pending", Access::kWrite,
+    "UPDATE orders SET status = 'paid', paid_at = $3 "
+    "WHERE id = $1 AND host = $2 AND status = 'pending_payment' AND amount_fen = $4 "
+    "RETURNING quantity, deal_id, (SELECT d.uses FROM deals d WHERE d.id = orders.deal_id), "
+    "(SELECT d.valid_to FROM deals d WHERE d.id = orders.deal_id)"};
+// The sale counted. The deal's row is also the one every reservation of the deal
+// decrements: the payment takes its lock last, with the COMMIT (see HandlePaymentSucceeded).
 constexpr Query kCountSold{"orders.count_sold", Access::kWrite,
                            "UPDATE deals SET sold = sold + $2 WHERE id = $1"};
 constexpr Query kOrderStock{"orders.stock_of", Access::kRead,
@@ -113,31 +140,30 @@ struct Reservation {
   std::string order_id;
   Fen amount_fen = 0;
   std::string description;
+  // Set when the stock was not there and the transaction committed nothing (the PostgreSQL
+  // single-statement reservation): the order was not placed.
+  std::optional<Error> refusal;
 };
 
 Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInput& in, int64_t now) {
-  ASSIGN_OR_RETURN(auto deal_rows, tx.Exec(kDeal, {in.deal_id}));
+  ASSIGN_OR_RETURN(auto deal_rows, tx.Exec(kDealForOrder, {in.deal_id, now}));
   if (deal_rows.empty() || deal_rows[0].Str(5) != "online") return NotFound("deal not found");
   const storage::Row& deal = deal_rows[0];
-  const std::string type = deal.Str(0);
+  const std::string& type = deal.Str(0);
   if (deal.Int(4) <= now) return Error(ErrorCode::kConflict, "this deal is no longer valid");
 
   Fen unit_price = deal.Int(1);
   int64_t limit = deal.Int(2);
   std::optional<std::string> campaign_id;
-  ASSIGN_OR_RETURN(auto campaign, tx.Exec(kCampaign, {in.deal_id, now}));
-  if (!campaign.empty()) {
-    campaign_id = campaign[0].Str(0);
-    unit_price = campaign[0].Int(1);
-    if (campaign[0].Int(2) > 0) limit = campaign[0].Int(2);
-  } else {
+  if (!deal.IsNull(7)) {
+    campaign_id = deal.Str(7);
+    unit_price = deal.Int(8);
+    if (deal.Int(9) > 0) limit = deal.Int(9);
+  } else if (!deal.IsNull(10)) {
     // A deal waiting for its campaign does not sell before it opens; once every campaign
     // of it has ended it sells at its own price from its own stock again.
-    ASSIGN_OR_RETURN(auto upcoming, tx.Exec(kUpcomingCampaign, {in.deal_id, now}));
-    if (!upcoming.empty()) {
-      return Error(ErrorCode::kConflict,
-                   "the campaign has not started: it opens at " + FormatRfc3339Shanghai(upcoming[0].Int(0)));
-    }
+    return Error(ErrorCode::kConflict,
+                 "the campaign has not started: it opens at " + FormatRfc3339Shanghai(deal.Int(10)));
   }
   const int64_t max_per_order = limit > 0 ? limit : kMaxUnitsPerOrder;
   if (in.quantity < 1 || in.quantity > max_per_order) {
@@ -153,7 +179,30 @@ Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInpu
   auto amount = MulFen(unit_price, in.quantity);
   if (!amount) return Invalid("amount out of range");
 
-  const Error sold_out(ErrorCode::kOutOfStock, "not enough stock left for this deal");
+  Reservation r{NewId("ord"), *amount, deal.Str(6), std::nullopt};
+  if (in.quantity > 1) r.description += " x" + std::to_string(in.quantity);
+  const std::vector<storage::Value> order{r.order_id,
+                                          user.id,
+                                          user.host,
+                                          in.deal_id,
+                                          storage::Opt(in.slot),
+                                          storage::Opt(campaign_id),
+                                          in.quantity,
+                                          unit_price,
+                                          *amount,
+                                          storage::Opt(in.attribution_token),
+                                          now + kOrderPaymentWindowMs,
+                                          now};
+  Error sold_out(ErrorCode::kOutOfStock, "not enough stock left for this deal");
+  if (tx.dialect() == storage::Dialect::kPostgres && limit == 0 && !in.slot) {
+    // One statement takes the stock and writes the order, and the COMMIT goes with it. A
+    // refusal commits an empty transaction, so it is handed back as a value, not an error
+    // (ExecLast: nothing may fail after it).
+    ASSIGN_OR_RETURN(auto placed,
+                     tx.ExecLast(campaign_id ? kTakeCampaignStockAndInsert : kTakeDealStockAndInsert, order));
+    if (placed.affected != 1) r.refusal = std::move(sold_out);
+    return r;
+  }
   if (in.slot) {
     ASSIGN_OR_RETURN(auto took, tx.Exec(kTakeSlotStock, {in.deal_id, *in.slot, in.quantity}));
     if (took.affected != 1) return sold_out;
@@ -174,14 +223,9 @@ Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInpu
                                              std::to_string(limit) + " of this deal per user");
     }
   }
-  Reservation r{NewId("ord"), *amount, deal.Str(6)};
-  if (in.quantity > 1) r.description += " x" + std::to_string(in.quantity);
   // The last statement: on PostgreSQL the COMMIT goes with it, so the stock row's lock is
   // held one round trip less.
-  RETURN_IF_ERROR(
-      tx.ExecLast(kInsertOrder, {r.order_id, user.id, user.host, in.deal_id, storage::Opt(in.slot),
-                                 storage::Opt(campaign_id), in.quantity, unit_price, *amount,
-                                 storage::Opt(in.attribution_token), now + kOrderPaymentWindowMs, now}));
+  RETURN_IF_ERROR(tx.ExecLast(kInsertOrder, order));
   return r;
 }
 
@@ -311,6 +355,7 @@ Result<PayOrderCreated> HostPayOrderGateway::CreatePayOrder(const std::string& h
 Result<PlacedOrder> PlaceOrder(storage::Db& db, const PayOrderGateway& gateway, const MpUser& user,
                                const OrderInput& in, int64_t now_ms) {
   ASSIGN_OR_RETURN(auto reserved, db.Write([&](storage::Tx& tx) { return Reserve(tx, user, in, now_ms); }));
+  if (reserved.refusal) return *std::move(reserved.refusal);
   BumpCatalogVersion();  // stock changed: cached deal pages are stale
   PayOrderRequest pay{reserved.order_id, reserved.amount_fen,  reserved.description,
                       user.openid,       in.attribution_token, now_ms + kOrderPaymentWindowMs,
@@ -400,37 +445,31 @@ Status HandlePaymentSucceeded(storage::Tx& tx, const std::string& host, const js
   }
   const std::string order_id = *order_id_field;
   const int64_t amount = *amount_field;
-  ASSIGN_OR_RETURN(auto rows, tx.Exec(kPaidOrder, {order_id, host}));
-  if (rows.empty()) {
-    LogError("payment for an unknown order", {{"order_id", order_id}, {"host", host}});
-    return Ok();
-  }
-  const storage::Row& o = rows[0];
-  const std::string status = o.Str(0);
-  if (status == "paid") return Ok();
-  if (status != "pending_payment") {
-    // Cancelled (unpaid window over, or the host was down): no vouchers, the money back.
-    auto pay_order_id = OptionalString(data->as_object(), "pay_order_id", 64);
-    return RefundUnissuablePayment(tx, order_id, pay_order_id.ok() ? pay_order_id->value_or("") : "", amount,
-                                   now_ms);
-  }
-  if (o.Int(1) != amount) {
+  ASSIGN_OR_RETURN(auto marked, tx.Exec(kMarkPaidIfPending, {order_id, host, now_ms, amount}));
+  if (marked.empty()) {
+    // Not a pending order of this host with this amount: find out which case it is.
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(kPaidOrder, {order_id, host}));
+    if (rows.empty()) {
+      LogError("payment for an unknown order", {{"order_id", order_id}, {"host", host}});
+      return Ok();
+    }
+    const storage::Row& o = rows[0];
+    const std::string& status = o.Str(0);
+    if (status == "paid") return Ok();
+    if (status != "pending_payment") {
+      // Cancelled (unpaid window over, or the host was down): no vouchers, the money back.
+      auto pay_order_id = OptionalString(data->as_object(), "pay_order_id", 64);
+      return RefundUnissuablePayment(tx, order_id, pay_order_id.ok() ? pay_order_id->value_or("") : "",
+                                     amount, now_ms);
+    }
     LogError("payment amount does not match the order",
              {{"order_id", order_id}, {"amount_fen", amount}, {"order_amount_fen", o.Int(1)}});
     return Ok();
   }
-  ASSIGN_OR_RETURN(auto marked, tx.Exec(kMarkPaid, {order_id, now_ms}));
-  if (marked.affected != 1) return Ok();
-  const int64_t quantity = o.Int(2);
-  const std::string deal_id = o.Str(3);
-  const int64_t uses = o.Int(4);
-  const int64_t valid_to = o.Int(5);
-  RETURN_IF_ERROR(tx.Exec(kCountSold, {deal_id, quantity}));
-  // Sales rank search results: hosts hear of them on the next sync (collapsed per deal).
-  RETURN_IF_ERROR(EnqueueHostSync(tx, SyncKind::kDeal, deal_id, now_ms));
-  // Inside the transaction, so a page read before the commit may be cached until the
-  // cache's short TTL; the sold count is informational.
-  BumpCatalogVersion();
+  const int64_t quantity = marked[0].Int(0);
+  const std::string deal_id = marked[0].Str(1);
+  const int64_t uses = marked[0].Int(2);
+  const int64_t valid_to = marked[0].Int(3);
   for (int64_t i = 0; i < quantity; ++i) {
     const std::string voucher_id = NewId("vch");
     bool inserted = false;
@@ -442,6 +481,15 @@ Status HandlePaymentSucceeded(storage::Tx& tx, const std::string& host, const js
     }
     if (!inserted) return Internal("could not find a free voucher code");
   }
+  // Sales rank search results: hosts hear of them on the next sync (collapsed per deal).
+  RETURN_IF_ERROR(EnqueueHostSync(tx, SyncKind::kDeal, deal_id, now_ms));
+  // Last, with the COMMIT on PostgreSQL: the deal's row lock, which reservations of the
+  // deal wait for, is held for that one round trip only. Nothing may run after it (the
+  // webhook receiver runs the handler as its transaction's last step).
+  RETURN_IF_ERROR(tx.ExecLast(kCountSold, {deal_id, quantity}));
+  // On SQLite before the group's commit, so a page read just before it may be cached until
+  // the cache's short TTL; the sold count is informational.
+  BumpCatalogVersion();
   return Ok();
 }
 

@@ -108,7 +108,9 @@ Result<int> ExpireUnpaidOrders(storage::Db& db, int64_t now_ms, int64_t limit = 
 Status ReturnOrderStock(storage::Tx& tx, const std::string& order_id, int64_t units);
 
 // The "payment.succeeded" webhook handler: marks the order paid and issues one voucher per
-// unit. Runs inside the webhook receiver's transaction, so it is exactly-once per event.
+// unit. Runs inside the webhook receiver's transaction, so it is exactly-once per event, as
+// that transaction's last step: when it issues vouchers its last statement is an ExecLast
+// (the deal's sold count, with the COMMIT on PostgreSQL), so nothing may run after it.
 // Events that cannot apply (unknown order, amount mismatch) are logged and acknowledged;
 // the payment of a cancelled order is refunded in full (refunds/refunds.h).
 Status HandlePaymentSucceeded(storage::Tx& tx, const std::string& host, const boost::json::object& event,
