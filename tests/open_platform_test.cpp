@@ -163,6 +163,30 @@ TEST_P(OpenPlatformTest, CodeToSessionGivesAStablePerAppOpenId) {
   EXPECT_EQ(ParseBody(me).at("openid").as_string(), openid);
   ExpectProblem(Get(p + "/mp/v1/me", {{"Authorization", "Bearer mps_forged"}}), 401, "unauthorized");
 
+  // Signing out ends the session at once (this node remembered it a moment ago), and once.
+  {
+    auto sign_out = [](const std::string& url, const Headers& headers) {
+      http::ClientRequest req;
+      req.method = "DELETE";
+      req.url = url;
+      req.headers = headers;
+      auto r = http::Fetch(req);
+      EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().detail);
+      return r.ok() ? *r : http::ClientResponse{};
+    };
+    const Headers bearer{{"Authorization", "Bearer " + std::string(s1.at("session_token").as_string())}};
+    auto late = Post(p + "/mp/v1/session", R"({"code":")" + Code(local_app_id, viewer) + R"("})");
+    ASSERT_EQ(late.status, 200) << late.body;
+    const Headers other{
+        {"Authorization", "Bearer " + std::string(ParseBody(late).at("session_token").as_string())}};
+    ASSERT_EQ(Get(p + "/mp/v1/me", other).status, 200);
+    EXPECT_EQ(sign_out(p + "/mp/v1/session", bearer).status, 204);
+    ExpectProblem(Get(p + "/mp/v1/me", bearer), 401, "unauthorized");
+    ExpectProblem(sign_out(p + "/mp/v1/session", bearer), 401, "unauthorized");
+    ExpectProblem(sign_out(p + "/mp/v1/session", {}), 401, "unauthorized");
+    EXPECT_EQ(Get(p + "/mp/v1/me", other).status, 200) << "the user's other session is untouched";
+  }
+
   // Same user, new code: same openid and same provider user.
   auto second = ParseBody(Post(p + "/mp/v1/session", R"({"code":")" + Code(local_app_id, viewer) + R"("})"));
   EXPECT_EQ(second.at("openid").as_string(), openid);

@@ -18,6 +18,7 @@
 #include "protocol/signing.h"
 #include "provider/campaigns/hot_stock.h"
 #include "provider/hosts/host_sync.h"
+#include "provider/miniprogram/mp_session.h"
 #include "provider/orders/orders.h"
 #include "provider/provider.h"
 #include "provider/redemption/redemption_reports.h"
@@ -74,6 +75,8 @@ struct Node::State {
   provider::WebhookHandlers provider_webhooks;
   std::unique_ptr<storage::Db> host_db;
   std::unique_ptr<storage::Db> provider_db;
+  // Re-reads busy mini-program sessions before their in-memory trust ends (uses provider_db).
+  std::unique_ptr<provider::MpSessionRefresher> mp_session_refresher;
   http::Metrics metrics;
   http::Router host_router;
   http::Router provider_router;
@@ -176,6 +179,7 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     storage::Db* db = s->provider_db.get();
     http::AddOpsRoutes(s->provider_router, s->metrics, [db] { return db->Ping(); });
     s->metrics.AddCollector([](std::string& out) { provider::AppendHotStockMetrics(out); });
+    s->mp_session_refresher = std::make_unique<provider::MpSessionRefresher>(*s->provider_db, clock);
   }
 
   // Background jobs: each runs on whichever node holds its lease (src/jobs). Register new

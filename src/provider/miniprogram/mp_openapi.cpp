@@ -18,6 +18,12 @@ const http::OpenApiFragment& MiniProgramOpenApi() {
           "expires_at": {"type": "string", "format": "date-time"}}}}}},
         "400": {"$ref": "#/components/responses/Problem"}, "503": {"$ref": "#/components/responses/Problem"}
       }
+    },
+    "delete": {
+      "summary": "Sign this session out",
+      "description": "The session token stops working at once on the node that answers, and within 5 s on every other provider node (each may remember a session it read for that long).",
+      "tags": ["mini-program"], "security": [{"bearerToken": []}],
+      "responses": {"204": {"description": "Signed out"}, "401": {"$ref": "#/components/responses/Problem"}}
     }
   },
   "/mp/v1/me": {

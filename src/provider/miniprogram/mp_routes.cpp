@@ -28,6 +28,15 @@ void RegisterMiniProgramRoutes(http::Router& router, ProviderDeps deps) {
     return resp;
   });
 
+  // Sign-out: the session stops working at once on this node (and within kMpSessionCacheMs
+  // on the others, which may still remember it).
+  router.Add(http::Method::kDelete, "/mp/v1/session", [deps](http::Request& req) -> Result<http::Response> {
+    RETURN_IF_ERROR(EndMpSession(deps.db, req, deps.clock.NowMs()));
+    http::Response r;
+    r.status = 204;
+    return r;
+  });
+
   router.Get("/mp/v1/me", [deps](http::Request& req) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto user, AuthenticateMpUser(deps.db, req, deps.clock.NowMs()));
     return http::Response::Json(
