@@ -50,6 +50,41 @@ TEST(Ids, UniqueAcrossThreads) {
   EXPECT_EQ(all.size(), 8000u);
 }
 
+TEST(Ids, ThreadLocalIdsWellFormedIncreasingAndUniqueAcrossThreads) {
+  // All threads in the same frozen millisecond: only the per-thread random parts keep
+  // them apart, and each thread's own ids still increase.
+  ManualClockForTest clock(1'700'000'000'000);
+  std::vector<std::vector<std::string>> out(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::string id;
+      for (int i = 0; i < 5000; ++i) {
+        AssignThreadLocalId(id, "req", clock);
+        out[static_cast<size_t>(t)].push_back(id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> all;
+  for (auto& v : out) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      ASSERT_TRUE(IsWellFormedId(v[i], "req")) << v[i];
+      if (i > 0) {
+        ASSERT_LT(v[i - 1], v[i]);
+      }
+    }
+    all.insert(v.begin(), v.end());
+  }
+  EXPECT_EQ(all.size(), 20000u);
+  // The time part is the clock's (48 bits: "req_" and 9 characters, then random bits).
+  for (const auto& v : out) EXPECT_EQ(v.front().substr(0, 13), out[0].front().substr(0, 13));
+  EXPECT_NE(out[0].front().substr(0, 13), NewId("req").substr(0, 13)) << "not the system clock's";
+  std::string id = "an old id that is longer than any new one";
+  AssignThreadLocalId(id, "req", clock);
+  EXPECT_TRUE(IsWellFormedId(id, "req")) << id;
+}
+
 TEST(Money, BasisPointsRoundHalfUp) {
   EXPECT_EQ(ApplyBasisPoints(10000, 500), 500);
   EXPECT_EQ(ApplyBasisPoints(9999, 500), 500);  // 499.95 → 500

@@ -30,14 +30,86 @@ bool Increment(std::array<uint8_t, 10>& r) {
   return false;
 }
 
+// 48 bits of milliseconds and 80 bits of `rand` → `out` = prefix '_' 26 Crockford base32.
+void Encode(std::string& out, std::string_view prefix, int64_t ms, const std::array<uint8_t, 10>& rand) {
+  std::array<uint8_t, 16> bytes{};
+  const auto t = static_cast<uint64_t>(ms);
+  for (int i = 0; i < 6; ++i) bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(t >> (40 - 8 * i));
+  std::memcpy(bytes.data() + 6, rand.data(), 10);
+  // 128 bits → 26 base32 characters (the first carries only 3 bits).
+  __extension__ typedef unsigned __int128 U128;
+  U128 v = 0;
+  for (uint8_t b : bytes) v = (v << 8) | b;
+  char body[26];
+  for (int i = 25; i >= 0; --i) {
+    body[i] = kAlphabet[static_cast<unsigned>(v & 31)];
+    v >>= 5;
+  }
+  out.clear();
+  out.reserve(prefix.size() + 27);
+  out.append(prefix);
+  out.push_back('_');
+  out.append(body, 26);
+}
+
+// xoshiro256** seeded from the CSPRNG: the random part of thread-local ids. Ids are not
+// secrets (they are sent to clients and logged); they need only not collide across
+// threads and nodes, which 80 independent bits per millisecond give.
+struct ThreadGenerator {
+  ThreadGenerator() {
+    do {
+      FillRandom(reinterpret_cast<uint8_t*>(s.data()), sizeof(s));
+    } while ((s[0] | s[1] | s[2] | s[3]) == 0);
+  }
+  uint64_t Next() {
+    const uint64_t result = Rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = Rotl(s[3], 45);
+    return result;
+  }
+  void Fill(std::array<uint8_t, 10>& r) {
+    const uint64_t a = Next();
+    const uint64_t b = Next();
+    std::memcpy(r.data(), &a, 8);
+    std::memcpy(r.data() + 8, &b, 2);
+  }
+  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+  std::array<uint64_t, 4> s{};
+  int64_t last_ms = -1;
+  std::array<uint8_t, 10> last_rand{};
+};
+
 }  // namespace
 
+void AssignThreadLocalId(std::string& out, std::string_view prefix, const Clock& clock) {
+  thread_local ThreadGenerator g;
+  int64_t ms = clock.NowMs();
+  if (ms <= g.last_ms) {
+    ms = g.last_ms;
+    if (!Increment(g.last_rand)) {
+      ++ms;
+      g.Fill(g.last_rand);
+    }
+  } else {
+    g.Fill(g.last_rand);
+  }
+  g.last_ms = ms;
+  Encode(out, prefix, ms, g.last_rand);
+}
+
 std::string NewId(std::string_view prefix, const Clock& clock) {
-  std::array<uint8_t, 16> bytes{};
+  int64_t ms = 0;
+  std::array<uint8_t, 10> rand{};
   {
     Generator& g = Gen();
     std::lock_guard lock(g.mu);
-    int64_t ms = clock.NowMs();
+    ms = clock.NowMs();
     if (ms <= g.last_ms) {
       // Same (or earlier, if the clock stepped back) millisecond: stay monotonic.
       ms = g.last_ms;
@@ -49,24 +121,10 @@ std::string NewId(std::string_view prefix, const Clock& clock) {
       FillRandom(g.last_rand.data(), g.last_rand.size());
     }
     g.last_ms = ms;
-    const auto t = static_cast<uint64_t>(ms);
-    for (int i = 0; i < 6; ++i) bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(t >> (40 - 8 * i));
-    std::memcpy(bytes.data() + 6, g.last_rand.data(), 10);
+    rand = g.last_rand;
   }
-  // 128 bits → 26 base32 characters (the first carries only 3 bits).
   std::string out;
-  out.reserve(prefix.size() + 27);
-  out.append(prefix);
-  out.push_back('_');
-  __extension__ typedef unsigned __int128 U128;
-  U128 v = 0;
-  for (uint8_t b : bytes) v = (v << 8) | b;
-  char body[26];
-  for (int i = 25; i >= 0; --i) {
-    body[i] = kAlphabet[static_cast<unsigned>(v & 31)];
-    v >>= 5;
-  }
-  out.append(body, 26);
+  Encode(out, prefix, ms, rand);
   return out;
 }
 

@@ -14,6 +14,13 @@ namespace hutong {
 // Thread-safe. Within one process ids are strictly increasing even inside one millisecond.
 std::string NewId(std::string_view prefix, const Clock& clock = SystemClock::Instance());
 
+// Sets `out` to a new id of the same form, from a generator of the calling thread's own
+// (seeded from the CSPRNG once per thread; no lock, and `out`'s buffer is reused): unique,
+// increasing within the thread, but unordered across threads. For ids that need only be
+// unique, such as request ids; ids that order records use NewId.
+void AssignThreadLocalId(std::string& out, std::string_view prefix,
+                         const Clock& clock = SystemClock::Instance());
+
 // True when `id` is `prefix` + '_' + 26 Crockford base32 characters.
 bool IsWellFormedId(std::string_view id, std::string_view prefix);
 

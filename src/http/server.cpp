@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <map>
@@ -230,7 +231,7 @@ struct Connection {
   uint64_t read_timer_generation = 0;  // stale timer callbacks compare and do nothing
   bool read_timed_out = false;
   std::string write_head;  // the response head being written, reused across requests
-  Request request;         // the request being served, reused across requests (FillRequest)
+  Request request;         // the request being served, reused across requests (Parser, FinishRequest)
 };
 
 }  // namespace
@@ -571,7 +572,80 @@ void AccessLog(const ServerCore& core, const Connection& c, std::string_view req
        {"remote", c.remote}});
 }
 
-using Parser = bhttp::request_parser<bhttp::string_body>;
+// Parses a request straight into the connection's own Request, reused from its previous
+// request: the method, target, header pairs and body are assigned into strings that keep
+// their buffers, so a steady keep-alive client costs no allocation here (Beast's own
+// request_parser allocates a node per header field and a body per request, then we copied
+// them). Header names are lowercased as they arrive. Limits, framing (Content-Length,
+// chunked) and errors are Beast's. Construct one per request (basic_parser is single-use;
+// constructing it allocates nothing).
+class Parser final : public bhttp::basic_parser<true> {
+ public:
+  explicit Parser(Request& req) : req_(req) {}
+
+  // Valid once is_header_done().
+  unsigned version() const { return version_; }
+  std::string_view method_text() const { return {method_text_, method_length_}; }
+  bool expects_continue() const { return expects_continue_; }
+
+ private:
+  // A body larger than this is not kept for the connection's next request.
+  static constexpr size_t kMaxKeptBodyBytes = 64 << 10;
+
+  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target, int version,
+                       error_code&) override {
+    req_.method = ParseMethod(method);
+    method_length_ = std::min(method.size(), sizeof(method_text_));
+    std::memcpy(method_text_, method.data(), method_length_);
+    version_ = version == 10 ? 10 : 11;
+    req_.target.assign(target.data(), target.size());
+    const std::string_view t(req_.target);
+    const size_t question = t.find('?');
+    req_.path.assign(t.substr(0, question));
+    if (question != std::string_view::npos) {
+      req_.query.assign(t.substr(question + 1));
+    } else {
+      req_.query.clear();
+    }
+    if (req_.body.capacity() > kMaxKeptBodyBytes) std::string().swap(req_.body);
+    req_.body.clear();
+  }
+  void on_response_impl(int, beast::string_view, int, error_code&) override {}  // a request parser
+  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                     error_code&) override {
+    if (fields_ == req_.headers.size()) req_.headers.emplace_back();
+    auto& [n, v] = req_.headers[fields_++];
+    n.assign(name_string.data(), name_string.size());
+    // ASCII only: header names are tokens (RFC 9110 §5.1), and std::tolower asks the locale.
+    for (char& ch : n) {
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    }
+    v.assign(value.data(), value.size());
+    if (name == bhttp::field::expect && beast::iequals(value, "100-continue")) expects_continue_ = true;
+  }
+  void on_header_impl(error_code&) override { req_.headers.resize(fields_); }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code&) override {
+    // basic_parser has already refused a Content-Length above the body limit.
+    if (content_length) req_.body.reserve(static_cast<size_t>(*content_length));
+  }
+  size_t on_body_impl(beast::string_view body, error_code&) override {
+    req_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
+    req_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  Request& req_;
+  size_t fields_ = 0;
+  unsigned version_ = 11;
+  char method_text_[32] = {};  // as received, for messages (capped)
+  size_t method_length_ = 0;
+  bool expects_continue_ = false;
+};
 
 // A request the server itself refuses (400, 408, 413, 431): answer with problem+json and
 // `Connection: close`, then close without reading the rest of the request.
@@ -582,16 +656,15 @@ asio::awaitable<void> RejectAndClose(ServerCore& core, Connection& c, Parser& pa
   unsigned version = 11;
   std::string request_id;
   if (parser.is_header_done()) {
-    const auto& msg = parser.get();
-    method = ParseMethod(msg.method_string());
-    const std::string_view target = msg.target();
-    path = std::string(target.substr(0, target.find('?')));
-    version = msg.version() == 10 ? 10 : 11;
-    const auto incoming = msg.find("x-request-id");
-    if (incoming != msg.end() && IsSaneRequestId(incoming->value()))
-      request_id = std::string(incoming->value());
+    // The connection's Request holds this request's line and headers (Parser).
+    const Request& req = c.request;
+    method = req.method;
+    path = req.path;
+    version = parser.version();
+    const auto incoming = req.Header("x-request-id");
+    if (incoming && IsSaneRequestId(*incoming)) request_id = std::string(*incoming);
   }
-  if (request_id.empty()) request_id = NewId("req");
+  if (request_id.empty()) AssignThreadLocalId(request_id, "req");
   Response response = Response::Problem(error, path);
   Metrics::Observe(core.SeriesFor(nullptr, method), response.status,
                    std::chrono::duration<double>(SteadyClock::now() - start).count());
@@ -602,40 +675,16 @@ asio::awaitable<void> RejectAndClose(ServerCore& core, Connection& c, Parser& pa
   if (!written.ec) co_await LingerAndClose(c);
 }
 
-// Sets every field of `req` from the parsed message. `req` is the connection's own, reused
-// from its previous request: assigning into its strings and header pairs keeps their
-// buffers, so a steady keep-alive client costs no allocation here. A field added to
-// Request must be set (or cleared) here too.
-void FillRequest(Request& req, bhttp::request<bhttp::string_body>& msg, const std::string& remote) {
-  req.method = ParseMethod(msg.method_string());
-  const std::string_view target = msg.target();
-  req.target.assign(target);
-  const size_t question = target.find('?');
-  req.path.assign(target.substr(0, question));
-  if (question != std::string_view::npos) {
-    req.query.assign(target.substr(question + 1));
-  } else {
-    req.query.clear();
-  }
-  size_t n = 0;
-  for (const auto& field : msg) {
-    if (n == req.headers.size()) req.headers.emplace_back();
-    auto& [name, value] = req.headers[n++];
-    name.assign(field.name_string());
-    // ASCII only: header names are tokens (RFC 9110 §5.1), and std::tolower asks the locale.
-    for (char& ch : name) {
-      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    }
-    value.assign(field.value());
-  }
-  req.headers.resize(n);
-  req.body = std::move(msg.body());
+// Sets the fields of `req` that the parser does not (see Parser: it set the method, target,
+// path, query, headers and body). A field added to Request must be set (or cleared) by one
+// of the two.
+void FinishRequest(Request& req, const std::string& remote) {
   if (req.remote_addr != remote) req.remote_addr = remote;
   const std::optional<std::string_view> incoming_id = req.Header("x-request-id");
   if (incoming_id && IsSaneRequestId(*incoming_id)) {
     req.request_id.assign(*incoming_id);
   } else {
-    req.request_id = NewId("req");
+    AssignThreadLocalId(req.request_id, "req");
   }
   req.path_params.clear();
 }
@@ -646,7 +695,7 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
                                beast::flat_buffer& buffer) {
   const auto start = SteadyClock::now();
   const ServerOptions& options = core.options;
-  Parser parser;
+  Parser parser(c->request);
   parser.header_limit(static_cast<uint32_t>(std::min<size_t>(options.max_header_bytes, UINT32_MAX)));
   parser.body_limit(options.max_body_bytes);
 
@@ -671,10 +720,8 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
     if (!ec && !parser.is_done()) {
       // The client is holding the body back until we agree to take it (curl does this for
       // large uploads). An oversized Content-Length never gets here: it failed above.
-      const auto expect = parser.get().find(bhttp::field::expect);
-      if (parser.get().version() >= 11 && expect != parser.get().end() &&
-          beast::iequals(expect->value(), "100-continue")) {
-        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
+      if (parser.version() >= 11 && parser.expects_continue()) {
+        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.version()};
         auto [wec, wn] = co_await bhttp::async_write(c->stream, go_on, kAwait);
         (void)wn;
         ec = wec;
@@ -716,11 +763,10 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
     co_return false;
   }
 
-  bhttp::request<bhttp::string_body>& msg = parser.get();
   Request& req = c->request;
-  FillRequest(req, msg, c->remote);
-  const unsigned version = msg.version() == 10 ? 10 : 11;
-  bool keep_alive = msg.keep_alive();
+  FinishRequest(req, c->remote);
+  const unsigned version = parser.version();
+  bool keep_alive = parser.keep_alive();
 
   // Built by whichever branch answers (a default Response would allocate its content type
   // only to have it replaced).
@@ -737,8 +783,8 @@ asio::awaitable<bool> ServeOne(ServerCore& core, const std::shared_ptr<Connectio
     } else if (match.route == nullptr) {
       if (match.path_matched_other_method) {
         answer = Response::Problem(
-            Error(ErrorCode::kMethodNotAllowed, "method " + std::string(msg.method_string().substr(0, 32)) +
-                                                    " is not allowed on this path"),
+            Error(ErrorCode::kMethodNotAllowed,
+                  "method " + std::string(parser.method_text()) + " is not allowed on this path"),
             req.path);
         std::string allow;
         for (Method m : match.allowed) {
