@@ -538,6 +538,16 @@ INSERT INTO search_doc_positions (id, lat, lng)
       // A pay order created with Idempotency-Key = out_trade_no keeps the key's request
       // fingerprint itself (host/pay/pay_orders.h): no separate idempotency row.
       {18, "pay_order_fingerprint", "ALTER TABLE pay_orders ADD COLUMN request_fingerprint TEXT;"},
+      // The ids of geo_stores rows each change of SQLite's geo index touched, in commit
+      // order (one writer), so every node's in-memory copy (host/search/geo_point_index.h)
+      // follows changes made by any node; the oldest are pruned. PostgreSQL is unchanged.
+      {19, "geo_changes", R"sql(
+CREATE TABLE geo_changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id INTEGER NOT NULL
+);
+)sql",
+       "SELECT 1;"},
       // Fewer index writes per payment (bench/NOTES.md, purchases): no query reads ledger
       // entries by business day, by time or by pay order (entries are found by (kind, ref) or
       // through their postings' account; reconciliation and settlement scan), so every entry

@@ -49,6 +49,22 @@ constexpr Query kSqliteRecategorize{
     "nearby.sqlite_recategorize", Access::kWrite,
     "UPDATE geo_stores_rtree SET min_cat = $3, max_cat = $3 + 0.5 WHERE id IN "
     "(SELECT id FROM geo_stores WHERE app_id = $1 AND deal_id = $2) AND min_cat <> $3"};
+// SQLite: every change of the geo index logs the geo_stores ids it touches (host v19) in
+// its own transaction, so that each node's in-memory copy (GeoPointIndex) follows it; the
+// oldest entries are pruned, and a copy that fell behind them reloads.
+constexpr Query kSqliteLogRecategorized{
+    "nearby.sqlite_log_recategorized", Access::kWrite,
+    "INSERT INTO geo_changes (id) SELECT r.id FROM geo_stores_rtree r WHERE r.id IN "
+    "(SELECT id FROM geo_stores WHERE app_id = $1 AND deal_id = $2) AND r.min_cat <> $3"};
+constexpr Query kSqliteLogDealStores{
+    "nearby.sqlite_log_deal_stores", Access::kWrite,
+    "INSERT INTO geo_changes (id) SELECT id FROM geo_stores WHERE app_id = $1 AND deal_id = $2"};
+constexpr Query kSqliteLogStore{"nearby.sqlite_log_store", Access::kWrite,
+                                "INSERT INTO geo_changes (id) VALUES ($1)"};
+constexpr Query kSqlitePruneLog{
+    "nearby.sqlite_prune_log", Access::kWrite,
+    "DELETE FROM geo_changes WHERE seq <= (SELECT MAX(seq) FROM geo_changes) - $1"};
+constexpr int64_t kKeptGeoChanges = 100'000;
 constexpr Query kPgRecategorize{
     "nearby.pg_recategorize", Access::kWrite,
     "UPDATE geo_stores SET category = $3 WHERE app_id = $1 AND deal_id = $2 AND category <> $3"};
@@ -282,6 +298,84 @@ struct RowCache {
   std::unordered_map<int64_t, const storage::Row*> by_id;
 };
 
+// SQLite: reads the rows of the ids not read yet into the cache (null for an id without
+// an online deal of an active app: offline, disabled, or gone since the index saw it).
+Status ReadRowsOfIds(storage::Tx& tx, const std::vector<int64_t>& ids, RowCache& cache) {
+  std::string list = "[";
+  for (int64_t id : ids) {
+    if (cache.by_id.contains(id)) continue;
+    if (list.size() > 1) list += ',';
+    list += std::to_string(id);
+  }
+  list += ']';
+  if (list.size() <= 2) return Ok();
+  ASSIGN_OR_RETURN(auto read, tx.Exec(kNearbyRowsOfIds, {std::move(list)}));
+  const storage::Rows& kept = cache.batches.emplace_back(std::move(read));
+  for (const auto& r : kept) cache.by_id[r.Int(15)] = &r;
+  for (int64_t id : ids) cache.by_id.try_emplace(id, nullptr);
+  return Ok();
+}
+
+// SQLite, with the in-memory copy of the geo index: the same answer as NearestFromIndex
+// and the growing box around it, without reading the R*Tree. The points within a reach
+// are ordered by the copy's coordinates and the rows read for the nearest ids only, in
+// doubling batches, until `need` stores lie nearer than any id not read yet can (or every
+// point within the radius is read); a reach holding too few grows.
+Result<std::vector<Candidate>> NearestFromMemory(storage::Tx& tx, const GeoPointIndex& index,
+                                                 const NearbyParams& p, size_t need, RowCache& cache) {
+  const int category = p.category.empty() ? -1 : static_cast<int>(CategoryCode(p.category));
+  auto within_of = [&p](double reach) { return reach >= p.radius_m ? p.radius_m + 1e-3 : reach; };
+  // A first reach holding about twice the need in points (for those the filters leave out),
+  // sized from the copy alone.
+  double reach = std::min(p.radius_m, kFirstBoxM);
+  std::vector<NearPoint> points;
+  for (;;) {
+    points = index.Within(p.lat, p.lng, within_of(reach) + kGeoPointSlackM, category);
+    if (reach >= p.radius_m || points.size() >= 2 * need) break;
+    const double factor =
+        points.empty()
+            ? 4.0
+            : std::clamp(std::sqrt(2.0 * static_cast<double>(need) / static_cast<double>(points.size())), 1.5,
+                         4.0);
+    reach = std::min(p.radius_m, reach * factor);
+  }
+  std::vector<const storage::Row*> rows;
+  std::vector<int64_t> ids;
+  for (;;) {
+    const double within = within_of(reach);
+    std::sort(points.begin(), points.end());
+    rows.clear();
+    std::vector<Candidate> stores;
+    size_t next = 0;
+    // A few more than the need at first: the need-th point is often within the slack of
+    // the next one in a dense centre.
+    for (size_t batch = need + std::max<size_t>(4, need / 4); next < points.size(); batch *= 2) {
+      const size_t stop = std::min(points.size(), next + batch);
+      ids.clear();
+      for (size_t i = next; i < stop; ++i) ids.push_back(points[i].id);
+      RETURN_IF_ERROR(ReadRowsOfIds(tx, ids, cache));
+      for (; next < stop; ++next) {
+        if (const storage::Row* r = cache.by_id.at(points[next].id)) rows.push_back(r);
+      }
+      // Every point not read yet is at least this far (those beyond the list are beyond
+      // within + the slack by the copy, so beyond `within` in truth).
+      const double limit =
+          next < points.size() ? std::min(within, points[next].distance_m - kGeoPointSlackM) : within;
+      stores = StoresWithin(rows, p, limit);
+      if (stores.size() >= need) return stores;
+    }
+    if (reach >= p.radius_m) return stores;
+    // Stores grow with the area, as in NearbyJson's box.
+    const double factor =
+        stores.empty()
+            ? 2.0
+            : std::clamp(std::sqrt(2.0 * static_cast<double>(need) / static_cast<double>(stores.size())), 1.5,
+                         3.0);
+    reach = std::min(p.radius_m, reach * factor);
+    points = index.Within(p.lat, p.lng, within_of(reach) + kGeoPointSlackM, category);
+  }
+}
+
 // SQLite: the stores within `within_m` of the point, from the box around `reach_m`, nearest
 // first by the index alone: the points of the box are ordered by their distance from the
 // index's own coordinates and the table rows read only for the nearest ids, in batches,
@@ -307,19 +401,9 @@ Result<std::optional<std::vector<Candidate>>> NearestFromIndex(storage::Tx& tx, 
   size_t next = 0;
   for (size_t batch = need;; batch *= 2) {
     const size_t stop = std::min(order.size(), next + batch);
-    std::string ids = "[";
-    for (size_t i = next; i < stop; ++i) {
-      if (cache.by_id.contains(order[i].second)) continue;
-      if (ids.size() > 1) ids += ',';
-      ids += std::to_string(order[i].second);
-    }
-    ids += ']';
-    if (ids.size() > 2) {
-      ASSIGN_OR_RETURN(auto read, tx.Exec(kNearbyRowsOfIds, {std::move(ids)}));
-      const storage::Rows& kept = cache.batches.emplace_back(std::move(read));
-      for (const auto& r : kept) cache.by_id[r.Int(15)] = &r;
-      for (size_t i = next; i < stop; ++i) cache.by_id.try_emplace(order[i].second, nullptr);
-    }
+    std::vector<int64_t> ids;
+    for (size_t i = next; i < stop; ++i) ids.push_back(order[i].second);
+    RETURN_IF_ERROR(ReadRowsOfIds(tx, ids, cache));
     for (; next < stop; ++next) {
       if (const storage::Row* r = cache.by_id.at(order[next].second)) rows.push_back(r);
     }
@@ -339,14 +423,22 @@ Status IndexDealStores(storage::Tx& tx, const std::string& app_id, const protoco
   if (!offline && !deal.stores) {
     // The stores stay, but the index prunes by the deal's category, which may have changed.
     if (sqlite) {
-      RETURN_IF_ERROR(tx.Exec(kSqliteRecategorize, {app_id, deal.deal_id, CategoryCode(deal.category)}));
+      const int64_t code = CategoryCode(deal.category);
+      ASSIGN_OR_RETURN(auto logged, tx.Exec(kSqliteLogRecategorized, {app_id, deal.deal_id, code}));
+      if (logged.affected == 0) return Ok();
+      RETURN_IF_ERROR(tx.Exec(kSqliteRecategorize, {app_id, deal.deal_id, code}));
+      RETURN_IF_ERROR(tx.Exec(kSqlitePruneLog, {kKeptGeoChanges}));
     } else {
       RETURN_IF_ERROR(tx.Exec(kPgRecategorize, {app_id, deal.deal_id, deal.category}));
     }
     return Ok();
   }
-  if (sqlite) RETURN_IF_ERROR(tx.Exec(kSqliteDeleteBoxes, {app_id, deal.deal_id}));
+  if (sqlite) {
+    RETURN_IF_ERROR(tx.Exec(kSqliteLogDealStores, {app_id, deal.deal_id}));
+    RETURN_IF_ERROR(tx.Exec(kSqliteDeleteBoxes, {app_id, deal.deal_id}));
+  }
   RETURN_IF_ERROR(tx.Exec(kDeleteStores, {app_id, deal.deal_id}));
+  if (sqlite) RETURN_IF_ERROR(tx.Exec(kSqlitePruneLog, {kKeptGeoChanges}));
   if (offline) return Ok();
   const int64_t code = CategoryCode(deal.category);
   for (const auto& s : *deal.stores) {
@@ -354,12 +446,19 @@ Status IndexDealStores(storage::Tx& tx, const std::string& app_id, const protoco
     if (!sqlite) row.emplace_back(deal.category);
     ASSIGN_OR_RETURN(auto id, tx.Exec(kInsertStore, row));
     if (id.empty()) return Internal("geo_stores returned no id");
-    if (sqlite) RETURN_IF_ERROR(tx.Exec(kSqliteInsertBox, {id[0].Int(0), s.lat, s.lng, code}));
+    if (sqlite) {
+      RETURN_IF_ERROR(tx.Exec(kSqliteInsertBox, {id[0].Int(0), s.lat, s.lng, code}));
+      RETURN_IF_ERROR(tx.Exec(kSqliteLogStore, {id[0].Int(0)}));
+    }
   }
   return Ok();
 }
 
 Result<json::object> NearbyJson(storage::Db& db, const NearbyParams& p) {
+  return NearbyJson(db, nullptr, p);
+}
+
+Result<json::object> NearbyJson(storage::Db& db, GeoPointIndex* index, const NearbyParams& p) {
   if (!(p.lat >= -90 && p.lat <= 90)) return Invalid("'lat' must be -90..90");
   if (!(p.lng >= -180 && p.lng <= 180)) return Invalid("'lng' must be -180..180");
   if (!(p.radius_m >= 1 && p.radius_m <= kMaxNearbyRadiusM)) return Invalid("'radius_m' must be 1..50000");
@@ -387,7 +486,16 @@ Result<json::object> NearbyJson(storage::Db& db, const NearbyParams& p) {
   storage::Rows rows;
   RowCache cache;
   std::vector<Candidate> stores;
+  // Read before the snapshot: a deal sync committed after it bumps it again (see Refresh).
+  const uint64_t version = SearchIndexVersion();
   RETURN_IF_ERROR(db.Read([&](storage::Tx& tx) -> Status {
+    if (index != nullptr && tx.dialect() == Dialect::kSqlite) {
+      ASSIGN_OR_RETURN(const bool ready, index->Refresh(tx, version));
+      if (ready) {
+        ASSIGN_OR_RETURN(stores, NearestFromMemory(tx, *index, p, need, cache));
+        return Ok();
+      }
+    }
     // Twice the need, for the stores the filters leave out.
     ASSIGN_OR_RETURN(double reach, FirstReach(tx, p, 2 * need));
     double lo = 0, hi = 0;  // hi == 0: none seen too dense yet

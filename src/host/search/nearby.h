@@ -5,6 +5,9 @@
 // dimension, a btree on (category, lat, lng)), so a category prunes in the index and a
 // rare one reads only its own stores. The box starts small and grows until it holds the
 // page's stores, so a dense city centre reads a few hundred rows, never the whole radius.
+// On SQLite the route orders the points from an in-memory copy of the index instead
+// (GeoPointIndex, following host migration 19's change log) and reads only the rows of
+// the nearest ids.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -12,6 +15,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "host/search/geo_point_index.h"
 #include "protocol/deal_index.h"
 #include "storage/db.h"
 
@@ -43,6 +47,10 @@ struct NearbyParams {
 // deals:[...]}], next_cursor}: stores with at least one online deal (of `category`)
 // within radius_m (inclusive), nearest first, ties by app and store id; paging stops
 // after the nearest kMaxNearbyReach.
+// With `index` (the route's, on SQLite) the points are ordered from its in-memory copy,
+// refreshed first when due; without (or on PostgreSQL) from the database's geo index.
+// The same answers either way.
 Result<boost::json::object> NearbyJson(storage::Db& db, const NearbyParams& params);
+Result<boost::json::object> NearbyJson(storage::Db& db, GeoPointIndex* index, const NearbyParams& params);
 
 }  // namespace hutong::host::search

@@ -69,7 +69,9 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
         return http::Response::Json(200, json::object{{"synced", static_cast<int64_t>(campaigns.size())}});
       }));
 
-  router.Get("/api/nearby", [deps](http::Request& req) -> Result<http::Response> {
+  // The geo index's points in memory (SQLite), loaded by the first nearby request.
+  auto geo = std::make_shared<search::GeoPointIndex>(deps.clock);
+  router.Get("/api/nearby", [deps, geo](http::Request& req) -> Result<http::Response> {
     search::NearbyParams p;
     ASSIGN_OR_RETURN(auto lat, http::QueryDouble(req, "lat", -90, 90));
     ASSIGN_OR_RETURN(auto lng, http::QueryDouble(req, "lng", -180, 180));
@@ -82,7 +84,7 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
     ASSIGN_OR_RETURN(p.cursor, http::QueryText(req, "cursor", 64));
     ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
     p.limit = limit.value_or(20);
-    ASSIGN_OR_RETURN(auto page, search::NearbyJson(deps.db, p));
+    ASSIGN_OR_RETURN(auto page, search::NearbyJson(deps.db, geo.get(), p));
     return http::Response::Json(200, page);
   });
 
