@@ -535,6 +535,20 @@ INSERT INTO search_doc_positions (id, lat, lng)
   WHERE d.lat IS NOT NULL AND d.lng IS NOT NULL ORDER BY i.id;
 )sql",
        "SELECT 1;"},
+      // Search on PostgreSQL stops at the page (host/search/search.cpp): each document gets
+      // the static rank SQLite keeps as its FTS5 rowid (length, then sales descending, then
+      // indexing order) under a btree, and its tsvector the city and category tokens, so
+      // `tsv @@ query ORDER BY rank LIMIT n` walks the rank index and stops instead of
+      // scoring every match with ts_rank. The index is rebuilt: emptied here, refilled by
+      // the backfill at the next start (BackfillSearchDocs, in pages), as v14 did on SQLite.
+      // SQLite is unchanged.
+      {17, "search_pg_rank", "SELECT 1;",
+       R"sql(
+TRUNCATE search_docs;
+ALTER TABLE search_docs ADD COLUMN rank BIGINT NOT NULL;
+CREATE INDEX search_docs_rank ON search_docs (rank, doc_key);
+DELETE FROM meta WHERE key = 'search_backfilled';
+)sql"},
       // A pay order created with Idempotency-Key = out_trade_no keeps the key's request
       // fingerprint itself (host/pay/pay_orders.h): no separate idempotency row.
       {18, "pay_order_fingerprint", "ALTER TABLE pay_orders ADD COLUMN request_fingerprint TEXT;"},

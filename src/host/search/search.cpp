@@ -24,6 +24,9 @@ using storage::Query;
 
 namespace {
 
+// The filter token every video carries (kVideoToken), spelled here for the SQL too.
+#define HUTONG_SEARCH_VIDEO_TOKEN "zv视"
+
 // SQLite: the FTS5 rowid of a document is its static rank (RankGroup, then a slot), so
 // FTS5, which walks matches in rowid order, yields them best first and a LIMIT stops the
 // walk early: no query scores or sorts every match of a common word. search_doc_ids maps
@@ -48,12 +51,21 @@ constexpr Query kSqliteDeleteRow{"search.sqlite_delete_row", Access::kWrite,
 constexpr Query kSqliteInsert{"search.sqlite_insert", Access::kWrite,
                               "INSERT INTO search_docs (rowid, doc_key, kind, app_id, ref_id, tokens) "
                               "VALUES ($1, $2, $3, $4, $5, $6)"};
+// PostgreSQL (host v17): the rank column holds the value SQLite uses as the rowid (RankGroup,
+// then a slot: $7 is the group's first rank, $8 the next group's), so both drivers order
+// alike; a document whose rank group is unchanged keeps its place, otherwise it goes last in
+// its new group. The tsvector also holds the city and category tokens, as SQLite's document
+// does, so the match alone narrows to them. Two writers filling one group at once may take
+// the same slot: the search orders by (rank, doc_key), so the order stays total.
 constexpr Query kPgUpsert{
     "search.pg_upsert", Access::kWrite, "SELECT 1",
-    "INSERT INTO search_docs (doc_key, kind, app_id, ref_id, tokens, tsv) "
-    "VALUES ($1, $2, $3, $4, $5, to_tsvector('simple', CAST($5 AS TEXT))) ON CONFLICT (doc_key) DO UPDATE "
+    "INSERT INTO search_docs (doc_key, kind, app_id, ref_id, tokens, tsv, rank) "
+    "VALUES ($1, $2, $3, $4, $5, to_tsvector('simple', CAST($6 AS TEXT)), COALESCE("
+    "(SELECT rank FROM search_docs WHERE doc_key = $1 AND rank >= CAST($7 AS BIGINT) AND rank < CAST($8 AS "
+    "BIGINT)), (SELECT max(rank) + 1 FROM search_docs WHERE rank >= CAST($7 AS BIGINT) AND rank < CAST($8 AS "
+    "BIGINT)), CAST($7 AS BIGINT))) ON CONFLICT (doc_key) DO UPDATE "
     "SET kind = excluded.kind, app_id = excluded.app_id, ref_id = excluded.ref_id, "
-    "tokens = excluded.tokens, tsv = excluded.tsv"};
+    "tokens = excluded.tokens, tsv = excluded.tsv, rank = excluded.rank"};
 constexpr Query kPgDelete{"search.pg_delete", Access::kWrite, "SELECT 1",
                           "DELETE FROM search_docs WHERE doc_key = $1"};
 
@@ -169,23 +181,57 @@ constexpr Query kSearchSqliteRowsByIds{
     "LEFT JOIN videos v ON s.kind = 'video' AND v.id = s.ref_id "
     "LEFT JOIN creators c ON c.id = v.creator_id WHERE 1 = 1" HUTONG_SEARCH_FILTER "ORDER BY t.key"};
 
-// PostgreSQL: $1 space-joined tokens for plainto_tsquery, $4 rows, $5 offset; with a
-// position ($6 = 1 at ($7, $8), $9 = cos(lat)) deals nearer it first. ts_rank's
-// normalization 1 divides by the document's length, as bm25 does, so a short deal title
-// outranks a long video description on the same words.
-#define HUTONG_SEARCH_DISTANCE                                                              \
-  "CASE WHEN CAST($6 AS INTEGER) = 0 THEN 0.0 WHEN d.lat IS NULL THEN 1.0e9 "               \
-  "ELSE (d.lat - CAST($7 AS DOUBLE PRECISION)) * (d.lat - CAST($7 AS DOUBLE PRECISION)) + " \
-  "((d.lng - CAST($8 AS DOUBLE PRECISION)) * CAST($9 AS DOUBLE PRECISION)) * "              \
-  "((d.lng - CAST($8 AS DOUBLE PRECISION)) * CAST($9 AS DOUBLE PRECISION)) END"
+// PostgreSQL: the same order as SQLite's (rank, then doc_key for a slot two writers
+// shared). The matches are taken in that order from search_docs alone, in a subquery whose
+// LIMIT ($4) the planner weighs against the tsquery's selectivity only: a common word walks
+// the btree on (rank, doc_key), confirming each row with its tsvector, and stops at the
+// page; a rare word reads its few matches through the GIN and sorts them. (With the joins'
+// filter in the same query the planner guessed that filter to keep almost no rows, since
+// small tables such as apps are never analyzed, and sorted every match of a common word.)
+// The filter is a column (3: 1 when the row may be shown) that SearchJson applies, asking
+// for more rows in the rare case that it dropped some. It sees the tsquery as a constant
+// (custom plans, kPgCustomPlans). $1 the query's tokens and the city token for
+// plainto_tsquery, $2 city, $3 category, $5 the category token (empty: any), which videos
+// pass as on SQLite.
+#define HUTONG_SEARCH_PG_MATCH                                                                           \
+  "s.tsv @@ (CASE WHEN CAST($5 AS TEXT) = '' THEN plainto_tsquery('simple', CAST($1 AS TEXT)) "          \
+  "ELSE plainto_tsquery('simple', CAST($1 AS TEXT)) && (plainto_tsquery('simple', CAST($5 AS TEXT)) || " \
+  "plainto_tsquery('simple', '" HUTONG_SEARCH_VIDEO_TOKEN "')) END)"
+#define HUTONG_SEARCH_PG_SELECT(WHERE)                                                                    \
+  "SELECT s.kind, s.app_id, s.ref_id, CASE WHEN (1 = 1" HUTONG_SEARCH_FILTER                              \
+  ") THEN 1 ELSE 0 END AS visible, d.title, d.brand_name, d.price_fen, d.original_price_fen, d.city, "    \
+  "d.category, d.sales, a.service_url, v.title, v.cover_url, v.city, c.id, c.name, d.lat, d.lng, s.rank " \
+  "FROM (SELECT s.doc_key, s.kind, s.app_id, s.ref_id, s.rank FROM search_docs s WHERE " WHERE            \
+  ") AS s "                                                                                               \
+  "LEFT JOIN app_deals d ON s.kind = 'deal' AND d.app_id = s.app_id AND d.deal_id = s.ref_id "            \
+  "LEFT JOIN apps a ON a.id = d.app_id "                                                                  \
+  "LEFT JOIN videos v ON s.kind = 'video' AND v.id = s.ref_id "                                           \
+  "LEFT JOIN creators c ON c.id = v.creator_id "
+// Prepared statements switch to a generic plan after five runs when it looks no dearer,
+// and a generic plan cannot tell a common word (walk the rank index) from a rare one (read
+// the GIN, sort the few): the search's transaction plans its statements per call.
+constexpr Query kPgCustomPlans{"search.pg_custom_plans", Access::kRead, "SELECT 1",
+                               "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"};
+// The first $4 matches in rank order.
 constexpr Query kSearchPg{
     "search.pg_query", Access::kRead, "SELECT 1",
-    HUTONG_SEARCH_SELECT("ts_rank(s.tsv, plainto_tsquery('simple', CAST($1 AS TEXT)), 1)") "s.tsv @@ plainto_tsquery('simple', CAST($1 AS TEXT))"
-        HUTONG_SEARCH_FILTER "ORDER BY score DESC, " HUTONG_SEARCH_DISTANCE
-    ", COALESCE(d.sales, 0) DESC, s.doc_key LIMIT $4 OFFSET $5"};
+    HUTONG_SEARCH_PG_SELECT(HUTONG_SEARCH_PG_MATCH
+                            " ORDER BY s.rank, s.doc_key LIMIT $4") "ORDER BY s.rank, s.doc_key"};
+// With a position, as on SQLite: kSearchPg finds the page's last row in rank order; then
+// every match below $4 (the end of that row's length), by length, then distance to ($6,
+// $7) with longitude scaled by $8 = cos(lat) (the same arithmetic as SQLite's, on the
+// deal's own position; none: after every located one), then rank.
+constexpr Query kSearchPgGeo{
+    "search.pg_geo_query", Access::kRead, "SELECT 1",
+    HUTONG_SEARCH_PG_SELECT(HUTONG_SEARCH_PG_MATCH " AND s.rank < CAST($4 AS BIGINT)")
+    "ORDER BY s.rank >> 49, CASE WHEN d.lat IS NULL OR d.lng IS NULL THEN CAST(1.0e9 AS DOUBLE PRECISION) "
+    "ELSE (d.lat - CAST($6 AS DOUBLE PRECISION)) * (d.lat - CAST($6 AS DOUBLE PRECISION)) + "
+    "((d.lng - CAST($7 AS DOUBLE PRECISION)) * CAST($8 AS DOUBLE PRECISION)) * "
+    "((d.lng - CAST($7 AS DOUBLE PRECISION)) * CAST($8 AS DOUBLE PRECISION)) END, s.rank, s.doc_key"};
+#undef HUTONG_SEARCH_PG_SELECT
+#undef HUTONG_SEARCH_PG_MATCH
 #undef HUTONG_SEARCH_SELECT
 #undef HUTONG_SEARCH_FILTER
-#undef HUTONG_SEARCH_DISTANCE
 
 constexpr Query kDeleteCampaignKeywords{"search.delete_campaign_keywords", Access::kWrite,
                                         "DELETE FROM campaign_keywords WHERE app_id = $1 AND slug = $2"};
@@ -240,8 +286,8 @@ Document DocumentTokens(const std::vector<std::string>& fields) {
   return out;
 }
 
-// Filter tokens (SQLite only): the city and the category of a document as one FTS5 token
-// each, so MATCH itself narrows to them. A Latin prefix, a CJK character and hex digits:
+// Filter tokens: the city and the category of a document as one token each (FTS5 and
+// tsvector alike), so the match itself narrows to them. A Latin prefix, a CJK character and hex digits:
 // the tokenizer splits at every change of script, so no text ever yields such a token.
 std::string CityToken(std::string_view city) {
   return "zc城" + HexEncode(city);
@@ -249,9 +295,10 @@ std::string CityToken(std::string_view city) {
 std::string CategoryToken(std::string_view category) {
   return "zk类" + HexEncode(category);
 }
-constexpr const char* kVideoToken = "zv视";  // videos carry no category: they pass its filter
+constexpr const char* kVideoToken =
+    HUTONG_SEARCH_VIDEO_TOKEN;  // videos carry no category: they pass its filter
 
-// SQLite rowid = RankGroup << kSlotBits | slot. Among documents matching every word of a
+// SQLite rowid = PostgreSQL rank = RankGroup << kSlotBits | slot. Among documents matching every word of a
 // query, bm25 (each word counted once per document) is higher exactly when the document
 // is shorter, so the rank is: length ascending, then sales descending, then the order
 // documents entered that group. Lengths cap at 16,383 tokens, sales at 33,554,431.
@@ -280,13 +327,13 @@ Status Put(storage::Tx& tx, const std::string& key, const char* kind, const std:
            const std::string& ref_id, const Document& doc, int64_t sales,
            const std::vector<std::string>& filters, const std::optional<double>& lat = std::nullopt,
            const std::optional<double>& lng = std::nullopt) {
-  if (tx.dialect() == Dialect::kPostgres) {
-    RETURN_IF_ERROR(tx.Exec(kPgUpsert, {key, std::string(kind), app_id, ref_id, doc.tokens}));
-    return Ok();
-  }
   std::string tokens = doc.tokens;
   for (const auto& f : filters) tokens += (tokens.empty() ? "" : " ") + f;
   const int64_t lo = RankGroup(doc.length, sales) << kSlotBits, hi = lo + (int64_t{1} << kSlotBits);
+  if (tx.dialect() == Dialect::kPostgres) {
+    RETURN_IF_ERROR(tx.Exec(kPgUpsert, {key, std::string(kind), app_id, ref_id, doc.tokens, tokens, lo, hi}));
+    return Ok();
+  }
   ASSIGN_OR_RETURN(auto current, tx.Exec(kSqliteCurrentId, {key}));
   if (!current.empty()) {
     const int64_t id = current[0].Int(0);
@@ -321,6 +368,26 @@ Status Remove(storage::Tx& tx, const std::string& key) {
 std::atomic<uint64_t> g_index_version{1};
 
 constexpr int64_t kMaxOffset = 10'000;
+
+// PostgreSQL: rows read beyond the page, so that a few the filter drops need no second read.
+constexpr int64_t kPgSlack = 16;
+
+int64_t CountVisible(const storage::Rows& rows) {
+  return std::count_if(rows.rows.begin(), rows.rows.end(),
+                       [](const storage::Row& r) { return r.Int(3) != 0; });
+}
+
+// The visible rows (column 3) of `rows` after the first `offset` of them, at most `n`.
+storage::Rows VisiblePage(storage::Rows rows, int64_t offset, int64_t n) {
+  storage::Rows out;
+  out.columns = std::move(rows.columns);
+  for (auto& r : rows.rows) {
+    if (static_cast<int64_t>(out.rows.size()) >= n) break;
+    if (r.Int(3) == 0 || offset-- > 0) continue;
+    out.rows.push_back(std::move(r));
+  }
+  return out;
+}
 
 std::string JoinTokens(const std::vector<std::string>& tokens) {
   std::string out;
@@ -569,14 +636,37 @@ Result<json::object> SearchJson(storage::Db& db, const SearchParams& p, int64_t*
   const double lat = p.lat.value_or(0), lng = p.lng.value_or(0);
   const double lng_scale = std::cos(lat * std::numbers::pi / 180.0);
 
+  // PostgreSQL: the city's token joins the query's words; the category's is ORed with the
+  // videos' token in the SQL (kSearchPg).
+  if (pg && !p.city.empty()) match += " " + CityToken(p.city);
+  const std::string category_token = pg && !p.category.empty() ? CategoryToken(p.category) : std::string();
+
   storage::Rows campaigns;
   ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) -> Result<storage::Rows> {
     if (offset == 0) {
       ASSIGN_OR_RETURN(campaigns, tx.Exec(kCampaignsFor, {joined, p.now_ms}));
     }
     if (pg) {
-      return tx.Exec(kSearchPg, {match, p.city, p.category, p.limit + 1, offset, int64_t{geo ? 1 : 0}, lat,
-                                 lng, lng_scale});
+      RETURN_IF_ERROR(tx.Exec(kPgCustomPlans));
+      // The first offset + rows + 1 visible matches in rank order; more are read only when
+      // the filter dropped some (deals of a disabled app) and the walk had not run out.
+      const int64_t wanted = offset + p.limit + 1;
+      storage::Rows ranked;
+      for (int64_t take = wanted + kPgSlack;; take *= 4) {
+        ASSIGN_OR_RETURN(ranked, tx.Exec(kSearchPg, {match, p.city, p.category, take, category_token}));
+        if (static_cast<int64_t>(ranked.size()) < take || CountVisible(ranked) >= wanted) break;
+      }
+      if (!geo) return VisiblePage(std::move(ranked), offset, p.limit + 1);
+      // Every row as long as the page's last one, or shorter, then ordered by distance too.
+      int64_t bound = std::numeric_limits<int64_t>::max(), seen = 0;
+      for (const auto& r : ranked.rows) {
+        if (r.Int(3) == 0 || seen++ < offset + p.limit) continue;
+        bound = ((r.Int(19) >> kLengthShift) + 1) << kLengthShift;
+        break;
+      }
+      ASSIGN_OR_RETURN(auto near, tx.Exec(kSearchPgGeo, {match, p.city, p.category, bound, category_token,
+                                                         lat, lng, lng_scale}));
+      return VisiblePage(std::move(near), offset, p.limit + 1);
     }
     if (!geo) return tx.Exec(kSearchSqlite, {match, p.city, p.category, p.limit + 1, offset});
     ASSIGN_OR_RETURN(auto nearest, SearchNearestSqlite(tx, match, p, offset, lat, lng, lng_scale));

@@ -3,7 +3,8 @@
 // space-joined tokens of tokenizer.h; SQLite matches them with FTS5 and keeps each
 // document under a rowid that is its static rank (shorter document, then more sales: what
 // bm25 orders by when each word counts once), so a query reads only the rows it returns;
-// PostgreSQL uses a GIN-indexed tsvector ('simple' configuration) and ts_rank.
+// PostgreSQL keeps the same rank in a btree-indexed column beside a GIN-indexed tsvector
+// ('simple' configuration), so both drivers return the same order.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -55,7 +56,8 @@ struct SearchParams {
 // GET /api/search: {items:[campaign, deal or video], next_cursor}. The first page opens
 // with the running or upcoming campaigns one of whose keywords (or title) is the query;
 // then results by relevance, then distance to (lat, lng) when given, then sales, then
-// the order documents were indexed (SQLite) or document key (PostgreSQL): stable, so the
+// the order documents were indexed (both drivers; PostgreSQL breaks a rare shared slot by
+// document key): stable, so the
 // offset cursor pages without repeats. `changes_at_ms`, when given, receives the first
 // time after now_ms at which the page would change by time alone (a campaign it shows
 // starts or ends), or INT64_MAX.
