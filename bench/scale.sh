@@ -158,7 +158,12 @@ if [ -n "$nearby" ]; then
   # Varied points and radii (bench/nearby.lua); as few connections as search, so p99 is a
   # request's own time rather than the queue of 64.
   nearby_c=${BENCH_NEARBY_CONNECTIONS:-8}
-  log "nearby ($DURATION, $nearby_c connections)"
+  # Unrecorded warm-up: the first nearby requests after a start load the in-memory copy of
+  # the geo index (about a second of CPU at 1,000,000 stores), as a node in service has.
+  nearby_warmup=${BENCH_NEARBY_WARMUP:-5s}
+  log "nearby warm-up ($nearby_warmup), then nearby ($DURATION, $nearby_c connections)"
+  wrk -t1 -c"$nearby_c" -d"$nearby_warmup" --timeout 30s -s "$root/bench/nearby.lua" "http://127.0.0.1:$hp" \
+    >"$RAW/wrk-nearby-warmup.txt" 2>&1 || die "wrk nearby warm-up failed"
   wrk -t1 -c"$nearby_c" -d"$DURATION" --timeout 30s --latency -s "$root/bench/nearby.lua" "http://127.0.0.1:$hp" \
     >"$RAW/wrk-nearby.txt" 2>&1 || die "wrk nearby failed"
   n_rps=$(awk '/^Requests\/sec:/ {print $2}' "$RAW/wrk-nearby.txt")
@@ -327,7 +332,7 @@ for k in "${!rss_after[@]}"; do [ "${rss_after[$k]}" -gt "$rss_max" ] && rss_max
     echo
     echo "wrk \`-t1 -c$nearby_c -d$DURATION --timeout 30s -s bench/nearby.lua\` (points in the districts where the"
     echo "stores are, anywhere in the three cities and anywhere in eastern China; radius 1–5 km, a quarter with a"
-    echo "category; each point's first page of 20)."
+    echo "category; each point's first page of 20), after an unrecorded $nearby_warmup run on a freshly started server."
     echo
     echo "| req/s | p50 | p99 | requests | non-2xx | wrk timeouts |"
     echo "|---:|---:|---:|---:|---:|---:|"
