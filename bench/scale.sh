@@ -126,10 +126,11 @@ sn_timeouts=$(awk '/Socket errors:/ {gsub(/,/, ""); print $NF}' "$RAW/wrk-search
 sn_timeouts=${sn_timeouts:-0}
 sn_reqs=$(awk '/ requests in / {print $1}' "$RAW/wrk-search-near.txt")
 rss_after[search]=$(rss_kib "$spid")
-# Where a search's time goes, for the report (one more short run under perf).
+# Where a search's time goes, for the report (one more short run under perf): the searches
+# with a position, the uncached path (the cached first pages are the nginx-like path).
 search_profile=""
 if command -v perf >/dev/null; then
-  setsid wrk -t1 -c"$search_c" -d6s --timeout 30s -s "$root/bench/search.lua" "http://127.0.0.1:$hp" >/dev/null 2>&1 &
+  SEARCH_NEAR=1 setsid wrk -t1 -c"$search_c" -d6s --timeout 30s -s "$root/bench/search.lua" "http://127.0.0.1:$hp" >/dev/null 2>&1 &
   wp=$!
   sleep 1
   if perf record -F 499 -g -p "$spid" -o "$WORK/perf-search.data" -- sleep 4 >/dev/null 2>&1; then
@@ -320,7 +321,7 @@ for k in "${!rss_after[@]}"; do [ "${rss_after[$k]}" -gt "$rss_max" ] && rss_max
   echo "| with position (uncached) | $(fmt_int "$sn_rps") | $(ms "$sn_p50") | $(ms "$sn_p99") | $(fmt_int "$sn_reqs") | $sn_non2xx | $sn_timeouts |"
   echo
   if [ -n "$search_profile" ]; then
-    echo "Profile of the server during search (\`perf record -F 499 -g\`, self time):"
+    echo "Profile of the server during search with a position (\`perf record -F 499 -g\`, self time):"
     echo
     echo "| share | function |"
     echo "|---:|---|"
