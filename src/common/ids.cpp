@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 #include <mutex>
+#include <random>
 
 #include "common/random.h"
 
@@ -52,35 +53,24 @@ void Encode(std::string& out, std::string_view prefix, int64_t ms, const std::ar
   out.append(body, 26);
 }
 
-// xoshiro256** seeded from the CSPRNG: the random part of thread-local ids. Ids are not
-// secrets (they are sent to clients and logged); they need only not collide across
-// threads and nodes, which 80 independent bits per millisecond give.
+// The standard 64-bit Mersenne Twister seeded from the CSPRNG: the random part of
+// thread-local ids. Ids are not secrets (they are sent to clients and logged); they need
+// only not collide across threads and nodes, which 80 independent bits per millisecond give.
 struct ThreadGenerator {
   ThreadGenerator() {
-    do {
-      FillRandom(reinterpret_cast<uint8_t*>(s.data()), sizeof(s));
-    } while ((s[0] | s[1] | s[2] | s[3]) == 0);
-  }
-  uint64_t Next() {
-    const uint64_t result = Rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = Rotl(s[3], 45);
-    return result;
+    std::array<uint32_t, 8> seed{};
+    FillRandom(reinterpret_cast<uint8_t*>(seed.data()), sizeof(seed));
+    std::seed_seq seq(seed.begin(), seed.end());
+    engine.seed(seq);
   }
   void Fill(std::array<uint8_t, 10>& r) {
-    const uint64_t a = Next();
-    const uint64_t b = Next();
+    const uint64_t a = engine();
+    const uint64_t b = engine();
     std::memcpy(r.data(), &a, 8);
     std::memcpy(r.data() + 8, &b, 2);
   }
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-  std::array<uint64_t, 4> s{};
+  std::mt19937_64 engine;
   int64_t last_ms = -1;
   std::array<uint8_t, 10> last_rand{};
 };

@@ -1,6 +1,7 @@
 #include "host/search/geo_point_index.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <utility>
 
@@ -13,14 +14,13 @@ using storage::Query;
 namespace {
 
 // Every point in pages by geo_stores id (a range of the table's rowids; the deals' rows
-// follow in about the same order): the stored position and the deal's category code, as
-// host migration 15 computes it for the R*Tree (which IndexDealStores keeps in step with
-// app_deals). A page at a time, so loading never holds more than a page of rows.
+// follow in about the same order): the stored position and the deal's category (its code
+// is CategoryCode's, as host migration 15 computes it for the R*Tree, which
+// IndexDealStores keeps in step with app_deals). A page at a time, so loading never holds
+// more than a page of rows.
 constexpr Query kLoadPage{
     "geo_point_index.load_page", Access::kRead,
-    "SELECT g.id, g.lat, g.lng, CASE d.category WHEN 'catering' THEN 1 WHEN 'hotel' THEN 2 "
-    "WHEN 'homestay' THEN 3 WHEN 'scenic' THEN 4 WHEN 'leisure' THEN 5 WHEN 'beauty' THEN 6 "
-    "WHEN 'script_murder' THEN 7 ELSE 0 END FROM geo_stores g LEFT JOIN app_deals d "
+    "SELECT g.id, g.lat, g.lng, d.category FROM geo_stores g LEFT JOIN app_deals d "
     "ON d.app_id = g.app_id AND d.deal_id = g.deal_id WHERE g.id > $1 ORDER BY g.id LIMIT $2"};
 constexpr Query kSeqBounds{"geo_point_index.seq_bounds", Access::kRead,
                            "SELECT COALESCE(MAX(seq), 0), COALESCE(MIN(seq), 0) FROM geo_changes"};
@@ -59,7 +59,17 @@ int CategoryOfBox(double min_cat) {
   return std::clamp(static_cast<int>(std::lround(min_cat)), 0, 255);
 }
 
+constexpr std::array<std::string_view, 7> kCategories{"catering", "hotel",  "homestay",     "scenic",
+                                                      "leisure",  "beauty", "script_murder"};
+
 }  // namespace
+
+int64_t CategoryCode(std::string_view category) {
+  for (size_t i = 0; i < kCategories.size(); ++i) {
+    if (category == kCategories[i]) return static_cast<int64_t>(i) + 1;
+  }
+  return 0;
+}
 
 uint64_t GeoPointIndex::CellKey(int category, double lat, double lng) {
   return Key(category, LatCell(lat), LngCell(lng));
@@ -94,7 +104,7 @@ Status GeoPointIndex::Load(storage::Tx& tx) {
     ASSIGN_OR_RETURN(auto rows, tx.Exec(kLoadPage, {after, kPage}));
     for (const auto& r : rows) {
       points.push_back({static_cast<float>(r.Double(1)), static_cast<float>(r.Double(2)),
-                        Tag(r.Int(0), static_cast<int>(r.Int(3)))});
+                        Tag(r.Int(0), r.IsNull(3) ? 0 : static_cast<int>(CategoryCode(r.Str(3))))});
     }
     if (static_cast<int64_t>(rows.size()) < kPage) break;
     after = rows.rows.back().Int(0);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -33,6 +34,10 @@ struct NearPoint {
     return distance_m < o.distance_m || (distance_m == o.distance_m && id < o.id);
   }
 };
+
+// The code of a category that nearby filters by, as SQLite's R*Tree and this copy hold it
+// (1..7; host migration 15 spells the same codes out); 0: any other category, never asked for.
+int64_t CategoryCode(std::string_view category);
 
 // Thread-safe: Refresh and Within may be called from any worker thread at once.
 class GeoPointIndex {

@@ -151,17 +151,6 @@ constexpr Query kNearbyRowsOfIds{"nearby.rows_of_ids", Access::kRead,
 #undef HUTONG_NEARBY_FLAT_ORDER
 #undef HUTONG_NEARBY_RTREE_FROM
 
-// The categories nearby filters by, and their codes in SQLite's R*Tree (host migration 15
-// spells the same codes out; 0: any other category, never asked for).
-constexpr std::array<std::string_view, 7> kCategories{"catering", "hotel",  "homestay",     "scenic",
-                                                      "leisure",  "beauty", "script_murder"};
-int64_t CategoryCode(std::string_view category) {
-  for (size_t i = 0; i < kCategories.size(); ++i) {
-    if (category == kCategories[i]) return static_cast<int64_t>(i) + 1;
-  }
-  return 0;
-}
-
 // The category as the geo index holds it: for SQLite a point inside [code, code + 0.5].
 storage::Value CategoryKey(const storage::Tx& tx, const std::string& category) {
   if (tx.dialect() == Dialect::kSqlite) return static_cast<double>(CategoryCode(category)) + 0.25;
