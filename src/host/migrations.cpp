@@ -569,6 +569,18 @@ CREATE TABLE geo_changes (
       {20, "ledger_entries_unused_indexes",
        "DROP INDEX ledger_entries_day;\nDROP INDEX ledger_entries_time;\nDROP INDEX "
        "ledger_entries_pay_order;\n"},
+      // The FTS5 rowids each change of SQLite's search index wrote or removed (the document
+      // and its position), in commit order (one writer), so every node's in-memory copy of
+      // the positions (host/search/search_position_index.h) follows changes made by any node,
+      // and knows exactly which index state a snapshot holds; the oldest are pruned.
+      // PostgreSQL is unchanged.
+      {21, "search_doc_changes", R"sql(
+CREATE TABLE search_doc_changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id INTEGER NOT NULL
+);
+)sql",
+       "SELECT 1;"},
   };
   return kMigrations;
 }

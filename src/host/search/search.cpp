@@ -14,6 +14,7 @@
 #include "common/geo.h"
 #include "common/hex.h"
 #include "host/search/nearby.h"
+#include "host/search/search_position_index.h"
 #include "host/search/tokenizer.h"
 
 namespace hutong::host::search {
@@ -44,6 +45,16 @@ constexpr Query kSqliteSetPosition{"search.sqlite_set_position", Access::kWrite,
                                    "ON CONFLICT (id) DO UPDATE SET lat = excluded.lat, lng = excluded.lng"};
 constexpr Query kSqliteDeletePosition{"search.sqlite_delete_position", Access::kWrite,
                                       "DELETE FROM search_doc_positions WHERE id = $1"};
+// Every write or removal of a document (and so of its position) logs its rowid (host v21) in
+// the same transaction, so each node's in-memory copy (SearchPositionIndex) follows it; the
+// oldest entries are pruned now and then, and a copy that fell behind them reloads.
+constexpr Query kSqliteLogChange{"search.sqlite_log_change", Access::kWrite,
+                                 "INSERT INTO search_doc_changes (id) VALUES ($1) RETURNING seq"};
+constexpr Query kSqlitePruneChanges{
+    "search.sqlite_prune_changes", Access::kWrite,
+    "DELETE FROM search_doc_changes WHERE seq <= (SELECT MAX(seq) FROM search_doc_changes) - $1"};
+constexpr int64_t kKeptDocChanges = 100'000;
+constexpr int64_t kPruneChangesEvery = 1'024;
 constexpr Query kSqliteDeleteKey{"search.sqlite_delete_key", Access::kWrite,
                                  "DELETE FROM search_doc_ids WHERE doc_key = $1"};
 constexpr Query kSqliteDeleteRow{"search.sqlite_delete_row", Access::kWrite,
@@ -170,6 +181,15 @@ constexpr Query kSearchSqliteGeoGroup{
     "search.sqlite_geo_group", Access::kRead,
     "SELECT m.rowid, i.lat, i.lng FROM search_docs m LEFT JOIN search_doc_positions i ON i.id = m.rowid "
     "WHERE m.search_docs MATCH $1 AND m.rowid >= $2 AND m.rowid < $3"};
+// The same two reads for the in-memory copy of the positions (SearchPositionIndex): the
+// rowids alone, as one comma-separated text (no row per match).
+constexpr Query kSearchSqliteIdsPrefix{
+    "search.sqlite_ids_prefix", Access::kRead,
+    "SELECT group_concat(rid) FROM (SELECT m.rowid AS rid FROM search_docs m "
+    "WHERE m.search_docs MATCH $1 ORDER BY m.rowid LIMIT $2)"};
+constexpr Query kSearchSqliteIdsGroup{"search.sqlite_ids_group", Access::kRead,
+                                      "SELECT group_concat(m.rowid) FROM search_docs m "
+                                      "WHERE m.search_docs MATCH $1 AND m.rowid >= $2 AND m.rowid < $3"};
 constexpr Query kSearchSqliteRowsByIds{
     "search.sqlite_rows_by_ids", Access::kRead,
     "SELECT s.kind, s.app_id, s.ref_id, 0.0 AS score, d.title, d.brand_name, d.price_fen, "
@@ -312,6 +332,15 @@ int64_t RankGroup(int64_t length, int64_t sales) {
          (kMaxSales - std::clamp<int64_t>(sales, 0, kMaxSales));
 }
 
+// SQLite: the document at rowid `id` changed (written, moved or removed, with its position).
+Status LogChange(storage::Tx& tx, int64_t id) {
+  ASSIGN_OR_RETURN(auto logged, tx.Exec(kSqliteLogChange, {id}));
+  if (!logged.empty() && logged[0].Int(0) % kPruneChangesEvery == 0) {
+    RETURN_IF_ERROR(tx.Exec(kSqlitePruneChanges, {kKeptDocChanges}));
+  }
+  return Ok();
+}
+
 // SQLite: the position of the document at rowid `id` (none: ranked after every located one).
 Status SetPosition(storage::Tx& tx, int64_t id, const std::optional<double>& lat,
                    const std::optional<double>& lng) {
@@ -320,7 +349,7 @@ Status SetPosition(storage::Tx& tx, int64_t id, const std::optional<double>& lat
   } else {
     RETURN_IF_ERROR(tx.Exec(kSqliteDeletePosition, {id}));
   }
-  return Ok();
+  return LogChange(tx, id);
 }
 
 Status Put(storage::Tx& tx, const std::string& key, const char* kind, const std::string& app_id,
@@ -343,6 +372,7 @@ Status Put(storage::Tx& tx, const std::string& key, const char* kind, const std:
       return SetPosition(tx, id, lat, lng);
     }
     RETURN_IF_ERROR(tx.Exec(kSqliteDeletePosition, {id}));
+    RETURN_IF_ERROR(LogChange(tx, id));
   }
   ASSIGN_OR_RETURN(auto last, tx.Exec(kSqliteLastInGroup, {lo, hi}));
   const int64_t id = last.empty() || last[0].IsNull(0) ? lo : last[0].Int(0) + 1;
@@ -361,6 +391,7 @@ Status Remove(storage::Tx& tx, const std::string& key) {
   if (current.empty()) return Ok();
   RETURN_IF_ERROR(tx.Exec(kSqliteDeleteRow, {current[0].Int(0)}));
   RETURN_IF_ERROR(tx.Exec(kSqliteDeletePosition, {current[0].Int(0)}));
+  RETURN_IF_ERROR(LogChange(tx, current[0].Int(0)));
   RETURN_IF_ERROR(tx.Exec(kSqliteDeleteKey, {key}));
   return Ok();
 }
@@ -445,42 +476,125 @@ std::string FtsExpression(const std::vector<std::string>& tokens) {
 // match in rank order also has length L (it is no earlier than the unfiltered one, and
 // n filtered rows of length <= L exist), so the bound query would have given L too, and
 // the geo query's first n filtered rows are exactly these n.
-Result<std::optional<storage::Rows>> SearchNearestSqlite(storage::Tx& tx, const std::string& match,
-                                                         const SearchParams& p, int64_t offset, double lat,
-                                                         double lng, double lng_scale) {
-  const int64_t needed = offset + p.limit + 1;
-  ASSIGN_OR_RETURN(auto prefix, tx.Exec(kSearchSqliteGeoPrefix, {match, needed}));
-  struct Candidate {
-    int64_t group;  // rowid >> kLengthShift: the document's length
-    double distance;
-    int64_t rowid;
-  };
-  std::vector<Candidate> candidates;
-  // Exactly kSearchSqliteGeo's ORDER BY expression, in the same double operations.
-  auto add = [&](const storage::Row& r) {
-    const int64_t rowid = r.Int(0);
-    double distance = 1.0e9;  // no position: after every located match of its length
-    if (!r.IsNull(1)) {
-      const double dlat = r.Double(1) - lat, dlng = (r.Double(2) - lng) * lng_scale;
-      distance = dlat * dlat + dlng * dlng;
+struct Candidate {
+  int64_t group;  // rowid >> kLengthShift: the document's length
+  double distance;
+  int64_t rowid;
+};
+
+// Exactly kSearchSqliteGeo's ORDER BY expression, in the same double operations.
+Candidate MakeCandidate(int64_t rowid, const std::optional<SearchPositionIndex::Position>& at, double lat,
+                        double lng, double lng_scale) {
+  double distance = 1.0e9;  // no position: after every located match of its length
+  if (at) {
+    const double dlat = at->lat - lat, dlng = (at->lng - lng) * lng_scale;
+    distance = dlat * dlat + dlng * dlng;
+  }
+  return {rowid >> kLengthShift, distance, rowid};
+}
+
+// The rowids of a group_concat (kSearchSqliteIdsPrefix, kSearchSqliteIdsGroup), ascending.
+std::vector<int64_t> ParseIds(const storage::Rows& rows) {
+  std::vector<int64_t> ids;
+  if (rows.empty() || rows[0].IsNull(0)) return ids;
+  const std::string& text = rows[0].Str(0);
+  const char* at = text.data();
+  const char* const stop = text.data() + text.size();
+  while (at < stop) {
+    int64_t id = 0;
+    auto [next, ec] = std::from_chars(at, stop, id);
+    if (ec != std::errc()) break;
+    ids.push_back(id);
+    at = next + 1;  // past the comma
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// SearchNearestSqlite's candidates with their positions from the in-memory copy, which holds
+// exactly the snapshot of `tx` (log position `seq`): FTS5 reads rowids only, with no b-tree
+// seek per match. Nullopt when the copy moved past the snapshot meanwhile, or the last match
+// lies in the longest length (the caller reads the database instead).
+Result<std::optional<std::vector<Candidate>>> CandidatesFromMemory(storage::Tx& tx,
+                                                                   SearchPositionIndex& index, int64_t seq,
+                                                                   const std::string& match, int64_t needed,
+                                                                   double lat, double lng, double lng_scale) {
+  // The same query in the same index state has the same candidates, wherever the searcher is.
+  const std::string key = std::to_string(needed) + ' ' + match;
+  SearchPositionIndex::Matches kept = index.KeptMatches(seq, key);
+  if (kept == nullptr) {
+    ASSIGN_OR_RETURN(auto prefix_rows, tx.Exec(kSearchSqliteIdsPrefix, {match, needed}));
+    std::vector<int64_t> ids = ParseIds(prefix_rows);
+    if (static_cast<int64_t>(ids.size()) >= needed) {
+      const int64_t length = ids.back() >> kLengthShift;
+      if (length >= kMaxLength) return std::optional<std::vector<Candidate>>();
+      // The shorter lengths' matches of the prefix, then the whole of the last one's.
+      std::erase_if(ids, [&](int64_t id) { return (id >> kLengthShift) >= length; });
+      ASSIGN_OR_RETURN(auto group_rows, tx.Exec(kSearchSqliteIdsGroup, {match, length << kLengthShift,
+                                                                        (length + 1) << kLengthShift}));
+      std::vector<int64_t> group = ParseIds(group_rows);
+      ids.insert(ids.end(), group.begin(), group.end());
     }
-    candidates.push_back({rowid >> kLengthShift, distance, rowid});
+    kept = std::make_shared<const std::vector<int64_t>>(std::move(ids));
+    index.KeepMatches(seq, key, kept);
+  }
+  const std::vector<int64_t>& ids = *kept;
+  std::vector<std::optional<SearchPositionIndex::Position>> positions;
+  if (!index.Lookup(seq, ids, &positions)) return std::optional<std::vector<Candidate>>();
+  std::vector<Candidate> candidates;
+  candidates.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    candidates.push_back(MakeCandidate(ids[i], positions[i], lat, lng, lng_scale));
+  }
+  return std::optional<std::vector<Candidate>>(std::move(candidates));
+}
+
+// The same candidates read from the database: each match's position by its rowid.
+Result<std::optional<std::vector<Candidate>>> CandidatesFromDatabase(storage::Tx& tx,
+                                                                     const std::string& match, int64_t needed,
+                                                                     double lat, double lng,
+                                                                     double lng_scale) {
+  ASSIGN_OR_RETURN(auto prefix, tx.Exec(kSearchSqliteGeoPrefix, {match, needed}));
+  std::vector<Candidate> candidates;
+  auto add = [&](const storage::Row& r) {
+    std::optional<SearchPositionIndex::Position> at;
+    if (!r.IsNull(1)) at = SearchPositionIndex::Position{r.Double(1), r.Double(2)};
+    candidates.push_back(MakeCandidate(r.Int(0), at, lat, lng, lng_scale));
   };
   if (static_cast<int64_t>(prefix.size()) < needed) {
     candidates.reserve(prefix.size());
     for (const auto& r : prefix) add(r);
-  } else {
-    const int64_t length = prefix.rows.back().Int(0) >> kLengthShift;
-    if (length >= kMaxLength)
-      return std::optional<storage::Rows>();  // no rowid range above it: the exact path
-    ASSIGN_OR_RETURN(auto group, tx.Exec(kSearchSqliteGeoGroup,
-                                         {match, length << kLengthShift, (length + 1) << kLengthShift}));
-    candidates.reserve(prefix.size() + group.size());
-    for (const auto& r : prefix) {
-      if ((r.Int(0) >> kLengthShift) < length) add(r);
-    }
-    for (const auto& r : group) add(r);
+    return std::optional<std::vector<Candidate>>(std::move(candidates));
   }
+  const int64_t length = prefix.rows.back().Int(0) >> kLengthShift;
+  if (length >= kMaxLength) return std::optional<std::vector<Candidate>>();  // no rowid range above it
+  ASSIGN_OR_RETURN(auto group, tx.Exec(kSearchSqliteGeoGroup,
+                                       {match, length << kLengthShift, (length + 1) << kLengthShift}));
+  candidates.reserve(prefix.size() + group.size());
+  for (const auto& r : prefix) {
+    if ((r.Int(0) >> kLengthShift) < length) add(r);
+  }
+  for (const auto& r : group) add(r);
+  return std::optional<std::vector<Candidate>>(std::move(candidates));
+}
+
+Result<std::optional<storage::Rows>> SearchNearestSqlite(storage::Tx& tx, SearchPositionIndex* index,
+                                                         const std::string& match, const SearchParams& p,
+                                                         int64_t offset, double lat, double lng,
+                                                         double lng_scale) {
+  const int64_t needed = offset + p.limit + 1;
+  std::optional<std::vector<Candidate>> gathered;
+  if (index != nullptr) {
+    ASSIGN_OR_RETURN(auto seq, index->Sync(tx));
+    if (seq) {
+      ASSIGN_OR_RETURN(gathered, CandidatesFromMemory(tx, *index, *seq, match, needed, lat, lng, lng_scale));
+    }
+  }
+  if (!gathered) {
+    ASSIGN_OR_RETURN(gathered, CandidatesFromDatabase(tx, match, needed, lat, lng, lng_scale));
+    if (!gathered) return std::optional<storage::Rows>();  // the exact path
+  }
+  std::vector<Candidate>& candidates = *gathered;
   const size_t take = std::min(candidates.size(), static_cast<size_t>(needed));
   std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(take),
                     candidates.end(), [](const Candidate& a, const Candidate& b) {
@@ -616,6 +730,11 @@ void NoteSearchIndexChanged() {
 }
 
 Result<json::object> SearchJson(storage::Db& db, const SearchParams& p, int64_t* changes_at_ms) {
+  return SearchJson(db, nullptr, p, changes_at_ms);
+}
+
+Result<json::object> SearchJson(storage::Db& db, SearchPositionIndex* positions, const SearchParams& p,
+                                int64_t* changes_at_ms) {
   if (p.q.empty() || p.q.size() > 64) return Invalid("'q' must be 1..64 bytes");
   if (p.limit < 1 || p.limit > 50) return Invalid("'limit' must be 1..50");
   if (p.lat.has_value() != p.lng.has_value()) return Invalid("'lat' and 'lng' come together");
@@ -668,8 +787,12 @@ Result<json::object> SearchJson(storage::Db& db, const SearchParams& p, int64_t*
                                                          lat, lng, lng_scale}));
       return VisiblePage(std::move(near), offset, p.limit + 1);
     }
-    if (!geo) return tx.Exec(kSearchSqlite, {match, p.city, p.category, p.limit + 1, offset});
-    ASSIGN_OR_RETURN(auto nearest, SearchNearestSqlite(tx, match, p, offset, lat, lng, lng_scale));
+    if (!geo) {
+      // The first search loads the copy for those with a position, which need it.
+      if (positions != nullptr && !positions->loaded()) RETURN_IF_ERROR(positions->Sync(tx));
+      return tx.Exec(kSearchSqlite, {match, p.city, p.category, p.limit + 1, offset});
+    }
+    ASSIGN_OR_RETURN(auto nearest, SearchNearestSqlite(tx, positions, match, p, offset, lat, lng, lng_scale));
     if (nearest) return std::move(*nearest);
     // A filtered-out match among the page's: every filtered row as long as the page's last
     // one, or shorter, then ordered by distance too.

@@ -63,6 +63,12 @@ struct SearchParams {
 // starts or ends), or INT64_MAX.
 Result<boost::json::object> SearchJson(storage::Db& db, const SearchParams& params,
                                        int64_t* changes_at_ms = nullptr);
+// The same, ordering a page with a position from `positions` (SQLite: the in-memory copy of
+// the documents' positions, loaded by the first search and read only when it holds exactly
+// the search's snapshot; otherwise, and on PostgreSQL, the database's): the same answers.
+class SearchPositionIndex;
+Result<boost::json::object> SearchJson(storage::Db& db, SearchPositionIndex* positions,
+                                       const SearchParams& params, int64_t* changes_at_ms = nullptr);
 
 // A process-wide counter bumped by every change of what search answers (documents,
 // campaigns, apps). Writers call NoteSearchIndexChanged() again after their commit, so a

@@ -9,6 +9,7 @@
 #include "host/search/nearby.h"
 #include "host/search/search.h"
 #include "host/search/search_page_cache.h"
+#include "host/search/search_position_index.h"
 #include "http/params.h"
 
 namespace hutong::host {
@@ -90,9 +91,11 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
 
   // First pages of frequent queries are answered from memory on the I/O thread.
   auto cache = std::make_shared<search::SearchPageCache>(deps.clock);
+  // The documents' positions in memory (SQLite), loaded by the first search.
+  auto positions = std::make_shared<search::SearchPositionIndex>();
   router.Add(
       http::Method::kGet, "/api/search",
-      [deps, cache](http::Request& req) -> Result<http::Response> {
+      [deps, cache, positions](http::Request& req) -> Result<http::Response> {
         search::SearchParams p;
         ASSIGN_OR_RETURN(p.q, http::QueryText(req, "q", 64));
         if (p.q.empty()) return Invalid("'q' is required");
@@ -106,7 +109,7 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
         p.now_ms = deps.clock.NowMs();
         const uint64_t version = search::SearchIndexVersion();
         int64_t changes_at = 0;
-        ASSIGN_OR_RETURN(auto page, search::SearchJson(deps.db, p, &changes_at));
+        ASSIGN_OR_RETURN(auto page, search::SearchJson(deps.db, positions.get(), p, &changes_at));
         std::string body = json::serialize(page);
         if (p.cursor.empty() && !p.lat) cache->Put(req.target, body, version, changes_at);
         return http::Response::JsonText(200, std::move(body));
