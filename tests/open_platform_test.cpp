@@ -143,6 +143,23 @@ TEST_P(OpenPlatformTest, RotationKeepsTheOldSecretForItsGraceAndDisableStopsAll)
   ExpectProblem(*Client(app_id, newest).Call("GET", "/open/v1/ping", ""), 401, "invalid_signature");
 }
 
+// The node remembers an app's secrets for a few seconds (app_secret_cache.h); a secret
+// changed behind its back (a rotation on another node) is still accepted at once.
+TEST_P(OpenPlatformTest, ASecretRotatedElsewhereIsAcceptedAtOnce) {
+  auto [app_id, secret] = Register("elsewhere");
+  auto [other_id, other_secret] = Register("donor");
+  EXPECT_TRUE(Client(app_id, secret).CallJson("GET", "/open/v1/ping", "").ok());  // remembered now
+  static constexpr storage::Query kTakeSecret{
+      "test.open_platform.take_secret", storage::Access::kWrite,
+      "UPDATE apps SET secret_sealed = (SELECT secret_sealed FROM apps WHERE id = $2) WHERE id = $1"};
+  auto host_db = OpenHostDb();
+  RunQuery(*host_db, kTakeSecret, {app_id, other_id});
+  EXPECT_TRUE(Client(app_id, other_secret).CallJson("GET", "/open/v1/ping", "").ok());
+  // Still refused: a secret that is no secret of the app.
+  ExpectProblem(*Client(app_id, "sk_" + std::string(64, '1')).Call("GET", "/open/v1/ping", ""), 401,
+                "invalid_signature");
+}
+
 TEST_P(OpenPlatformTest, CodeToSessionGivesAStablePerAppOpenId) {
   const std::string viewer = DemoUserId("13800000000");
   const std::string other_user = DemoUserId("13800000001");

@@ -2,6 +2,7 @@
 
 #include "host/content/content_routes.h"
 #include "host/ledger/ledger_routes.h"
+#include "host/openplatform/app_secret_cache.h"
 #include "host/openplatform/openplatform_routes.h"
 #include "host/ops/jobs_routes.h"
 #include "host/pay/pay_routes.h"
@@ -13,6 +14,7 @@
 namespace hutong::host {
 
 void RegisterHostRoutes(http::Router& router, HostDeps deps) {
+  if (!deps.app_secrets) deps.app_secrets = std::make_shared<AppSecretCache>();
   RegisterContentRoutes(router, deps);
   RegisterUsersRoutes(router, deps);
   RegisterOpenPlatformRoutes(router, deps);

@@ -16,6 +16,8 @@
 
 namespace hutong::host {
 
+class AppSecretCache;
+
 struct HostDeps {
   storage::Db& db;
   const Clock& clock;
@@ -29,6 +31,9 @@ struct HostDeps {
   std::function<void()> wake_webhooks = {};
   // Sandbox mode (--sandbox): test money through POST /api/wallet/topup; off → 403.
   bool sandbox = true;
+  // Signed requests' app secrets (openplatform/app_secret_cache.h). Null: RegisterHostRoutes
+  // keeps one for its routes.
+  std::shared_ptr<AppSecretCache> app_secrets = nullptr;
 };
 
 // Versioned schema of the host's own database.

@@ -112,20 +112,33 @@ Result<AppCredentials> EnsureLocalProviderApp(storage::Db& db, const SecretBox& 
   });
 }
 
+std::vector<std::string> AppSecretSet::UsableAt(int64_t now_ms) const {
+  std::vector<std::string> out{current};
+  if (previous && previous_expires_at > now_ms) out.push_back(*previous);
+  return out;
+}
+
+Result<std::optional<AppSecretSet>> LoadAppSecrets(storage::Db& db, const SecretBox& box,
+                                                   const std::string& app_id) {
+  if (!IsWellFormedId(app_id, "app")) return std::optional<AppSecretSet>();
+  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.Exec(kSecrets, {app_id}); }));
+  if (rows.empty()) return std::optional<AppSecretSet>();
+  const auto& r = rows[0];
+  AppSecretSet set;
+  ASSIGN_OR_RETURN(set.current, box.Open(r.Str(0)));
+  if (!r.IsNull(1)) {
+    ASSIGN_OR_RETURN(auto previous, box.Open(r.Str(1)));
+    set.previous = std::move(previous);
+    set.previous_expires_at = r.OptInt(2).value_or(0);
+  }
+  return std::optional<AppSecretSet>(std::move(set));
+}
+
 Result<std::vector<std::string>> AppSecrets(storage::Db& db, const SecretBox& box, const std::string& app_id,
                                             int64_t now_ms) {
-  std::vector<std::string> out;
-  if (!IsWellFormedId(app_id, "app")) return out;
-  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.Exec(kSecrets, {app_id}); }));
-  if (rows.empty()) return out;
-  const auto& r = rows[0];
-  ASSIGN_OR_RETURN(auto current, box.Open(r.Str(0)));
-  out.push_back(std::move(current));
-  if (!r.IsNull(1) && r.OptInt(2).value_or(0) > now_ms) {
-    ASSIGN_OR_RETURN(auto previous, box.Open(r.Str(1)));
-    out.push_back(std::move(previous));
-  }
-  return out;
+  ASSIGN_OR_RETURN(auto set, LoadAppSecrets(db, box, app_id));
+  if (!set) return std::vector<std::string>();
+  return set->UsableAt(now_ms);
 }
 
 }  // namespace hutong::host

@@ -49,6 +49,18 @@ Result<AppRecord> DisableApp(storage::Db& db, const std::string& app_id);
 Result<AppCredentials> EnsureLocalProviderApp(storage::Db& db, const SecretBox& box, const AppInput& in,
                                               int64_t now_ms);
 
+// An active app's secrets as stored (opened): what AppSecrets filters by time.
+struct AppSecretSet {
+  std::string current;
+  std::optional<std::string> previous;  // until previous_expires_at
+  int64_t previous_expires_at = 0;
+  // The secrets a request may use at `now_ms`.
+  std::vector<std::string> UsableAt(int64_t now_ms) const;
+};
+// nullopt for an unknown or disabled app.
+Result<std::optional<AppSecretSet>> LoadAppSecrets(storage::Db& db, const SecretBox& box,
+                                                   const std::string& app_id);
+
 // The secrets a signed request of this app may use now: none for an unknown or disabled
 // app, the current one, and the previous one while its grace period lasts.
 Result<std::vector<std::string>> AppSecrets(storage::Db& db, const SecretBox& box, const std::string& app_id,

@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/json.h"
+#include "host/openplatform/app_secret_cache.h"
 #include "host/openplatform/apps.h"
 #include "host/openplatform/attribution.h"
 #include "host/openplatform/login_codes.h"
@@ -79,6 +80,7 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
     }
     ASSIGN_OR_RETURN(auto creds, RotateAppSecret(deps.db, std::string(req.PathParam("app_id")), deps.box,
                                                  deps.clock.NowMs(), grace_s * 1000));
+    if (deps.app_secrets) deps.app_secrets->Forget(creds.app_id);
     ASSIGN_OR_RETURN(auto app, GetApp(deps.db, creds.app_id));
     json::object out = AppJson(app);
     out["app_secret"] = creds.app_secret;
@@ -90,6 +92,7 @@ void RegisterOpenPlatformRoutes(http::Router& router, HostDeps deps) {
   router.Post("/api/admin/apps/{app_id}/disable", [deps](http::Request& req) -> Result<http::Response> {
     RETURN_IF_ERROR(RequireAdmin(req, deps.admin_token));
     ASSIGN_OR_RETURN(auto app, DisableApp(deps.db, std::string(req.PathParam("app_id"))));
+    if (deps.app_secrets) deps.app_secrets->Forget(app.id);
     return http::Response::Json(200, AppJson(app));
   });
 
