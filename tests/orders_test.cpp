@@ -66,6 +66,15 @@ constexpr storage::Query kVoucherTerms{
     "test.orders.voucher_terms", storage::Access::kRead,
     "SELECT COUNT(*), MIN(valid_to), MAX(valid_to), MIN(uses_total), MAX(uses_left) FROM vouchers "
     "WHERE order_id = $1"};
+constexpr storage::Query kPayOrdersByStatus{"test.orders.pay_orders_by_status", storage::Access::kRead,
+                                            "SELECT COUNT(*) FROM pay_orders WHERE status = $1"};
+constexpr storage::Query kPayOrdersOfAll{"test.orders.pay_orders_all", storage::Access::kRead,
+                                         "SELECT COUNT(*) FROM pay_orders"};
+constexpr storage::Query kOrderPayOrder{
+    "test.orders.order_pay_order", storage::Access::kRead,
+    "SELECT pay_order_id, cashier_url, amount_fen FROM orders WHERE id = $1"};
+constexpr storage::Query kSetPrice{"test.orders.set_price", storage::Access::kWrite,
+                                   "UPDATE deals SET price_fen = $2 WHERE id = $1"};
 constexpr storage::Query kVoucherCount{"test.orders.voucher_count", storage::Access::kRead,
                                        "SELECT COUNT(*) FROM vouchers WHERE order_id = $1"};
 
@@ -277,6 +286,82 @@ TEST_P(OrdersTest, OutOfStockWritesNothing) {
       401, "unauthorized");
 }
 
+// An app closes a pay order it will not use: the cashier refuses it from then on; closing
+// is idempotent; a paid one cannot be closed; another app's or an unknown one is 404.
+TEST_P(OrdersTest, ClosedPayOrdersCannotBePaid) {
+  Shopper viewer = Launch("13800000000");
+  const auto [app_id, secret] = LocalAppCredentials();
+  auto client = protocol::OpenApiClient::Create({node_->host_url(), app_id, secret}, SystemClock::Instance());
+  ASSERT_TRUE(client.ok());
+  const std::string openid = HostQuery(kSomeOpenId, {app_id}).rows.at(0).Str(0);
+  auto create = [&]() {
+    const std::string trade_no = NewId("ord");
+    auto r = client->Call(
+        "POST", "/open/v1/pay/orders",
+        json::serialize(json::object{
+            {"out_trade_no", trade_no}, {"amount_fen", 100}, {"description", "test"}, {"openid", openid}}),
+        {{"Idempotency-Key", trade_no}});
+    EXPECT_TRUE(r.ok() && r->status == 201);
+    return std::string(ParseBody(*r).at("pay_order_id").as_string());
+  };
+  auto close = [&](const std::string& id) {
+    auto r = client->Call("POST", "/open/v1/pay/orders/" + id + "/close", "");
+    EXPECT_TRUE(r.ok());
+    return *r;
+  };
+  const std::string unused = create();
+  auto closed = close(unused);
+  ASSERT_EQ(closed.status, 200) << closed.body;
+  EXPECT_EQ(ParseBody(closed).at("status").as_string(), "closed");
+  EXPECT_EQ(close(unused).status, 200);  // again: the same answer
+  EXPECT_EQ(HostQuery(kPayOrder, {unused}).rows.at(0).Str(0), "closed");
+  const int64_t before = Balance(viewer);
+  ExpectProblem(Post(node_->host_url() + "/api/cashier/" + unused + "/pay", "", viewer.host), 409,
+                "conflict");
+  EXPECT_EQ(Balance(viewer), before);
+  EXPECT_EQ(HostQuery(kPaymentEvents, {}).rows.at(0).Int(0), 0);
+
+  const std::string paid = create();
+  ASSERT_EQ(Post(node_->host_url() + "/api/cashier/" + paid + "/pay", "", viewer.host).status, 200);
+  ExpectProblem(close(paid), 409, "conflict");
+  EXPECT_EQ(HostQuery(kPayOrder, {paid}).rows.at(0).Str(0), "paid");
+  ExpectProblem(close("pay_01ZZZZZZZZZZZZZZZZZZZZZZZZ"), 404, "not_found");
+  // Unsigned: refused.
+  ExpectProblem(Post(node_->host_url() + "/open/v1/pay/orders/" + paid + "/close", ""), 401,
+                "invalid_signature");
+}
+
+// The route asks the host for the pay order before it takes the stock when no refusal of
+// the deal is remembered: an attempt that finds the stock gone after all leaves its pay
+// order closed, never payable, and a later attempt on the known sold-out deal asks nothing.
+TEST_P(OrdersTest, SoldOutAfterThePayOrderClosesIt) {
+  SetStock(plain_deal_, 1, 0);
+  Shopper viewer = Launch("13800000000");
+  const int64_t pending_before = HostQuery(kPayOrdersByStatus, {std::string("pending")}).rows.at(0).Int(0);
+  const int64_t closed_before = HostQuery(kPayOrdersByStatus, {std::string("closed")}).rows.at(0).Int(0);
+  ExpectProblem(Order(viewer, plain_deal_, 2), 409, "out_of_stock");
+  EXPECT_EQ(HostQuery(kPayOrdersByStatus, {std::string("closed")}).rows.at(0).Int(0), closed_before + 1);
+  EXPECT_EQ(HostQuery(kPayOrdersByStatus, {std::string("pending")}).rows.at(0).Int(0), pending_before);
+  EXPECT_EQ(StockLeft(plain_deal_), 1);
+  // The refusal is remembered now: the next order takes the stock first, then asks.
+  auto placed = Order(viewer, plain_deal_, 1);
+  ASSERT_EQ(placed.status, 201) << placed.body;
+  const std::string order_id(ParseBody(placed).at("order_id").as_string());
+  const std::string pay_order_id(ParseBody(placed).at("pay_order_id").as_string());
+  auto row = ProviderQuery(kOrderPayOrder, {order_id});
+  EXPECT_EQ(row.rows.at(0).Str(0), pay_order_id);
+  EXPECT_EQ(HostQuery(kPayOrder, {pay_order_id}).rows.at(0).Str(0), "pending");
+  // That sale cleared the marker (stock was there): the next attempt asks first again and
+  // its pay order is closed; from the refusal it leaves on, attempts ask nothing.
+  ExpectProblem(Order(viewer, plain_deal_, 1), 409, "out_of_stock");
+  EXPECT_EQ(HostQuery(kPayOrdersByStatus, {std::string("closed")}).rows.at(0).Int(0), closed_before + 2);
+  const int64_t pay_orders = HostQuery(kPayOrdersOfAll, {}).rows.at(0).Int(0);
+  ExpectProblem(Order(viewer, plain_deal_, 1), 409, "out_of_stock");
+  EXPECT_EQ(HostQuery(kPayOrdersOfAll, {}).rows.at(0).Int(0), pay_orders);
+  EXPECT_EQ(HostQuery(kPayOrdersByStatus, {std::string("pending")}).rows.at(0).Int(0), pending_before + 1);
+  EXPECT_EQ(StockLeft(plain_deal_), 0);
+}
+
 TEST_P(OrdersTest, PerUserLimitIsEnforced) {
   SetStock(plain_deal_, 50, 2);
   Shopper viewer = Launch("13800000000");
@@ -380,6 +465,138 @@ TEST_P(OrdersTest, ConcurrentBuyersNeverOversell) {
   EXPECT_EQ(out_of_stock.load(), kThreads * kAttemptsPerThread - 100);
   EXPECT_EQ(StockLeft(plain_deal_), 0);
   EXPECT_EQ(ProviderQuery(kOrderCount, {plain_deal_}).rows.at(0).Int(0), 100);
+}
+
+// The pay order asked for before the reservation: one commit writes the order with it.
+TEST_P(OrdersTest, PayOrderFirstWritesTheOrderWithItsPayOrder) {
+  SetStock(plain_deal_, 5, 0);
+  const int64_t price = ProviderQuery(kStock, {plain_deal_}).rows.at(0).Int(1);
+  const provider::MpUser user = InsertMpUser(*provider_db_, NewId("mpu"), "o_test_first");
+  FakePayOrderGateway gateway;
+  auto placed =
+      provider::PlaceOrder(*provider_db_, gateway, user, {plain_deal_, 2, {}, {}},
+                           SystemClock::Instance().NowMs(), provider::PayOrderTiming::kBeforeReservation);
+  ASSERT_TRUE(placed.ok()) << placed.error().detail;
+  EXPECT_EQ(placed->pay_order_id, "pay_for_" + placed->order_id);
+  EXPECT_EQ(placed->amount_fen, 2 * price);
+  auto row = ProviderQuery(kOrderPayOrder, {placed->order_id});
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0].Str(0), placed->pay_order_id);
+  EXPECT_EQ(row[0].Str(1), "/cashier/pay_for_" + placed->order_id);
+  EXPECT_EQ(row[0].Int(2), 2 * price);
+  ASSERT_EQ(gateway.Created().size(), 1u);
+  EXPECT_EQ(gateway.Created()[0].amount_fen, 2 * price);
+  EXPECT_TRUE(gateway.Closed().empty());
+  EXPECT_EQ(StockLeft(plain_deal_), 3);
+
+  // Bad requests are answered before the host is asked for anything.
+  auto unknown =
+      provider::PlaceOrder(*provider_db_, gateway, user, {"deal_01ZZZZZZZZZZZZZZZZZZZZZZZZ", 1, {}, {}},
+                           SystemClock::Instance().NowMs(), provider::PayOrderTiming::kBeforeReservation);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(gateway.Created().size(), 1u);
+}
+
+TEST_P(OrdersTest, PayOrderFirstWithTheHostDownReservesNothing) {
+  SetStock(plain_deal_, 5, 0);
+  const provider::MpUser user = InsertMpUser(*provider_db_, NewId("mpu"), "o_test_first_down");
+  auto r =
+      provider::PlaceOrder(*provider_db_, FakePayOrderGateway(/*fail=*/true), user, {plain_deal_, 2, {}, {}},
+                           SystemClock::Instance().NowMs(), provider::PayOrderTiming::kBeforeReservation);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(StockLeft(plain_deal_), 5);
+  static constexpr storage::Query kAnyOrder{"test.orders.any_order", storage::Access::kRead,
+                                            "SELECT COUNT(*) FROM orders WHERE deal_id = $1"};
+  EXPECT_EQ(ProviderQuery(kAnyOrder, {plain_deal_}).rows.at(0).Int(0), 0);  // not even cancelled
+}
+
+// Between the pay order and the reservation the stock ran out: nothing reserved, the pay
+// order closed. The price changed: the first pay order closed, the order placed at the new
+// price with a pay order of that amount.
+TEST_P(OrdersTest, PayOrderFirstClosesThePayOrderWhenTheQuoteNoLongerHolds) {
+  SetStock(plain_deal_, 5, 0);
+  const int64_t price = ProviderQuery(kStock, {plain_deal_}).rows.at(0).Int(1);
+  const provider::MpUser user = InsertMpUser(*provider_db_, NewId("mpu"), "o_test_first_race");
+  const int64_t now = SystemClock::Instance().NowMs();
+  {
+    FakePayOrderGateway gateway;
+    gateway.on_create_for_test = [&](const provider::PayOrderRequest&) { SetStock(plain_deal_, 1, 0); };
+    auto r = provider::PlaceOrder(*provider_db_, gateway, user, {plain_deal_, 2, {}, {}}, now,
+                                  provider::PayOrderTiming::kBeforeReservation);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::kOutOfStock);
+    ASSERT_EQ(gateway.Created().size(), 1u);
+    EXPECT_EQ(gateway.Closed(), std::vector<std::string>{"pay_for_" + gateway.Created()[0].out_trade_no});
+    EXPECT_EQ(StockLeft(plain_deal_), 1);
+    EXPECT_EQ(ProviderQuery(kOrderCount, {plain_deal_}).rows.at(0).Int(0), 0);
+  }
+  {
+    SetStock(plain_deal_, 5, 0);
+    FakePayOrderGateway gateway;
+    bool changed = false;
+    gateway.on_create_for_test = [&](const provider::PayOrderRequest&) {
+      if (!changed) ProviderQuery(kSetPrice, {plain_deal_, price + 100});
+      changed = true;
+    };
+    auto r = provider::PlaceOrder(*provider_db_, gateway, user, {plain_deal_, 1, {}, {}}, now,
+                                  provider::PayOrderTiming::kBeforeReservation);
+    ASSERT_TRUE(r.ok()) << r.error().detail;
+    EXPECT_EQ(r->amount_fen, price + 100);
+    auto created = gateway.Created();
+    ASSERT_EQ(created.size(), 2u);
+    EXPECT_EQ(created[0].amount_fen, price);
+    EXPECT_EQ(created[1].amount_fen, price + 100);
+    EXPECT_EQ(gateway.Closed(), std::vector<std::string>{"pay_for_" + created[0].out_trade_no});
+    EXPECT_EQ(r->pay_order_id, "pay_for_" + created[1].out_trade_no);
+    EXPECT_EQ(ProviderQuery(kOrderPayOrder, {r->order_id}).rows.at(0).Str(0), r->pay_order_id);
+    EXPECT_EQ(StockLeft(plain_deal_), 4);
+    ProviderQuery(kSetPrice, {plain_deal_, price});
+  }
+}
+
+TEST_P(OrdersTest, PayOrderFirstNeverOversells) {
+  SetStock(plain_deal_, 50, 0);
+  constexpr int kThreads = 8;
+  constexpr int kAttemptsPerThread = 10;
+  std::vector<provider::MpUser> users;
+  for (int t = 0; t < kThreads; ++t) {
+    users.push_back(InsertMpUser(*provider_db_, NewId("mpu"), "o_first_race_" + std::to_string(t)));
+  }
+  FakePayOrderGateway gateway;
+  std::atomic<int> sold{0}, out_of_stock{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAttemptsPerThread; ++i) {
+        auto r = provider::PlaceOrder(*provider_db_, gateway, users[t], {plain_deal_, 1, {}, {}},
+                                      SystemClock::Instance().NowMs(),
+                                      provider::PayOrderTiming::kBeforeReservation);
+        if (r.ok()) {
+          ++sold;
+        } else if (r.error().code == ErrorCode::kOutOfStock) {
+          ++out_of_stock;
+        } else if (r.error().code == ErrorCode::kUnavailable) {
+          if (++other < 10'000) --i;  // a serialization failure: the client would retry
+        } else {
+          ADD_FAILURE() << r.error().detail << " " << r.error().internal;
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(sold.load(), 50);
+  EXPECT_EQ(out_of_stock.load(), kThreads * kAttemptsPerThread - 50);
+  EXPECT_EQ(StockLeft(plain_deal_), 0);
+  EXPECT_EQ(ProviderQuery(kOrderCount, {plain_deal_}).rows.at(0).Int(0), 50);
+  // Every refused attempt's pay order was closed; every sold one is its order's.
+  EXPECT_EQ(gateway.Closed().size(), static_cast<size_t>(out_of_stock.load()));
+  static constexpr storage::Query kWithPayOrder{
+      "test.orders.with_pay_order", storage::Access::kRead,
+      "SELECT COUNT(*) FROM orders WHERE deal_id = $1 AND pay_order_id = 'pay_for_' || id"};
+  EXPECT_EQ(ProviderQuery(kWithPayOrder, {plain_deal_}).rows.at(0).Int(0), 50);
 }
 
 TEST_P(OrdersTest, ReservationSlotsHaveTheirOwnStock) {

@@ -17,8 +17,30 @@ constexpr storage::Query kPlainDeals{
 
 Result<provider::PayOrderCreated> FakePayOrderGateway::CreatePayOrder(
     const std::string&, const provider::PayOrderRequest& req) const {
+  if (on_create_for_test) on_create_for_test(req);
   if (fail_) return Error(ErrorCode::kUnavailable, "host down");
+  {
+    std::lock_guard lock(mu_);
+    created_.push_back(req);
+  }
   return provider::PayOrderCreated{"pay_for_" + req.out_trade_no, "/cashier/pay_for_" + req.out_trade_no};
+}
+
+Status FakePayOrderGateway::ClosePayOrder(const std::string&, const std::string& pay_order_id) const {
+  if (fail_) return Error(ErrorCode::kUnavailable, "host down");
+  std::lock_guard lock(mu_);
+  closed_.push_back(pay_order_id);
+  return Ok();
+}
+
+std::vector<provider::PayOrderRequest> FakePayOrderGateway::Created() const {
+  std::lock_guard lock(mu_);
+  return created_;
+}
+
+std::vector<std::string> FakePayOrderGateway::Closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
 }
 
 provider::MpUser InsertMpUser(storage::Db& provider_db, const std::string& id, const std::string& openid) {

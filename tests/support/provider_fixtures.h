@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -14,15 +16,25 @@
 namespace hutong::testing {
 
 // Stands in for the host where an order is placed through the repository: the pay order
-// is "pay_for_<out_trade_no>", or kUnavailable ("host down") when made to fail.
+// is "pay_for_<out_trade_no>", or kUnavailable ("host down") when made to fail. It keeps
+// what it was asked (pay orders created, closed) for tests to check.
 class FakePayOrderGateway final : public provider::PayOrderGateway {
  public:
   explicit FakePayOrderGateway(bool fail = false) : fail_(fail) {}
   Result<provider::PayOrderCreated> CreatePayOrder(const std::string& host,
                                                    const provider::PayOrderRequest& req) const override;
+  Status ClosePayOrder(const std::string& host, const std::string& pay_order_id) const override;
+
+  // Runs in CreatePayOrder before it answers (e.g. to change the deal meanwhile).
+  std::function<void(const provider::PayOrderRequest&)> on_create_for_test;
+  std::vector<provider::PayOrderRequest> Created() const;
+  std::vector<std::string> Closed() const;
 
  private:
   bool fail_;
+  mutable std::mutex mu_;
+  mutable std::vector<provider::PayOrderRequest> created_;  // GUARDED_BY(mu_)
+  mutable std::vector<std::string> closed_;                 // GUARDED_BY(mu_)
 };
 
 // A mini-program user of host "local", written straight into the provider's database.

@@ -24,6 +24,19 @@ const http::OpenApiFragment& PayOpenApi() {
       }
     }
   },
+  "/open/v1/pay/orders/{pay_order_id}/close": {
+    "post": {
+      "summary": "Close one of the app's pending pay orders (signed)",
+      "description": "For an order the app could not place after all (e.g. its stock ran out after the pay order was asked for): pending → closed, and the cashier refuses it from then on. Closing a closed pay order again answers it unchanged; a paid one → 409 conflict (refund it instead); another app's or unknown → 404. No body.",
+      "tags": ["payments"], "security": [{"signedRequest": []}],
+      "parameters": [{"name": "pay_order_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "responses": {
+        "200": {"description": "The closed pay order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PayOrder"}}}},
+        "401": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"},
+        "409": {"$ref": "#/components/responses/Problem"}
+      }
+    }
+  },
   "/open/v1/pay/refunds": {
     "post": {
       "summary": "Refund part or all of one of the app's paid pay orders (signed)",

@@ -58,6 +58,12 @@ constexpr Query kMarkPaid{
     "RETURNING id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
     "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at"};
 
+constexpr Query kClose{
+    "pay.close", Access::kWrite,
+    "UPDATE pay_orders SET status = 'closed' WHERE id = $1 AND app_id = $2 AND status = 'pending' "
+    "RETURNING id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
+    "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at"};
+
 PayOrder FromRow(const storage::Row& r) {
   PayOrder p;
   p.id = r.Str(0);
@@ -170,6 +176,19 @@ Result<PayOrder> PayPayOrder(storage::Db& db, const PaymentProvider& payments,
     *event_enqueued = true;
     if (balance_after) *balance_after = balance;
     return p;
+  });
+}
+
+Result<PayOrder> ClosePayOrder(storage::Db& db, const std::string& app_id, const std::string& pay_order_id) {
+  if (!IsWellFormedId(pay_order_id, "pay")) return NotFound("pay order not found");
+  return db.Write([&](storage::Tx& tx) -> Result<PayOrder> {
+    ASSIGN_OR_RETURN(auto closed, tx.Exec(kClose, {pay_order_id, app_id}));
+    if (!closed.empty()) return FromRow(closed[0]);
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(kById, {pay_order_id}));
+    if (rows.empty() || rows[0].Str(1) != app_id) return NotFound("pay order not found");
+    PayOrder p = FromRow(rows[0]);
+    if (p.status == "paid") return Error(ErrorCode::kConflict, "this pay order is already paid");
+    return p;  // closed already
   });
 }
 

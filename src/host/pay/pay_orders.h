@@ -69,6 +69,13 @@ Result<PayOrder> PayPayOrder(storage::Db& db, const PaymentProvider& payments,
                              const std::string& pay_order_id, const std::string& user_id, int64_t now_ms,
                              bool* event_enqueued, std::optional<Fen>* balance_after = nullptr);
 
+// The app closes one of its pending pay orders (e.g. the order it was asked for could not
+// be placed after all): pending → closed, so the cashier refuses it. Closing a closed one
+// again answers it as it is; a paid one → kConflict; another app's or unknown → kNotFound.
+// One conditional UPDATE, so a payment racing it either lands first (→ kConflict) or finds
+// the order closed.
+Result<PayOrder> ClosePayOrder(storage::Db& db, const std::string& app_id, const std::string& pay_order_id);
+
 // The pay order if it is `user_id`'s, else kNotFound.
 Result<PayOrder> GetPayOrderForUser(storage::Db& db, const std::string& pay_order_id,
                                     const std::string& user_id);

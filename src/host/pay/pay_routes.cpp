@@ -82,6 +82,15 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
                        return guard.Run(req, "app:" + app_id, [&] { return create_pay_order(req, app_id); });
                      }));
 
+  // The app gives up a pay order it asked for (its order could not be placed after all):
+  // closed, the cashier refuses it. Idempotent by nature (closing twice answers the same).
+  router.Post("/open/v1/pay/orders/{pay_order_id}/close",
+              Signed(deps, [deps](http::Request& req, const std::string& app_id) -> Result<http::Response> {
+                ASSIGN_OR_RETURN(auto p,
+                                 ClosePayOrder(deps.db, app_id, std::string(req.PathParam("pay_order_id"))));
+                return http::Response::Json(200, PayOrderJson(p));
+              }));
+
   auto create_refund = [deps, payments](http::Request& req,
                                         const std::string& app_id) -> Result<http::Response> {
     ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));

@@ -84,6 +84,12 @@ void HotStock::MarkLimitReached(const std::string& deal_id, const std::string& u
   ++counters_.marked;
 }
 
+bool HotStock::HasMarkers(const std::string& deal_id) const {
+  std::lock_guard lock(mu_);
+  auto d = deals_.find(deal_id);
+  return d != deals_.end() && (!d->second.slots.empty() || !d->second.users.empty());
+}
+
 void HotStock::Sold(const std::string& deal_id, std::string_view slot) {
   std::lock_guard lock(mu_);
   auto d = deals_.find(deal_id);

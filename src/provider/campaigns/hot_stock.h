@@ -60,6 +60,10 @@ class HotStock {
                    uint64_t generation, int64_t now_ms);
   void MarkLimitReached(const std::string& deal_id, const std::string& user_id, int64_t quantity,
                         const Error& refusal, uint64_t generation, int64_t now_ms);
+  // Whether this node holds any refusal of the deal (sold out in some slot, or a user at
+  // the limit), fresh or stale: stock is then unlikely enough that an order should take it
+  // before asking the host for a pay order (orders.h, PayOrderTiming).
+  bool HasMarkers(const std::string& deal_id) const;
   // A take of the deal succeeded (stock was there after all, e.g. a probe): forget it.
   void Sold(const std::string& deal_id, std::string_view slot);
   // Stock of the deal came back on this node (cancel, expiry, refund). Call it inside the

@@ -59,11 +59,14 @@ constexpr Query kReturnSlotStock{
 constexpr Query kUserUnits{"orders.user_units", Access::kRead,
                            "SELECT COALESCE(SUM(quantity), 0) FROM orders "
                            "WHERE user_id = $1 AND deal_id = $2 AND status <> 'cancelled'"};
+// $13, $14: the pay order when it was asked for before the reservation (else NULL and
+// kAttachPayOrder sets them after).
 constexpr Query kInsertOrder{"orders.insert", Access::kWrite,
                              "INSERT INTO orders (id, user_id, host, deal_id, slot, campaign_id, quantity, "
                              "unit_price_fen, amount_fen, status, "
-                             "attribution_token, expires_at, created_at) "
-                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12)"};
+                             "attribution_token, expires_at, created_at, pay_order_id, cashier_url) "
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12, "
+                             "$13, $14)"};
 // PostgreSQL, for an order without a per-user limit or a slot: the conditional stock
 // decrement and the order insert as one statement (the insert sees the decrement's row
 // only if it took the stock, so 0 rows inserted = sold out, nothing changed). Parameters
@@ -75,16 +78,16 @@ constexpr Query kTakeDealStockAndInsert{
     "RETURNING id) "
     "INSERT INTO orders (id, user_id, host, deal_id, slot, campaign_id, quantity, unit_price_fen, "
     "amount_fen, "
-    "status, attribution_token, expires_at, created_at) "
-    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12 FROM took"};
+    "status, attribution_token, expires_at, created_at, pay_order_id, cashier_url) "
+    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12, $13, $14 FROM took"};
 constexpr Query kTakeCampaignStockAndInsert{
     "orders.take_campaign_stock_insert", Access::kWrite,
     "WITH took AS (UPDATE campaign_deals SET stock_left = stock_left - $7 "
     "WHERE campaign_id = $6 AND deal_id = $4 AND stock_left >= $7 RETURNING deal_id) "
     "INSERT INTO orders (id, user_id, host, deal_id, slot, campaign_id, quantity, unit_price_fen, "
     "amount_fen, "
-    "status, attribution_token, expires_at, created_at) "
-    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12 FROM took"};
+    "status, attribution_token, expires_at, created_at, pay_order_id, cashier_url) "
+    "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12, $13, $14 FROM took"};
 constexpr Query kAttachPayOrder{"orders.attach_pay_order", Access::kWrite,
                                 "UPDATE orders SET pay_order_id = $2, cashier_url = $3 WHERE id = $1"};
 constexpr Query kOrderStatusForExpiry{"orders.pending_for_expiry", Access::kRead,
@@ -136,36 +139,37 @@ constexpr Query kInsertVoucher{
     "created_at) VALUES ($1, $2, $3, 'unused', $4, $4, $5, $6) "
     "ON CONFLICT (code) DO NOTHING"};
 
-struct Reservation {
-  std::string order_id;
+// What an order costs at `now`, from the deal and the campaign open then; every check of
+// the request that needs no stock (deal online and valid, campaign open, quantity, slot).
+struct Quote {
+  Fen unit_price = 0;
   Fen amount_fen = 0;
+  int64_t limit = 0;  // per user; 0 = none
+  std::optional<std::string> campaign_id;
   std::string description;
-  // Set when the stock was not there and the transaction committed nothing (the PostgreSQL
-  // single-statement reservation): the order was not placed.
-  std::optional<Error> refusal;
 };
 
-Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInput& in, int64_t now) {
+Result<Quote> QuoteOrder(storage::Tx& tx, const OrderInput& in, int64_t now) {
   ASSIGN_OR_RETURN(auto deal_rows, tx.Exec(kDealForOrder, {in.deal_id, now}));
   if (deal_rows.empty() || deal_rows[0].Str(5) != "online") return NotFound("deal not found");
   const storage::Row& deal = deal_rows[0];
   const std::string& type = deal.Str(0);
   if (deal.Int(4) <= now) return Error(ErrorCode::kConflict, "this deal is no longer valid");
 
-  Fen unit_price = deal.Int(1);
-  int64_t limit = deal.Int(2);
-  std::optional<std::string> campaign_id;
+  Quote q;
+  q.unit_price = deal.Int(1);
+  q.limit = deal.Int(2);
   if (!deal.IsNull(7)) {
-    campaign_id = deal.Str(7);
-    unit_price = deal.Int(8);
-    if (deal.Int(9) > 0) limit = deal.Int(9);
+    q.campaign_id = deal.Str(7);
+    q.unit_price = deal.Int(8);
+    if (deal.Int(9) > 0) q.limit = deal.Int(9);
   } else if (!deal.IsNull(10)) {
     // A deal waiting for its campaign does not sell before it opens; once every campaign
     // of it has ended it sells at its own price from its own stock again.
     return Error(ErrorCode::kConflict,
                  "the campaign has not started: it opens at " + FormatRfc3339Shanghai(deal.Int(10)));
   }
-  const int64_t max_per_order = limit > 0 ? limit : kMaxUnitsPerOrder;
+  const int64_t max_per_order = q.limit > 0 ? q.limit : kMaxUnitsPerOrder;
   if (in.quantity < 1 || in.quantity > max_per_order) {
     return Invalid("'quantity' must be between 1 and " + std::to_string(max_per_order));
   }
@@ -176,11 +180,38 @@ Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInpu
   } else if (in.slot) {
     return Invalid("'slot' is only for reservation deals");
   }
-  auto amount = MulFen(unit_price, in.quantity);
+  auto amount = MulFen(q.unit_price, in.quantity);
   if (!amount) return Invalid("amount out of range");
+  q.amount_fen = *amount;
+  q.description = deal.Str(6);
+  if (in.quantity > 1) q.description += " x" + std::to_string(in.quantity);
+  return q;
+}
 
-  Reservation r{NewId("ord"), *amount, deal.Str(6), std::nullopt};
-  if (in.quantity > 1) r.description += " x" + std::to_string(in.quantity);
+struct Reservation {
+  std::string order_id;
+  Fen amount_fen = 0;
+  std::string description;
+  // Set when the stock was not there and the transaction committed nothing (the PostgreSQL
+  // single-statement reservation): the order was not placed.
+  std::optional<Error> refusal;
+  // The quote the pay order was asked with no longer holds (price or campaign changed in
+  // between): nothing was written.
+  bool quote_changed = false;
+};
+
+// Takes the stock and writes the order `order_id`. With `pay` (asked for before, with the
+// `asked` quote) the order carries its pay order, provided the quote still holds.
+Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInput& in, int64_t now,
+                            const std::string& order_id, const Quote* asked, const PayOrderCreated* pay) {
+  ASSIGN_OR_RETURN(Quote q, QuoteOrder(tx, in, now));
+  Reservation r{order_id, q.amount_fen, q.description, std::nullopt};
+  if (asked != nullptr && (q.amount_fen != asked->amount_fen || q.campaign_id != asked->campaign_id)) {
+    r.quote_changed = true;
+    return r;
+  }
+  const int64_t limit = q.limit;
+  const std::optional<std::string>& campaign_id = q.campaign_id;
   const std::vector<storage::Value> order{r.order_id,
                                           user.id,
                                           user.host,
@@ -188,11 +219,13 @@ Result<Reservation> Reserve(storage::Tx& tx, const MpUser& user, const OrderInpu
                                           storage::Opt(in.slot),
                                           storage::Opt(campaign_id),
                                           in.quantity,
-                                          unit_price,
-                                          *amount,
+                                          q.unit_price,
+                                          q.amount_fen,
                                           storage::Opt(in.attribution_token),
                                           now + kOrderPaymentWindowMs,
-                                          now};
+                                          now,
+                                          pay ? storage::Value(pay->pay_order_id) : storage::Null(),
+                                          pay ? storage::Value(pay->cashier_url) : storage::Null()};
   Error sold_out(ErrorCode::kOutOfStock, "not enough stock left for this deal");
   if (tx.dialect() == storage::Dialect::kPostgres && limit == 0 && !in.slot) {
     // One statement takes the stock and writes the order, and the COMMIT goes with it. A
@@ -352,31 +385,112 @@ Result<PayOrderCreated> HostPayOrderGateway::CreatePayOrder(const std::string& h
   return PayOrderCreated{std::string(id->as_string()), cashier};
 }
 
-Result<PlacedOrder> PlaceOrder(storage::Db& db, const PayOrderGateway& gateway, const MpUser& user,
-                               const OrderInput& in, int64_t now_ms) {
-  ASSIGN_OR_RETURN(auto reserved, db.Write([&](storage::Tx& tx) { return Reserve(tx, user, in, now_ms); }));
+Status HostPayOrderGateway::ClosePayOrder(const std::string& host, const std::string& pay_order_id) const {
+  const protocol::OpenApiClient* client = hosts_.Client(host);
+  if (client == nullptr) return Error(ErrorCode::kUnavailable, "the user's host is not connected");
+  auto answer = client->CallJson("POST", "/open/v1/pay/orders/" + pay_order_id + "/close", "");
+  if (!answer.ok()) return std::move(answer).error();
+  return Ok();
+}
+
+namespace {
+
+PayOrderRequest PayRequestFor(const MpUser& user, const OrderInput& in, const std::string& order_id,
+                              Fen amount_fen, const std::string& description, int64_t now_ms) {
+  return PayOrderRequest{order_id,    amount_fen,           description,
+                         user.openid, in.attribution_token, now_ms + kOrderPaymentWindowMs,
+                         in.deal_id};
+}
+
+// What the host's failure means for our caller: its judgement of the request itself
+// (e.g. a stale attribution token) is passed on; anything else is "try again".
+Error PayOrderFailure(const std::string& order_id, Error e) {
+  LogWarn("pay order not created", {{"order_id", order_id}, {"error", e.detail}, {"internal", e.internal}});
+  if (e.code == ErrorCode::kValidationFailed) return e;
+  return Error(ErrorCode::kUnavailable, "the payment service is unavailable; try again");
+}
+
+Result<PlacedOrder> ReserveThenAskHost(storage::Db& db, const PayOrderGateway& gateway, const MpUser& user,
+                                       const OrderInput& in, int64_t now_ms) {
+  const std::string order_id = NewId("ord");
+  ASSIGN_OR_RETURN(auto reserved, db.Write([&](storage::Tx& tx) {
+    return Reserve(tx, user, in, now_ms, order_id, nullptr, nullptr);
+  }));
   if (reserved.refusal) return *std::move(reserved.refusal);
   BumpCatalogVersion();  // stock changed: cached deal pages are stale
-  PayOrderRequest pay{reserved.order_id, reserved.amount_fen,  reserved.description,
-                      user.openid,       in.attribution_token, now_ms + kOrderPaymentWindowMs,
-                      in.deal_id};
-  auto created = gateway.CreatePayOrder(user.host, pay);
+  auto created = gateway.CreatePayOrder(
+      user.host, PayRequestFor(user, in, order_id, reserved.amount_fen, reserved.description, now_ms));
   if (!created.ok()) {
-    LogWarn("pay order not created; order cancelled", {{"order_id", reserved.order_id},
-                                                       {"error", created.error().detail},
-                                                       {"internal", created.error().internal}});
-    RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) { return CancelAndRelease(tx, reserved.order_id); }));
+    Error e = PayOrderFailure(order_id, std::move(created).error());
+    RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) { return CancelAndRelease(tx, order_id); }));
     BumpCatalogVersion();
-    // The host judged the request itself (e.g. a stale attribution token): say so.
-    if (created.error().code == ErrorCode::kValidationFailed) return std::move(created).error();
-    return Error(ErrorCode::kUnavailable, "the payment service is unavailable; try again");
+    return e;
   }
   RETURN_IF_ERROR(db.WithWrite([&](storage::Tx& tx) -> Status {
-    RETURN_IF_ERROR(
-        tx.ExecLast(kAttachPayOrder, {reserved.order_id, created->pay_order_id, created->cashier_url}));
+    RETURN_IF_ERROR(tx.ExecLast(kAttachPayOrder, {order_id, created->pay_order_id, created->cashier_url}));
     return Ok();
   }));
-  return PlacedOrder{reserved.order_id, "pending_payment", reserved.amount_fen, created->pay_order_id,
+  return PlacedOrder{order_id, "pending_payment", reserved.amount_fen, created->pay_order_id,
+                     created->cashier_url};
+}
+
+// Whether a failed reservation is a refusal of the order (nothing was written, for sure),
+// as opposed to a storage failure whose commit may have happened after all.
+bool IsRefusal(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kOutOfStock:
+    case ErrorCode::kConflict:
+    case ErrorCode::kNotFound:
+    case ErrorCode::kValidationFailed:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Result<PlacedOrder> PlaceOrder(storage::Db& db, const PayOrderGateway& gateway, const MpUser& user,
+                               const OrderInput& in, int64_t now_ms, PayOrderTiming timing) {
+  if (timing == PayOrderTiming::kAfterReservation) return ReserveThenAskHost(db, gateway, user, in, now_ms);
+
+  // The quote from a reader: bad requests (unknown deal, quantity, slot, campaign not open)
+  // are answered here, before the host is asked for anything.
+  ASSIGN_OR_RETURN(Quote quote, db.Read([&](storage::Tx& tx) { return QuoteOrder(tx, in, now_ms); }));
+  const std::string order_id = NewId("ord");
+  auto created = gateway.CreatePayOrder(
+      user.host, PayRequestFor(user, in, order_id, quote.amount_fen, quote.description, now_ms));
+  if (!created.ok()) return PayOrderFailure(order_id, std::move(created).error());  // nothing reserved
+
+  auto reserved =
+      db.Write([&](storage::Tx& tx) { return Reserve(tx, user, in, now_ms, order_id, &quote, &*created); });
+  std::optional<Error> refusal;
+  if (!reserved.ok()) {
+    // A storage failure may hide a commit that happened (PostgreSQL's connection lost in the
+    // COMMIT): the pay order is left as it is, payable only if the order exists, and expires
+    // with the payment window otherwise.
+    if (!IsRefusal(reserved.error())) return std::move(reserved).error();
+    refusal = std::move(reserved).error();
+  } else if (reserved->refusal) {
+    refusal = std::move(reserved->refusal);
+  }
+  if (refusal || reserved->quote_changed) {
+    // Not placed: the pay order must never be paid. Its cashier URL was never shown to
+    // anyone, so a failed close only leaves an unreachable order to expire.
+    auto closed = gateway.ClosePayOrder(user.host, created->pay_order_id);
+    if (!closed.ok()) {
+      LogWarn("pay order of an order not placed could not be closed; it expires unpaid",
+              {{"order_id", order_id},
+               {"pay_order_id", created->pay_order_id},
+               {"error", closed.error().detail}});
+    }
+    if (refusal) return *std::move(refusal);
+    // The price or campaign moved between the quote and the transaction: start again the
+    // careful way, with the new price.
+    return ReserveThenAskHost(db, gateway, user, in, now_ms);
+  }
+  BumpCatalogVersion();  // stock changed: cached deal pages are stale
+  return PlacedOrder{order_id, "pending_payment", reserved->amount_fen, created->pay_order_id,
                      created->cashier_url};
 }
 

@@ -58,6 +58,9 @@ class PayOrderGateway {
   virtual ~PayOrderGateway() = default;
   virtual Result<PayOrderCreated> CreatePayOrder(const std::string& host,
                                                  const PayOrderRequest& req) const = 0;
+  // Gives up a pending pay order created for an order that was then not placed, so it can
+  // never be paid. kConflict when it was paid already.
+  virtual Status ClosePayOrder(const std::string& host, const std::string& pay_order_id) const = 0;
 };
 
 // Calls POST /open/v1/pay/orders (signed) on the user's host, Idempotency-Key = order id.
@@ -65,6 +68,8 @@ class HostPayOrderGateway final : public PayOrderGateway {
  public:
   explicit HostPayOrderGateway(const HostDirectory& hosts) : hosts_(hosts) {}
   Result<PayOrderCreated> CreatePayOrder(const std::string& host, const PayOrderRequest& req) const override;
+  // POST /open/v1/pay/orders/{id}/close (signed).
+  Status ClosePayOrder(const std::string& host, const std::string& pay_order_id) const override;
 
  private:
   const HostDirectory& hosts_;
@@ -78,13 +83,31 @@ struct PlacedOrder {
   std::string cashier_url;
 };
 
-// Reserves stock and writes the order in one transaction (out of stock → kOutOfStock,
-// limit broken → kConflict, nothing written), then asks the host for the payment order.
-// When the host cannot be reached the order is cancelled and its stock given back in a
-// second transaction (→ kUnavailable); a host that refuses the request (e.g. a bad
-// attribution token) → its kValidationFailed, also after cancelling.
+// When the host's pay order is asked for.
+enum class PayOrderTiming {
+  // Reserve (one transaction), ask the host, attach the pay order (a second transaction).
+  // When the host cannot be reached the order is cancelled and its stock given back in a
+  // third transaction (→ kUnavailable); a host that refuses the request (e.g. a bad
+  // attribution token) → its kValidationFailed, also after cancelling. A sold-out attempt
+  // never reaches the host: right when refusals are likely (a flash sale).
+  kAfterReservation,
+  // Quote the order from a read (deal, price, campaign), ask the host for the pay order,
+  // then reserve the stock and write the order with its pay order in one transaction: one
+  // commit less per purchase. The host unreachable or refusing → nothing reserved, no
+  // order. Refused after all (sold out, limit, deal changed) → the pay order is closed at
+  // the host (best effort: if that call fails too it stays unpayable by anyone but the
+  // buyer, who never saw its cashier URL, and expires with the payment window). A quote
+  // that no longer holds inside the transaction (price or campaign changed) → the pay order
+  // is closed and the order placed kAfterReservation. Right when stock is likely (no
+  // hot-stock marker on the deal).
+  kBeforeReservation,
+};
+
+// Reserves stock and writes the order (out of stock → kOutOfStock, limit broken →
+// kConflict, nothing written) with the host's payment order, in the order `timing` says.
 Result<PlacedOrder> PlaceOrder(storage::Db& db, const PayOrderGateway& gateway, const MpUser& user,
-                               const OrderInput& in, int64_t now_ms);
+                               const OrderInput& in, int64_t now_ms,
+                               PayOrderTiming timing = PayOrderTiming::kAfterReservation);
 
 // GET /mp/v1/orders/{id}: only the user's own orders (else kNotFound), with vouchers.
 Result<boost::json::object> GetOrderJson(storage::Db& db, const MpUser& user, const std::string& order_id);

@@ -43,7 +43,12 @@ void RegisterOrderRoutes(http::Router& router, ProviderDeps deps) {
       return *std::move(refusal);
     }
     const uint64_t generation = hot.Generation();
-    auto placed = PlaceOrder(deps.db, *gateway, user, in, now);
+    // Stock likely (no refusal of the deal remembered): the pay order is asked for first and
+    // attached in the reservation's commit; otherwise (a sale running out, a flash sale) the
+    // stock is taken first, so sold-out attempts never make the host open a pay order.
+    const PayOrderTiming timing =
+        hot.HasMarkers(in.deal_id) ? PayOrderTiming::kAfterReservation : PayOrderTiming::kBeforeReservation;
+    auto placed = PlaceOrder(deps.db, *gateway, user, in, now, timing);
     if (!placed.ok()) {
       const Error& e = placed.error();
       if (e.code == ErrorCode::kOutOfStock) {
