@@ -146,9 +146,34 @@ TEST(Crypto, KnownVectors) {
   // RFC 4231 test case 2.
   EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // RFC 4231 test case 1, and an empty key (computed with `openssl mac`).
+  EXPECT_EQ(HmacSha256Hex(std::string(20, '\x0b'), "Hi There"),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(HmacSha256Hex("", ""), "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+}
+
+// Each thread reuses its hash and MAC contexts: a call must not see the previous call's
+// key or data, whichever thread made it (an empty key after a non-empty one included).
+TEST(Crypto, ReusedContextsKeepNothingBetweenCalls) {
+  const std::string jefe = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  const std::string empty = "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad";
+  const std::string abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  auto check = [&] {
+    for (int i = 0; i < 50; ++i) {
+      EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"), jefe);
+      EXPECT_EQ(HmacSha256Hex("", ""), empty);
+      EXPECT_EQ(HmacSha256Hex(std::string_view(), std::string_view()), empty);
+      EXPECT_EQ(Sha256Hex("abc"), abc);
+      EXPECT_EQ(Sha256Hex(std::string(1000, 'x')).size(), 64u);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back(check);
+  check();
+  for (auto& t : threads) t.join();
 }
 
 }  // namespace
