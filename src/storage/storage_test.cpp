@@ -1,6 +1,7 @@
 // The same storage cases on SQLite (a fresh file per test) and PostgreSQL (a fresh schema per
 // test on the server named by HUTONG_TEST_PG_URL, which `make test` provides).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <cstdint>
@@ -797,6 +798,36 @@ TEST(SqliteGroupCommit, MoreWritersThanOneGroupAllCommitAndReturn) {
     });
     ASSERT_TRUE(n.ok()) << n.error().internal;
     EXPECT_EQ(*n, ok.load());  // exactly the writes that were not refused
+  }
+  backend.Cleanup();
+}
+
+// SQLite's memory statistics (a process-wide mutex on every malloc and free of the engine)
+// are off once a database is open: nothing is counted however much a statement allocates.
+TEST(SqliteMemoryStatistics, OffOnceADatabaseIsOpen) {
+  SqliteBackend backend;
+  std::string why;
+  ASSERT_TRUE(backend.Prepare(why));
+  {
+    auto db = OpenDb(backend.target, DbOptions{});
+    ASSERT_TRUE(db.ok()) << db.error().internal;
+    ASSERT_TRUE(Migrate(**db, kMigrations).ok());
+    const std::string big(100000, 'x');
+    ASSERT_TRUE((*db)
+                    ->WithWrite([&](Tx& tx) -> Status {
+                      RETURN_IF_ERROR(tx.Exec(kPutKv, {big, int64_t{1}}));
+                      return Ok();
+                    })
+                    .ok());
+    constexpr Query kLongest{"test.longest_kv", Access::kRead,
+                             "SELECT k FROM kv ORDER BY length(k) DESC LIMIT 1"};
+    auto k = (*db)->Read([&](Tx& tx) -> Result<std::string> {
+      ASSIGN_OR_RETURN(Rows rows, tx.Exec(kLongest));
+      return rows[0].Str(0);
+    });
+    ASSERT_TRUE(k.ok()) << k.error().internal;
+    EXPECT_EQ(*k, big);
+    EXPECT_EQ(sqlite3_memory_used(), 0);
   }
   backend.Cleanup();
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <mutex>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
@@ -308,6 +309,18 @@ Result<std::unique_ptr<Conn>> OpenConn(const std::string& path, bool reader, con
   return conn;
 }
 
+// Debian's SQLite is built with SQLITE_OMIT_LOOKASIDE, so a statement's small allocations
+// (each text value it reads or writes, RETURNING's ephemeral table, ...: about 500 per
+// purchase) all go to malloc, and with memory statistics on (the default) every one of
+// those mallocs and frees also takes SQLite's single process-wide mutex and measures the
+// block, from every worker thread of both roles. Nothing here reads the statistics
+// (sqlite3_memory_used, a soft heap limit), so they are off. It only takes effect before
+// SQLite initialises (the first open); later it is refused and changes nothing.
+void DisableMemoryStatistics() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 }  // namespace
 }  // namespace sqlite_internal
 
@@ -318,6 +331,7 @@ SqliteDb::~SqliteDb() = default;
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, const DbOptions& options) {
   if (path.empty()) return Internal("sqlite: empty database path");
+  sqlite_internal::DisableMemoryStatistics();
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {
     std::error_code ec;
