@@ -20,7 +20,8 @@ namespace {
 // Whether the request's one Idempotency-Key is its body's out_trade_no (how apps key pay
 // orders). A repeated header → 400, as the generic guard says; anything else unusual
 // (no key, no JSON, no out_trade_no) → false, and the guard or the handler judges it.
-Result<bool> KeyIsOutTradeNo(const http::Request& req) {
+// `body` is the request body as parsed once for both this check and the handler.
+Result<bool> KeyIsOutTradeNo(const http::Request& req, const Result<json::object>& body) {
   std::optional<std::string_view> key;
   for (const auto& [name, value] : req.headers) {
     if (name != "idempotency-key") continue;
@@ -28,10 +29,8 @@ Result<bool> KeyIsOutTradeNo(const http::Request& req) {
     key = value;
   }
   if (!key || key->empty()) return false;
-  boost::system::error_code ec;
-  json::value body = json::parse(req.body, ec);
-  if (ec || !body.is_object()) return false;
-  const json::value* trade_no = body.as_object().if_contains("out_trade_no");
+  if (!body.ok()) return false;
+  const json::value* trade_no = body->if_contains("out_trade_no");
   return trade_no != nullptr && trade_no->is_string() && trade_no->as_string() == *key;
 }
 
@@ -42,8 +41,12 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
   // same PaymentProvider interface.
   std::shared_ptr<const PaymentProvider> payments = std::make_shared<SandboxWallet>();
 
-  auto create_pay_order = [deps](http::Request& req, const std::string& app_id) -> Result<http::Response> {
-    ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
+  // `parsed` is ParseJsonObject(req.body), parsed once by the route; `keyed` what
+  // KeyIsOutTradeNo said of this request.
+  auto create_pay_order = [deps](http::Request& req, const std::string& app_id,
+                                 const Result<json::object>& parsed, bool keyed) -> Result<http::Response> {
+    if (!parsed.ok()) return parsed.error();
+    const json::object& body = *parsed;
     PayOrderInput in;
     ASSIGN_OR_RETURN(in.out_trade_no, RequireString(body, "out_trade_no", 64));
     ASSIGN_OR_RETURN(in.amount_fen, RequireInt(body, "amount_fen", 1, 100'000'000'00));
@@ -56,7 +59,6 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
       in.expires_at = ParseRfc3339(*expires);
       if (!in.expires_at) return Invalid("'expires_at' must be an RFC 3339 time");
     }
-    ASSIGN_OR_RETURN(auto keyed, KeyIsOutTradeNo(req));
     if (keyed) in.request_fingerprint = protocol::RequestFingerprint(req);
     ASSIGN_OR_RETURN(auto p, CreatePayOrder(deps.db, deps.box, app_id, in, deps.clock.NowMs()));
     // A retry gets the first answer: the order as it was created (pending).
@@ -76,10 +78,12 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
                      [deps, create_pay_order,
                       guard = protocol::Idempotency(deps.db, deps.clock, "/open/v1/pay/orders")](
                          http::Request& req, const std::string& app_id) -> Result<http::Response> {
-                       auto keyed = KeyIsOutTradeNo(req);
+                       const Result<json::object> parsed = ParseJsonObject(req.body);
+                       auto keyed = KeyIsOutTradeNo(req, parsed);
                        if (!keyed.ok()) return std::move(keyed).error();
-                       if (*keyed) return create_pay_order(req, app_id);
-                       return guard.Run(req, "app:" + app_id, [&] { return create_pay_order(req, app_id); });
+                       if (*keyed) return create_pay_order(req, app_id, parsed, true);
+                       return guard.Run(req, "app:" + app_id,
+                                        [&] { return create_pay_order(req, app_id, parsed, false); });
                      }));
 
   // The app gives up a pay order it asked for (its order could not be placed after all):
