@@ -159,12 +159,15 @@ if [ -n "$nearby" ]; then
   # Varied points and radii (bench/nearby.lua); as few connections as search, so p99 is a
   # request's own time rather than the queue of 64.
   nearby_c=${BENCH_NEARBY_CONNECTIONS:-8}
-  # Unrecorded warm-up: the first nearby requests after a start load the in-memory copy of
-  # the geo index (about a second of CPU at 1,000,000 stores), as a node in service has.
+  # The node loads its in-memory copy of the geo index at start and is not ready before
+  # (start_server waits for /readyz). An unrecorded warm-up (BENCH_NEARBY_WARMUP; 0: none)
+  # then only fills the readers' page caches, as a node in service has them.
   nearby_warmup=${BENCH_NEARBY_WARMUP:-5s}
   log "nearby warm-up ($nearby_warmup), then nearby ($DURATION, $nearby_c connections)"
-  wrk -t1 -c"$nearby_c" -d"$nearby_warmup" --timeout 30s -s "$root/bench/nearby.lua" "http://127.0.0.1:$hp" \
-    >"$RAW/wrk-nearby-warmup.txt" 2>&1 || die "wrk nearby warm-up failed"
+  if [ "${nearby_warmup%s}" != "0" ]; then
+    wrk -t1 -c"$nearby_c" -d"$nearby_warmup" --timeout 30s -s "$root/bench/nearby.lua" "http://127.0.0.1:$hp" \
+      >"$RAW/wrk-nearby-warmup.txt" 2>&1 || die "wrk nearby warm-up failed"
+  fi
   wrk -t1 -c"$nearby_c" -d"$DURATION" --timeout 30s --latency -s "$root/bench/nearby.lua" "http://127.0.0.1:$hp" \
     >"$RAW/wrk-nearby.txt" 2>&1 || die "wrk nearby failed"
   n_rps=$(awk '/^Requests\/sec:/ {print $2}' "$RAW/wrk-nearby.txt")

@@ -21,6 +21,7 @@
 #include "host/ledger/ledger.h"
 #include "host/openplatform/apps.h"
 #include "host/openplatform/login_codes.h"
+#include "host/search/nearby.h"
 #include "host/users/users.h"
 #include "provider/catalog/catalog.h"
 #include "provider/hosts/host_sync.h"
@@ -366,8 +367,14 @@ Result<GenDataReport> RunGenData(const Config& config, const GenDataOptions& opt
     }));
     // Host: the same deals as a sync would deliver them (app_deals and the search index).
     auto h0 = std::chrono::steady_clock::now();
-    RETURN_IF_ERROR(
-        host_db->Write([&](storage::Tx& tx) { return host::UpsertAppDeals(tx, app_id, entries, now); }));
+    // The stores go into the geo index in bulk (no change-log entry per store: copies in
+    // memory reload from the tables), the deals as a sync without stores then keeps them.
+    std::vector<protocol::DealIndexEntry> without_stores = entries;
+    for (auto& e : without_stores) e.stores.reset();
+    RETURN_IF_ERROR(host_db->Write([&](storage::Tx& tx) -> Status {
+      RETURN_IF_ERROR(host::search::IndexNewDealStoresInBulk(tx, app_id, entries));
+      return host::UpsertAppDeals(tx, app_id, without_stores, now);
+    }));
     host_seconds += Seconds(h0);
   }
   report.host_seconds = host_seconds;

@@ -10,6 +10,7 @@
 #include "host/ledger/reconcile.h"
 #include "host/ledger/settlement.h"
 #include "host/openplatform/apps.h"
+#include "host/search/geo_point_index.h"
 #include "host/search/search.h"
 #include "host/webhooks/dispatcher.h"
 #include "http/ops_routes.h"
@@ -75,6 +76,9 @@ struct Node::State {
   provider::WebhookHandlers provider_webhooks;
   std::unique_ptr<storage::Db> host_db;
   std::unique_ptr<storage::Db> provider_db;
+  // Nearby's in-memory geo index (host role), loaded by its own thread from the start; it
+  // outlives the routes that use it and stops before host_db closes.
+  std::unique_ptr<host::search::GeoPointIndex> geo_index;
   // Re-reads busy mini-program sessions before their in-memory trust ends (uses provider_db).
   std::unique_ptr<provider::MpSessionRefresher> mp_session_refresher;
   http::Metrics metrics;
@@ -93,6 +97,7 @@ Node::~Node() {
   if (state_ && state_->host_jobs) state_->host_jobs->Stop();
   if (state_ && state_->provider_jobs) state_->provider_jobs->Stop();
   if (state_ && state_->runtime && !state_->stopped) state_->runtime->Stop();
+  if (state_ && state_->geo_index) state_->geo_index->Stop();
 }
 
 Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
@@ -150,9 +155,20 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     host::HostDeps deps{*s->host_db, clock, config.admin_token, *s->box, *s->nonces};
     deps.wake_webhooks = [dispatcher] { dispatcher->Notify(); };
     deps.sandbox = config.sandbox;
+    s->geo_index = std::make_unique<host::search::GeoPointIndex>(clock);
+    deps.geo_index = s->geo_index.get();
     host::RegisterHostRoutes(s->host_router, deps);
     storage::Db* db = s->host_db.get();
-    http::AddOpsRoutes(s->host_router, s->metrics, [db] { return db->Ping(); });
+    // Not ready until nearby's copy of the geo index has loaded (or failed to: nearby then
+    // reads the database): a node taken into service answers nearby from memory at once.
+    const host::search::GeoPointIndex* geo = s->geo_index.get();
+    http::AddOpsRoutes(s->host_router, s->metrics, [db, geo]() -> Status {
+      RETURN_IF_ERROR(db->Ping());
+      if (geo->Starting()) {
+        return Error(ErrorCode::kUnavailable, "the nearby index is loading", "geo index loading");
+      }
+      return Ok();
+    });
   }
   if (provider_role) {
     std::vector<provider::HostConnection> hosts;
@@ -234,6 +250,8 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     if (s->provider_jobs)
       s->metrics.AddCollector([](std::string& out) { provider::AppendRefundMetrics(out); });
   }
+  // Loads while the servers start: requests meanwhile read the database (SQLite only).
+  if (s->geo_index) s->geo_index->StartBackground(*s->host_db);
   s->runtime->Start();
   if (s->dispatcher) s->dispatcher->Start();
   if (s->host_jobs) s->host_jobs->Start();
@@ -248,6 +266,7 @@ bool Node::WaitForSignal() {
   if (state_->dispatcher) state_->dispatcher->Stop();
   if (state_->host_jobs) state_->host_jobs->Stop();
   if (state_->provider_jobs) state_->provider_jobs->Stop();
+  if (state_->geo_index) state_->geo_index->Stop();
   state_->stopped = true;
   LogInfo("stopped", {{"clean", clean}});
   return clean;

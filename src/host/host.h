@@ -15,6 +15,9 @@
 #include "storage/db.h"
 
 namespace hutong::host {
+namespace search {
+class GeoPointIndex;
+}
 
 class AppSecretCache;
 
@@ -34,6 +37,9 @@ struct HostDeps {
   // Signed requests' app secrets (openplatform/app_secret_cache.h). Null: RegisterHostRoutes
   // keeps one for its routes.
   std::shared_ptr<AppSecretCache> app_secrets = nullptr;
+  // Nearby's in-memory copy of the geo index (SQLite), loaded by the node at start. Null:
+  // RegisterHostRoutes keeps one of its own, loaded by the first nearby request.
+  search::GeoPointIndex* geo_index = nullptr;
 };
 
 // Versioned schema of the host's own database.

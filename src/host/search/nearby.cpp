@@ -61,6 +61,8 @@ constexpr Query kSqliteLogDealStores{
     "INSERT INTO geo_changes (id) SELECT id FROM geo_stores WHERE app_id = $1 AND deal_id = $2"};
 constexpr Query kSqliteLogStore{"nearby.sqlite_log_store", Access::kWrite,
                                 "INSERT INTO geo_changes (id) VALUES ($1)"};
+constexpr Query kSqliteLogReload{"nearby.sqlite_log_reload", Access::kWrite,
+                                 "INSERT INTO geo_changes (id) VALUES ($1)"};
 constexpr Query kSqlitePruneLog{
     "nearby.sqlite_prune_log", Access::kWrite,
     "DELETE FROM geo_changes WHERE seq <= (SELECT MAX(seq) FROM geo_changes) - $1"};
@@ -439,6 +441,27 @@ Status IndexDealStores(storage::Tx& tx, const std::string& app_id, const protoco
       RETURN_IF_ERROR(tx.Exec(kSqliteInsertBox, {id[0].Int(0), s.lat, s.lng, code}));
       RETURN_IF_ERROR(tx.Exec(kSqliteLogStore, {id[0].Int(0)}));
     }
+  }
+  return Ok();
+}
+
+Status IndexNewDealStoresInBulk(storage::Tx& tx, const std::string& app_id,
+                                const std::vector<protocol::DealIndexEntry>& deals) {
+  const bool sqlite = tx.dialect() == Dialect::kSqlite;
+  for (const auto& deal : deals) {
+    if (deal.status != "online" || !deal.stores) continue;
+    const int64_t code = CategoryCode(deal.category);
+    for (const auto& s : *deal.stores) {
+      std::vector<storage::Value> row{app_id, deal.deal_id, s.store_id, s.name, s.address, s.lat, s.lng};
+      if (!sqlite) row.emplace_back(deal.category);
+      ASSIGN_OR_RETURN(auto id, tx.Exec(kInsertStore, row));
+      if (id.empty()) return Internal("geo_stores returned no id");
+      if (sqlite) RETURN_IF_ERROR(tx.Exec(kSqliteInsertBox, {id[0].Int(0), s.lat, s.lng, code}));
+    }
+  }
+  if (sqlite) {
+    RETURN_IF_ERROR(tx.Exec(kSqliteLogReload, {kGeoReloadMarkerId}));
+    RETURN_IF_ERROR(tx.Exec(kSqlitePruneLog, {kKeptGeoChanges}));
   }
   return Ok();
 }

@@ -13,6 +13,7 @@
 #include <boost/json/object.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "host/search/geo_point_index.h"
@@ -25,6 +26,14 @@ namespace hutong::host::search {
 // synced with `stores` gets exactly those; one synced without keeps what it had, under
 // its category of now.
 Status IndexDealStores(storage::Tx& tx, const std::string& app_id, const protocol::DealIndexEntry& deal);
+
+// A bulk load (gen-data): the stores of deals new to the geo index, without a geo_changes
+// entry per store; on SQLite one reload marker for the transaction instead, so copies in
+// memory load again from the tables. Sync the deals themselves without their stores
+// (IndexDealStores then keeps these). Deals already in the index would keep their old
+// stores too: new deals only.
+Status IndexNewDealStoresInBulk(storage::Tx& tx, const std::string& app_id,
+                                const std::vector<protocol::DealIndexEntry>& deals);
 
 inline constexpr double kMaxNearbyRadiusM = 50'000;
 // Paging reaches the nearest this many stores; the page that ends there has no next_cursor.

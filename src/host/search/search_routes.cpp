@@ -70,9 +70,13 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
         return http::Response::Json(200, json::object{{"synced", static_cast<int64_t>(campaigns.size())}});
       }));
 
-  // The geo index's points in memory (SQLite), loaded by the first nearby request.
-  auto geo = std::make_shared<search::GeoPointIndex>(deps.clock);
-  router.Get("/api/nearby", [deps, geo](http::Request& req) -> Result<http::Response> {
+  // The geo index's points in memory (SQLite): the node's, loaded at its start, or else one
+  // of the routes' own, loaded by the first nearby request.
+  std::shared_ptr<search::GeoPointIndex> own;
+  if (deps.geo_index == nullptr) own = std::make_shared<search::GeoPointIndex>(deps.clock);
+  search::GeoPointIndex* geo_index = own ? own.get() : deps.geo_index;
+  router.Get("/api/nearby", [deps, own, geo_index](http::Request& req) -> Result<http::Response> {
+    (void)own;  // held by the route: the copy lives as long as the router
     search::NearbyParams p;
     ASSIGN_OR_RETURN(auto lat, http::QueryDouble(req, "lat", -90, 90));
     ASSIGN_OR_RETURN(auto lng, http::QueryDouble(req, "lng", -180, 180));
@@ -85,7 +89,7 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
     ASSIGN_OR_RETURN(p.cursor, http::QueryText(req, "cursor", 64));
     ASSIGN_OR_RETURN(auto limit, http::QueryInt(req, "limit", 1, 50));
     p.limit = limit.value_or(20);
-    ASSIGN_OR_RETURN(auto page, search::NearbyJson(deps.db, geo.get(), p));
+    ASSIGN_OR_RETURN(auto page, search::NearbyJson(deps.db, geo_index, p));
     return http::Response::Json(200, page);
   });
 
