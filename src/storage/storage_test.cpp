@@ -510,6 +510,66 @@ TYPED_TEST(StorageTest, LastStatementCommitsTheWholeTransactionOrNothing) {
   EXPECT_EQ(this->Count(kCountKv, {std::string("after")}), 1);
 }
 
+// A read whose only statement is its last: PostgreSQL sends it with neither BEGIN nor
+// COMMIT (one round trip). It reads committed data, a failure leaves the pooled session
+// usable, a write mislabelled as a read is still refused by the database, and a read of
+// several statements still begins a snapshot transaction after it on the same session.
+TYPED_TEST(StorageTest, ReadOfOneLastStatement) {
+  this->MigrateAll();
+  auto one = this->Open();  // a pool of its own, so every step below reuses its sessions
+  ASSERT_NE(one, nullptr);
+  auto seed = one->Read([&](Tx& tx) { return tx.ExecLast(kGetKv, {std::string("seed")}); });
+  ASSERT_TRUE(seed.ok()) << seed.error().internal;
+  ASSERT_EQ(seed->size(), 1u);
+  EXPECT_EQ((*seed)[0].Int(0), 1);
+
+  constexpr Query kDivide{"test.divide", Access::kRead, "SELECT 10 / v FROM kv WHERE k = $1"};
+  Status zero = this->db_->WithWrite([&](Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.ExecLast(kPutKv, {std::string("zero"), int64_t{0}}));
+    return Ok();
+  });
+  ASSERT_TRUE(zero.ok()) << zero.error().internal;
+  for (int i = 0; i < 12; ++i) {  // more than the pool's sessions
+    auto failed = one->Read([&](Tx& tx) { return tx.ExecLast(kDivide, {std::string("zero")}); });
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.error().code, ErrorCode::kInternal);
+  }
+
+  constexpr Query kMislabelled{"test.mislabelled_last_write", Access::kRead,
+                               "INSERT INTO kv (k, v) VALUES ($1, 1) RETURNING v"};
+  auto refused = one->Read([&](Tx& tx) { return tx.ExecLast(kMislabelled, {std::string("sneaky-last")}); });
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(this->Count(kCountKv, {std::string("sneaky-last")}), 0);
+
+  // Writes on the same sessions still commit, and a later read sees them.
+  for (int i = 0; i < 12; ++i) {
+    Status put = one->WithWrite([&](Tx& tx) -> Status {
+      RETURN_IF_ERROR(tx.Exec(kPutKv, {"w" + std::to_string(i), int64_t{i}}));
+      return Ok();
+    });
+    ASSERT_TRUE(put.ok()) << put.error().internal;
+    auto got = one->Read([&](Tx& tx) { return tx.ExecLast(kGetKv, {"w" + std::to_string(i)}); });
+    ASSERT_TRUE(got.ok()) << got.error().internal;
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_EQ((*got)[0].Int(0), i);
+  }
+
+  // A read of two statements keeps one snapshot after an ExecLast-only read ran on its session.
+  Status snap = one->WithRead([&](Tx& tx) -> Status {
+    ASSIGN_OR_RETURN(Rows before, tx.Exec(kCountKv, {std::string("late")}));
+    RETURN_IF_ERROR(this->db_->WithWrite([&](Tx& w) -> Status {
+      RETURN_IF_ERROR(w.ExecLast(kPutKv, {std::string("late"), int64_t{1}}));
+      return Ok();
+    }));
+    ASSIGN_OR_RETURN(Rows after, tx.ExecLast(kCountKv, {std::string("late")}));
+    EXPECT_EQ(before[0].Int(0), 0);
+    EXPECT_EQ(after[0].Int(0), 0);
+    return Ok();
+  });
+  ASSERT_TRUE(snap.ok()) << snap.error().internal;
+  EXPECT_EQ(this->Count(kCountKv, {std::string("late")}), 1);
+}
+
 TYPED_TEST(StorageTest, WritesInAReadTransactionAreRejected) {
   this->MigrateAll();
   Status s = this->db_->WithRead([&](Tx& tx) -> Status {
@@ -933,6 +993,38 @@ TEST(PgPool, ReconnectsAfterTheServerDropsTheConnection) {
   });
   ASSERT_TRUE(new_pid.ok()) << new_pid.error().internal;
   EXPECT_NE(*new_pid, *pid);
+
+  // A read of one ExecLast statement (no BEGIN travels with it) reconnects too: it changed
+  // nothing, so running it again on a new session is safe.
+  auto killed_again = (*admin)->Write([&](Tx& tx) -> Result<int64_t> {
+    ASSIGN_OR_RETURN(Rows rows, tx.Exec(kKill, {*new_pid}));
+    return rows[0].Int(0);
+  });
+  ASSERT_TRUE(killed_again.ok()) << killed_again.error().internal;
+  EXPECT_EQ(*killed_again, 1);
+  auto last_pid = (*db)->Read([&](Tx& tx) -> Result<int64_t> {
+    ASSIGN_OR_RETURN(Rows rows, tx.ExecLast(kPid));
+    return rows[0].Int(0);
+  });
+  ASSERT_TRUE(last_pid.ok()) << last_pid.error().internal;
+  EXPECT_NE(*last_pid, *new_pid);
+}
+
+// Sessions are read-only unless a transaction begins READ WRITE: a read's lone statement
+// runs without BEGIN, so this is what keeps the database refusing writes there.
+TEST(PgPool, SessionsDefaultToReadOnlyTransactions) {
+  const std::string base = PgBaseUrl();
+  ASSERT_FALSE(base.empty()) << kNoPgUrl;
+  auto db = OpenDb(base, DbOptions{.pool_size = 1});
+  ASSERT_TRUE(db.ok()) << db.error().internal;
+  constexpr Query kReadOnly{"test.read_only", Access::kRead,
+                            "SELECT current_setting('transaction_read_only')"};
+  auto alone = (*db)->Read([&](Tx& tx) { return tx.ExecLast(kReadOnly); });
+  ASSERT_TRUE(alone.ok()) << alone.error().internal;
+  EXPECT_EQ((*alone)[0].Str(0), "on");
+  auto write = (*db)->Write([&](Tx& tx) { return tx.ExecLast(kReadOnly); });
+  ASSERT_TRUE(write.ok()) << write.error().internal;
+  EXPECT_EQ((*write)[0].Str(0), "off");
 }
 
 }  // namespace

@@ -121,7 +121,7 @@ std::vector<std::string> AppSecretSet::UsableAt(int64_t now_ms) const {
 Result<std::optional<AppSecretSet>> LoadAppSecrets(storage::Db& db, const SecretBox& box,
                                                    const std::string& app_id) {
   if (!IsWellFormedId(app_id, "app")) return std::optional<AppSecretSet>();
-  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.Exec(kSecrets, {app_id}); }));
+  ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) { return tx.ExecLast(kSecrets, {app_id}); }));
   if (rows.empty()) return std::optional<AppSecretSet>();
   const auto& r = rows[0];
   AppSecretSet set;

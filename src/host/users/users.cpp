@@ -196,7 +196,7 @@ Result<CurrentUser> AuthenticateUser(storage::Db& db, const http::Request& req, 
   auto token = BearerToken(req.Header("authorization"));
   if (!token) return NoSession();
   ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) {
-    return tx.Exec(kSessionUser, {SessionTokenHash(*token), now_ms});
+    return tx.ExecLast(kSessionUser, {SessionTokenHash(*token), now_ms});
   }));
   if (rows.empty()) return DeadSession();
   return UserFromRow(rows[0]);

@@ -183,7 +183,7 @@ Result<size_t> RefreshMpSessionsOnce(storage::Db& db, int64_t now_ms) {
     for (size_t i = 0; i < kRefreshBatch; ++i) params.emplace_back(batch[i < batch.size() ? i : 0]);
     params.emplace_back(now_ms);
     const uint64_t revision = cache.Revision();
-    auto rows = db.Read([&](storage::Tx& tx) { return tx.Exec(kRefreshSessions, params); });
+    auto rows = db.Read([&](storage::Tx& tx) { return tx.ExecLast(kRefreshSessions, params); });
     found.clear();
     if (rows.ok()) {
       for (const auto& row : *rows) found.emplace_back(row.Str(0), row.Int(1));
@@ -296,7 +296,7 @@ Result<MpUser> AuthenticateMpUser(storage::Db& db, const http::Request& req, int
   if (auto cached = cache.Get(hash, now_ms)) return *std::move(cached);
   const uint64_t revision = cache.Revision();
   ASSIGN_OR_RETURN(auto rows, db.Read([&](storage::Tx& tx) {
-    return tx.Exec(kSessionUser, {hash, now_ms});
+    return tx.ExecLast(kSessionUser, {hash, now_ms});
   }));
   if (rows.empty()) return Error(ErrorCode::kUnauthorized, "session is not valid or has expired");
   MpUser user{rows[0].Str(0), rows[0].Str(1), rows[0].Str(2)};

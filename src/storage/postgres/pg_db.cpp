@@ -183,7 +183,8 @@ bool ResultOk(const PGresult* res) {
 
 // A transaction on one connection. BEGIN is not sent on its own: it goes in one libpq
 // pipeline with the first statement, and ExecLast sends COMMIT in one with the last, so a
-// transaction of n statements costs n round trips instead of n + 2.
+// transaction of n statements costs n round trips instead of n + 2. A read transaction
+// whose first statement is its last (ExecLast) sends neither BEGIN nor COMMIT.
 class PgTx final : public Tx {
  public:
   // begin: the statement that opens the transaction. reconnect: reopens the session when
@@ -243,8 +244,8 @@ class PgTx final : public Tx {
     }
     // A pooled session the server closed meanwhile (restart, idle timeout) shows only now.
     // When nothing of this transaction has run and no COMMIT went out, reconnecting and
-    // starting again is safe.
-    const bool may_retry = !began_ && !commit;
+    // starting again is safe; so it is for a read's only statement, which changes nothing.
+    const bool may_retry = !began_ && (!commit || !write_);
     auto res = Attempt(q, values, commit);
     if (!res.ok() && may_retry && !conn_.Connected()) {
       RETURN_IF_ERROR(reconnect_());
@@ -272,12 +273,19 @@ class PgTx final : public Tx {
     // BEGIN and/or COMMIT around the statement, in one pipeline with one Sync: the server
     // runs them in order and skips the rest after an error, so a failed statement commits
     // nothing (its transaction is left aborted, and the caller's guard rolls it back).
-    const bool with_begin = !began_;
+    // A read's only statement needs neither: it runs in the implicit transaction that the
+    // Sync ends, one statement with one snapshot, read-only by the session's default (set
+    // in Connect). That spares the server two statements to parse, plan and run, and the
+    // reader the COMMIT's round trip. A write keeps its BEGIN: it must say READ WRITE.
+    const bool alone = !began_ && commit && !write_;
+    const bool with_begin = !began_ && !alone;
+    const bool with_commit = commit && !alone;
     if (PQenterPipelineMode(pg) != 1) return PgError(pg, nullptr, "pipeline mode");
     bool sent = true;
     if (with_begin) sent = PQsendQueryParams(pg, begin_, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
     sent = sent && PQsendQueryPrepared(pg, p->stmt_name.c_str(), n, values.data(), nullptr, nullptr, 0) == 1;
-    if (commit) sent = sent && PQsendQueryParams(pg, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    if (with_commit)
+      sent = sent && PQsendQueryParams(pg, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
     sent = sent && PQpipelineSync(pg) == 1;
     std::vector<ResultPtr> results;
     bool synced = false;
@@ -298,7 +306,7 @@ class PgTx final : public Tx {
         results.push_back(std::move(r));
       }
     }
-    const size_t expected = (with_begin ? 1 : 0) + 1 + (commit ? 1 : 0);
+    const size_t expected = (with_begin ? 1 : 0) + 1 + (with_commit ? 1 : 0);
     if (!synced || results.size() != expected || PQexitPipelineMode(pg) != 1) {
       // Lost track of the session (or lost the session): it cannot be reused.
       Error e = PgError(pg, nullptr, q.name);
@@ -314,7 +322,9 @@ class PgTx final : public Tx {
     }
     ResultPtr stmt = std::move(results[at++]);
     if (!ResultOk(stmt.get())) return StatementError(stmt.get(), q.name);
-    if (commit) {
+    if (alone) {
+      committed_ = true;  // the Sync ended its implicit transaction
+    } else if (commit) {
       const PGresult* done = results[at].get();
       if (!ResultOk(done)) return PgError(pg, done, "commit");
       if (std::strcmp(PQcmdStatus(const_cast<PGresult*>(done)), "ROLLBACK") == 0) {
@@ -560,9 +570,12 @@ Status PgDb::Connect(Conn& conn) {
       }
     }
   }
-  // The schema name was validated, so it can be spliced in.
-  std::string setup =
-      "SET client_encoding TO 'UTF8'; SET TimeZone TO 'UTC'; SET search_path TO " + target_.schema;
+  // The schema name was validated, so it can be spliced in. Transactions are read-only
+  // unless they begin READ WRITE (as every write transaction does): a read's only statement
+  // runs without BEGIN (PgTx::Attempt), and the server still refuses a write mislabelled
+  // as a read there.
+  std::string setup = "SET client_encoding TO 'UTF8'; SET TimeZone TO 'UTC'; SET search_path TO " +
+                      target_.schema + "; SET default_transaction_read_only TO on";
   auto set = pg_internal::Simple(conn.pg, setup.c_str(), "session setup");
   if (!set.ok()) {
     conn.Close();
@@ -623,7 +636,7 @@ Status PgDb::RunTransaction(bool write, const std::function<Status(Tx&)>& fn) {
     }
   } rollback{conn};
 
-  const char* begin = write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+  const char* begin = write ? "BEGIN READ WRITE" : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
   pg_internal::PgTx tx(*conn, write, begin, [this, conn] { return Connect(*conn); });
   Status s = fn(tx);
   if (!s.ok()) {
@@ -653,7 +666,7 @@ Status PgDb::WithWrite(const std::function<Status(Tx&)>& fn) {
 Status PgDb::Ping() {
   static constexpr Query kPing{"postgres.ping", Access::kRead, "SELECT 1"};
   return WithRead([](Tx& tx) -> Status {
-    ASSIGN_OR_RETURN(Rows rows, tx.Exec(kPing));
+    ASSIGN_OR_RETURN(Rows rows, tx.ExecLast(kPing));
     if (rows.size() != 1) return Internal("postgres: ping returned no row");
     return Ok();
   });

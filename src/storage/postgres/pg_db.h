@@ -44,6 +44,10 @@ Result<PgTarget> ParsePgTarget(const std::string& url, const std::string& defaul
 // (use INSERT ... ON CONFLICT instead of catching a conflict). A transaction whose fn
 // swallowed such an error and returned ok reports kInternal at COMMIT.
 //
+// A read transaction whose first statement is its last (Tx::ExecLast) sends neither BEGIN
+// nor COMMIT: the statement runs alone in its implicit transaction, in one round trip.
+// Sessions default to read-only transactions, and write transactions begin READ WRITE.
+//
 // The Db must outlive every transaction running on it.
 class PgDb final : public Db {
  public:
