@@ -119,10 +119,20 @@ constexpr Query kPaidOrder{"orders.for_payment", Access::kRead,
 // The payment's usual case in one statement: a pending order of this host and amount
 // becomes paid, and what its vouchers need is read back. When it changes nothing,
 // kPaidOrder says why.
+// On PostgreSQL the status test is written so that no index can take it: as a plain
+// `status = 'pending_payment'` the planner, whose statistics were taken when few orders
+// were pending (after a quiet spell, or on a new table), rated orders_pending (status,
+// expires_at) a hair cheaper than the primary key, and the cached plan then walked every
+// pending order's entry, dead ones included: ≈ 900 buffer reads per payment under load
+// instead of 5 (auto_explain, 20,000-deal set).
 constexpr Query kMarkPaidIfPending{
     "orders.mark_paid_if_pending", Access::kWrite,
     "UPDATE orders SET status = 'paid', paid_at = $3 "
     "WHERE id = $1 AND host = $2 AND status = 'pending_payment' AND amount_fen = $4 "
+    "RETURNING quantity, deal_id, (SELECT d.uses FROM deals d WHERE d.id = orders.deal_id), "
+    "(SELECT d.valid_to FROM deals d WHERE d.id = orders.deal_id)",
+    "UPDATE orders SET status = 'paid', paid_at = $3 "
+    "WHERE id = $1 AND host = $2 AND (status = 'pending_payment') IS TRUE AND amount_fen = $4 "
     "RETURNING quantity, deal_id, (SELECT d.uses FROM deals d WHERE d.id = orders.deal_id), "
     "(SELECT d.valid_to FROM deals d WHERE d.id = orders.deal_id)"};
 // The sale counted. The deal's row is also the one every reservation of the deal
