@@ -132,6 +132,41 @@ class OrdersTest : public SeededNodeTest {
     return ParseBody(r).at("balance_fen").as_int64();
   }
 
+  // `threads` buyers (new users) each try `attempts` orders of one unit of plain_deal_ at
+  // once; a serialization failure is retried as a client would. Counts of the outcomes.
+  struct RaceOutcome {
+    int sold = 0;
+    int out_of_stock = 0;
+  };
+  RaceOutcome RaceForPlainDeal(const FakePayOrderGateway& gateway, int threads, int attempts,
+                               provider::PayOrderTiming timing) {
+    std::vector<provider::MpUser> users;
+    for (int t = 0; t < threads; ++t) {
+      users.push_back(InsertMpUser(*provider_db_, NewId("mpu"), "o_race_" + std::to_string(t)));
+    }
+    std::atomic<int> sold{0}, out_of_stock{0}, retried{0};
+    std::vector<std::thread> buyers;
+    for (int t = 0; t < threads; ++t) {
+      buyers.emplace_back([&, t] {
+        for (int i = 0; i < attempts; ++i) {
+          auto r = provider::PlaceOrder(*provider_db_, gateway, users[t], {plain_deal_, 1, {}, {}},
+                                        SystemClock::Instance().NowMs(), timing);
+          if (r.ok()) {
+            ++sold;
+          } else if (r.error().code == ErrorCode::kOutOfStock) {
+            ++out_of_stock;
+          } else if (r.error().code == ErrorCode::kUnavailable && ++retried < 10'000) {
+            --i;  // a serialization failure under contention: the client would retry
+          } else {
+            ADD_FAILURE() << r.error().detail << " " << r.error().internal;
+          }
+        }
+      });
+    }
+    for (auto& b : buyers) b.join();
+    return {sold.load(), out_of_stock.load()};
+  }
+
   std::unique_ptr<storage::Db> host_db_;
   std::unique_ptr<storage::Db> provider_db_;
   std::string plain_deal_;
@@ -432,37 +467,10 @@ TEST_P(OrdersTest, ConcurrentBuyersNeverOversell) {
   SetStock(plain_deal_, 100, 0);
   constexpr int kThreads = 8;
   constexpr int kAttemptsPerThread = 20;
-  std::vector<provider::MpUser> users;
-  for (int t = 0; t < kThreads; ++t) {
-    const std::string id = NewId("mpu");
-    const std::string openid = "o_race_" + std::to_string(t);
-    users.push_back(InsertMpUser(*provider_db_, id, openid));
-  }
-  FakePayOrderGateway gateway;
-  std::atomic<int> sold{0}, out_of_stock{0}, other{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kAttemptsPerThread; ++i) {
-        auto r = provider::PlaceOrder(*provider_db_, gateway, users[t], {plain_deal_, 1, {}, {}},
-                                      SystemClock::Instance().NowMs());
-        if (r.ok()) {
-          ++sold;
-        } else if (r.error().code == ErrorCode::kOutOfStock) {
-          ++out_of_stock;
-        } else if (r.error().code == ErrorCode::kUnavailable) {
-          // A serialization failure under contention: the client would retry.
-          if (++other < 10'000) --i;
-        } else {
-          ADD_FAILURE() << r.error().detail << " " << r.error().internal;
-          ++other;
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(sold.load(), 100);
-  EXPECT_EQ(out_of_stock.load(), kThreads * kAttemptsPerThread - 100);
+  const RaceOutcome race = RaceForPlainDeal(FakePayOrderGateway(), kThreads, kAttemptsPerThread,
+                                            provider::PayOrderTiming::kAfterReservation);
+  EXPECT_EQ(race.sold, 100);
+  EXPECT_EQ(race.out_of_stock, kThreads * kAttemptsPerThread - 100);
   EXPECT_EQ(StockLeft(plain_deal_), 0);
   EXPECT_EQ(ProviderQuery(kOrderCount, {plain_deal_}).rows.at(0).Int(0), 100);
 }
@@ -560,39 +568,15 @@ TEST_P(OrdersTest, PayOrderFirstNeverOversells) {
   SetStock(plain_deal_, 50, 0);
   constexpr int kThreads = 8;
   constexpr int kAttemptsPerThread = 10;
-  std::vector<provider::MpUser> users;
-  for (int t = 0; t < kThreads; ++t) {
-    users.push_back(InsertMpUser(*provider_db_, NewId("mpu"), "o_first_race_" + std::to_string(t)));
-  }
   FakePayOrderGateway gateway;
-  std::atomic<int> sold{0}, out_of_stock{0}, other{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kAttemptsPerThread; ++i) {
-        auto r = provider::PlaceOrder(*provider_db_, gateway, users[t], {plain_deal_, 1, {}, {}},
-                                      SystemClock::Instance().NowMs(),
-                                      provider::PayOrderTiming::kBeforeReservation);
-        if (r.ok()) {
-          ++sold;
-        } else if (r.error().code == ErrorCode::kOutOfStock) {
-          ++out_of_stock;
-        } else if (r.error().code == ErrorCode::kUnavailable) {
-          if (++other < 10'000) --i;  // a serialization failure: the client would retry
-        } else {
-          ADD_FAILURE() << r.error().detail << " " << r.error().internal;
-          ++other;
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(sold.load(), 50);
-  EXPECT_EQ(out_of_stock.load(), kThreads * kAttemptsPerThread - 50);
+  const RaceOutcome race =
+      RaceForPlainDeal(gateway, kThreads, kAttemptsPerThread, provider::PayOrderTiming::kBeforeReservation);
+  EXPECT_EQ(race.sold, 50);
+  EXPECT_EQ(race.out_of_stock, kThreads * kAttemptsPerThread - 50);
   EXPECT_EQ(StockLeft(plain_deal_), 0);
   EXPECT_EQ(ProviderQuery(kOrderCount, {plain_deal_}).rows.at(0).Int(0), 50);
   // Every refused attempt's pay order was closed; every sold one is its order's.
-  EXPECT_EQ(gateway.Closed().size(), static_cast<size_t>(out_of_stock.load()));
+  EXPECT_EQ(gateway.Closed().size(), static_cast<size_t>(race.out_of_stock));
   static constexpr storage::Query kWithPayOrder{
       "test.orders.with_pay_order", storage::Access::kRead,
       "SELECT COUNT(*) FROM orders WHERE deal_id = $1 AND pay_order_id = 'pay_for_' || id"};

@@ -24,6 +24,11 @@ constexpr Query kBuyer{"pay.buyer", Access::kRead,
                        "LEFT JOIN attribution_clicks c ON c.app_id = o.app_id AND c.user_id = o.user_id "
                        "LEFT JOIN app_deals d ON d.app_id = o.app_id AND d.deal_id = $3 "
                        "WHERE o.app_id = $1 AND o.openid = $2"};
+// The columns FromRow reads, in its order.
+#define HUTONG_PAY_ORDER_COLUMNS                                                                           \
+  "id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, status, expires_at, " \
+  "created_at, paid_at, deal_id, commission_bps, attributed_at"
+
 // RETURNING the columns FromRow reads: a new order needs no second statement to read it back.
 constexpr Query kInsertPayOrder{
     "pay.insert_order", Access::kWrite,
@@ -32,21 +37,15 @@ constexpr Query kInsertPayOrder{
     "status, expires_at, created_at, deal_id, commission_bps, attributed_at, request_fingerprint) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13, $14) "
     "ON CONFLICT (app_id, out_trade_no) DO NOTHING "
-    "RETURNING id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
-    "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at"};
+    "RETURNING " HUTONG_PAY_ORDER_COLUMNS};
 constexpr Query kFingerprint{
     "pay.fingerprint", Access::kRead,
     "SELECT request_fingerprint FROM pay_orders WHERE app_id = $1 AND out_trade_no = $2"};
-constexpr Query kByTradeNo{
-    "pay.by_trade_no", Access::kRead,
-    "SELECT id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
-    "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at FROM pay_orders "
-    "WHERE app_id = $1 AND out_trade_no = $2"};
-constexpr Query kById{
-    "pay.by_id", Access::kRead,
-    "SELECT id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
-    "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at FROM pay_orders "
-    "WHERE id = $1"};
+constexpr Query kByTradeNo{"pay.by_trade_no", Access::kRead,
+                           "SELECT " HUTONG_PAY_ORDER_COLUMNS
+                           " FROM pay_orders WHERE app_id = $1 AND out_trade_no = $2"};
+constexpr Query kById{"pay.by_id", Access::kRead,
+                      "SELECT " HUTONG_PAY_ORDER_COLUMNS " FROM pay_orders WHERE id = $1"};
 // The payment's check and state change in one statement: only the buyer's own pending,
 // unexpired order turns paid, and the row comes back for the answer. Nothing returned → a
 // second read says why (rare: a retry, another user, closed or expired). On PostgreSQL the
@@ -55,14 +54,13 @@ constexpr Query kMarkPaid{
     "pay.mark_paid", Access::kWrite,
     "UPDATE pay_orders SET status = 'paid', paid_at = $2 WHERE id = $1 AND status = 'pending' "
     "AND user_id = $3 AND (expires_at IS NULL OR expires_at > $2) "
-    "RETURNING id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
-    "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at"};
+    "RETURNING " HUTONG_PAY_ORDER_COLUMNS};
 
 constexpr Query kClose{
     "pay.close", Access::kWrite,
     "UPDATE pay_orders SET status = 'closed' WHERE id = $1 AND app_id = $2 AND status = 'pending' "
-    "RETURNING id, app_id, out_trade_no, user_id, amount_fen, description, creator_id, video_id, "
-    "status, expires_at, created_at, paid_at, deal_id, commission_bps, attributed_at"};
+    "RETURNING " HUTONG_PAY_ORDER_COLUMNS};
+#undef HUTONG_PAY_ORDER_COLUMNS
 
 PayOrder FromRow(const storage::Row& r) {
   PayOrder p;

@@ -61,8 +61,6 @@ constexpr Query kSqliteLogDealStores{
     "INSERT INTO geo_changes (id) SELECT id FROM geo_stores WHERE app_id = $1 AND deal_id = $2"};
 constexpr Query kSqliteLogStore{"nearby.sqlite_log_store", Access::kWrite,
                                 "INSERT INTO geo_changes (id) VALUES ($1)"};
-constexpr Query kSqliteLogReload{"nearby.sqlite_log_reload", Access::kWrite,
-                                 "INSERT INTO geo_changes (id) VALUES ($1)"};
 constexpr Query kSqlitePruneLog{
     "nearby.sqlite_prune_log", Access::kWrite,
     "DELETE FROM geo_changes WHERE seq <= (SELECT MAX(seq) FROM geo_changes) - $1"};
@@ -460,7 +458,7 @@ Status IndexNewDealStoresInBulk(storage::Tx& tx, const std::string& app_id,
     }
   }
   if (sqlite) {
-    RETURN_IF_ERROR(tx.Exec(kSqliteLogReload, {kGeoReloadMarkerId}));
+    RETURN_IF_ERROR(tx.Exec(kSqliteLogStore, {kGeoReloadMarkerId}));
     RETURN_IF_ERROR(tx.Exec(kSqlitePruneLog, {kKeptGeoChanges}));
   }
   return Ok();

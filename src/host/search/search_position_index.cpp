@@ -22,8 +22,6 @@ constexpr Query kChanges{"search_position_index.changes", Access::kRead,
                          "ORDER BY c.seq LIMIT $3"};
 
 constexpr int64_t kPage = 20'000;
-// Changes kept beside the sorted array before it is rebuilt with them.
-constexpr size_t kMaxChanged = 8'192;
 // Candidate rowids kept across all queries (8 bytes each) before they are dropped at once.
 constexpr size_t kMaxKeptIds = 262'144;
 
@@ -101,17 +99,31 @@ Status SearchPositionIndex::Poll(storage::Tx& tx, int64_t end) {
   std::unique_lock data(data_mu_);
   for (auto& [id, at] : changes) changed_[id] = at;
   applied_seq_ = end;
-  if (changed_.size() > kMaxChanged) Rebuild();
+  if (changed_.size() > max_changed_) Rebuild();
   return Ok();
 }
 
 void SearchPositionIndex::Rebuild() {
-  std::erase_if(entries_, [this](const Entry& e) { return changed_.contains(e.id); });
+  // One linear merge of the sorted entries (less those changed) with the changed positions
+  // sorted: no sort of the whole array while the readers wait.
+  auto by_id = [](const Entry& a, const Entry& b) { return a.id < b.id; };
+  std::vector<Entry> added;
+  added.reserve(changed_.size());
   for (const auto& [id, at] : changed_) {
-    if (at) entries_.push_back({id, *at});
+    if (at) added.push_back({id, *at});
   }
+  std::sort(added.begin(), added.end(), by_id);
+  std::vector<Entry> merged;
+  merged.reserve(entries_.size() + added.size());
+  auto next = added.begin();
+  for (const Entry& e : entries_) {
+    if (changed_.contains(e.id)) continue;
+    for (; next != added.end() && next->id < e.id; ++next) merged.push_back(*next);
+    merged.push_back(e);
+  }
+  merged.insert(merged.end(), next, added.end());
+  entries_ = std::move(merged);
   changed_.clear();
-  std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
 }
 
 bool SearchPositionIndex::Lookup(int64_t seq, const std::vector<int64_t>& ids,

@@ -26,6 +26,11 @@ namespace hutong::host::search {
 // Thread-safe: every member may be called from any worker thread at once.
 class SearchPositionIndex {
  public:
+  // max_changed: changed positions kept beside the sorted array before they are merged
+  // into it (tests lower it to fold every change at once).
+  explicit SearchPositionIndex(size_t max_changed = kDefaultMaxChanged) : max_changed_(max_changed) {}
+  static constexpr size_t kDefaultMaxChanged = 8'192;
+
   struct Position {
     double lat = 0;  // the stored doubles, exactly
     double lng = 0;
@@ -66,6 +71,7 @@ class SearchPositionIndex {
   // Folds changed_ into entries_. Requires data_mu_ held exclusively.
   void Rebuild();
 
+  const size_t max_changed_;
   std::mutex refresh_mu_;  // one loader or poller at a time
   std::atomic<bool> loaded_ = false;
   mutable std::atomic<uint64_t> hits_ = 0;  // Lookups answered

@@ -171,11 +171,17 @@ TEST_F(SearchPositionIndexTest, FollowsAnotherNodesChangesAtTheNextSearch) {
                   Deal("deal_b", "烤鸭套餐", "catering", "上海", 0, 200.0),
                   Deal("deal_c", "烤鸭套餐", "catering", "上海", 0, std::nullopt)});
   SearchPositionIndex index;
+  SearchPositionIndex folding(/*max_changed=*/0);  // merges every change into its array at once
+  auto search = [&](const SearchParams& p) {
+    std::vector<std::string> ids = Ids(Both(index, p));
+    EXPECT_EQ(Ids(Both(folding, p)), ids);
+    return ids;
+  };
   SearchParams p;
   p.q = "烤鸭";
   p.lat = kLat;
   p.lng = kLng;
-  EXPECT_EQ(Ids(Both(index, p)), (std::vector<std::string>{"deal_b", "deal_a", "deal_c"}));
+  EXPECT_EQ(search(p), (std::vector<std::string>{"deal_b", "deal_a", "deal_c"}));
   const uint64_t hits = index.HitsForTest();
   EXPECT_EQ(hits, 1u);
 
@@ -184,7 +190,7 @@ TEST_F(SearchPositionIndexTest, FollowsAnotherNodesChangesAtTheNextSearch) {
   Upsert(*other_, {Deal("deal_a", "烤鸭套餐", "catering", "上海", 0, 100.0),
                    Deal("deal_c", "烤鸭套餐", "catering", "上海", 0, 150.0),
                    Deal("deal_d", "烤鸭套餐", "catering", "上海", 0, 50.0)});
-  EXPECT_EQ(Ids(Both(index, p)), (std::vector<std::string>{"deal_d", "deal_a", "deal_c", "deal_b"}));
+  EXPECT_EQ(search(p), (std::vector<std::string>{"deal_d", "deal_a", "deal_c", "deal_b"}));
   EXPECT_EQ(index.HitsForTest(), hits + 1);
 
   // deal_d sells more (a new rowid in the same length, ordered by distance still) and
@@ -194,14 +200,14 @@ TEST_F(SearchPositionIndexTest, FollowsAnotherNodesChangesAtTheNextSearch) {
   auto a = Deal("deal_a", "烤鸭套餐", "catering", "上海", 0, 100.0);
   a.status = "offline";
   Upsert(*other_, {d, b, a});
-  EXPECT_EQ(Ids(Both(index, p)), (std::vector<std::string>{"deal_c", "deal_d", "deal_b"}));
+  EXPECT_EQ(search(p), (std::vector<std::string>{"deal_c", "deal_d", "deal_b"}));
   EXPECT_EQ(index.HitsForTest(), hits + 2);
 
   // The same query again (its matches kept by the copy), then after another node adds a
   // deal without a position: a new match, though no position changed.
-  EXPECT_EQ(Ids(Both(index, p)), (std::vector<std::string>{"deal_c", "deal_d", "deal_b"}));
+  EXPECT_EQ(search(p), (std::vector<std::string>{"deal_c", "deal_d", "deal_b"}));
   Upsert(*other_, {Deal("deal_g", "烤鸭套餐", "catering", "上海", 0, std::nullopt)});
-  EXPECT_EQ(Ids(Both(index, p)), (std::vector<std::string>{"deal_c", "deal_d", "deal_b", "deal_g"}));
+  EXPECT_EQ(search(p), (std::vector<std::string>{"deal_c", "deal_d", "deal_b", "deal_g"}));
   EXPECT_EQ(index.HitsForTest(), hits + 4);
 
   // The log entries after the copy's last were pruned (it fell far behind): it reloads.
@@ -212,10 +218,12 @@ TEST_F(SearchPositionIndexTest, FollowsAnotherNodesChangesAtTheNextSearch) {
         "DELETE FROM search_doc_changes WHERE seq < (SELECT MAX(seq) FROM search_doc_changes)");
   });
   ASSERT_TRUE(pruned.ok());
-  EXPECT_EQ(Ids(Both(index, p)),
+  EXPECT_EQ(search(p),
             (std::vector<std::string>{"deal_e", "deal_f", "deal_c", "deal_d", "deal_b", "deal_g"}));
   EXPECT_EQ(index.HitsForTest(), hits + 5);
   EXPECT_EQ(index.SizeForTest(), 4u);  // d, c, e, f have positions
+  EXPECT_EQ(folding.HitsForTest(), index.HitsForTest());
+  EXPECT_EQ(folding.SizeForTest(), 4u);
 }
 
 }  // namespace
