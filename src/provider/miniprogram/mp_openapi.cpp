@@ -37,14 +37,22 @@ const http::OpenApiFragment& MiniProgramOpenApi() {
   "/mp/v1/webhooks/{host}": {
     "post": {
       "summary": "Signed webhooks from a connected host (Hutong-Signature: t=…,v1=…); duplicates are acknowledged and ignored",
+      "description": "One event, or a batch {events: [event, …]} (at most the number the answer's Hutong-Webhook-Batch header advertises, 64): the batch's events are handled in one transaction, in order; when one fails it alone is answered failed (and retried by the host) and the others are processed once each. Every 2xx answer carries Hutong-Webhook-Batch.",
       "tags": ["webhooks"],
       "parameters": [{"name": "host", "in": "path", "required": true, "schema": {"type": "string"}},
                      {"name": "Hutong-Signature", "in": "header", "required": true, "schema": {"type": "string"}}],
-      "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["id", "type"],
-        "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "created_at": {"type": "string"}, "data": {"type": "object"}}}}}},
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": [
+        {"type": "object", "required": ["id", "type"],
+         "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "created_at": {"type": "string"}, "data": {"type": "object"}}},
+        {"type": "object", "required": ["events"],
+         "properties": {"events": {"type": "array", "maxItems": 64, "items": {"type": "object", "required": ["id", "type"]}}}}]}}}},
       "responses": {
-        "200": {"description": "Received (or a duplicate)", "content": {"application/json": {"schema": {"type": "object", "properties": {
-          "received": {"type": "boolean"}, "event_id": {"type": "string"}, "duplicate": {"type": "boolean"}}}}}},
+        "200": {"description": "Received (or a duplicate); for a batch, one result per event in order",
+          "headers": {"Hutong-Webhook-Batch": {"description": "Events per POST this receiver accepts", "schema": {"type": "integer"}}},
+          "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "received": {"type": "boolean"}, "event_id": {"type": "string"}, "duplicate": {"type": "boolean"},
+          "results": {"type": "array", "items": {"type": "object", "properties": {"event_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["processed", "duplicate", "failed"]}, "detail": {"type": "string"}}}}}}}}},
         "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}
       }
     }

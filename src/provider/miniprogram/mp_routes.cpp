@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "protocol/webhook_batch.h"
 #include "protocol/webhook_signature.h"
 #include "provider/hosts/webhook_receiver.h"
 #include "provider/miniprogram/mp_session.h"
@@ -51,11 +52,30 @@ void RegisterMiniProgramRoutes(http::Router& router, ProviderDeps deps) {
     if (!header) return Error(ErrorCode::kInvalidSignature, "Hutong-Signature header is missing");
     // Verify the raw bytes as received, before any parsing.
     RETURN_IF_ERROR(protocol::VerifyWebhook(*header, req.body, {conn->app_secret}, deps.clock));
-    ASSIGN_OR_RETURN(auto outcome,
-                     ProcessWebhook(deps.db, deps.webhooks, host, req.body, deps.clock.NowMs()));
-    return http::Response::Json(
-        200,
-        json::object{{"received", true}, {"event_id", outcome.event_id}, {"duplicate", outcome.duplicate}});
+    ASSIGN_OR_RETURN(auto body, ParseJsonObject(req.body));
+    http::Response answer;
+    if (const json::value* events = body.if_contains("events"); events && !body.contains("id")) {
+      // A batched delivery (protocol/webhook_batch.h), which this receiver advertises below.
+      if (!events->is_array()) return Invalid("'events' must be an array");
+      ASSIGN_OR_RETURN(auto results, ProcessWebhookBatch(deps.db, deps.webhooks, host, events->as_array(),
+                                                         deps.clock.NowMs()));
+      json::array items;
+      items.reserve(results.size());
+      for (auto& r : results) {
+        json::object item{{"event_id", std::move(r.event_id)}, {"status", std::move(r.status)}};
+        if (!r.detail.empty()) item["detail"] = std::move(r.detail);
+        items.push_back(std::move(item));
+      }
+      answer = http::Response::Json(200, json::object{{"results", std::move(items)}});
+    } else {
+      ASSIGN_OR_RETURN(auto outcome,
+                       ProcessWebhookEvent(deps.db, deps.webhooks, host, body, deps.clock.NowMs()));
+      answer = http::Response::Json(
+          200,
+          json::object{{"received", true}, {"event_id", outcome.event_id}, {"duplicate", outcome.duplicate}});
+    }
+    answer.headers.emplace_back(std::string(protocol::kWebhookBatchHeader), std::to_string(kWebhookBatchMax));
+    return answer;
   });
 }
 
