@@ -63,6 +63,35 @@ class Receiver {
         return http::Response::Text(401, "bad signature");
       }
       auto v = json::parse(req.body);
+      if (v.as_object().contains("events")) {
+        // A batched delivery (protocol/webhook_batch.h): one result per event.
+        ++batches_;
+        if (refuse_batches_) return http::Response::Text(400, "no batches here");
+        json::array results;
+        for (const auto& e : v.at("events").as_array()) {
+          const json::object& ev = e.as_object();
+          const std::string id(ev.at("id").as_string());
+          const auto& data = ev.at("data").as_object();
+          const std::string order =
+              data.contains("pay_order_id") ? std::string(data.at("pay_order_id").as_string()) : "";
+          ++batched_events_;
+          if (fail_if_ && fail_if_(ev)) {
+            results.push_back(json::object{{"event_id", id}, {"status", "failed"}, {"detail", "refused"}});
+            continue;
+          }
+          const bool fresh = processed_.insert(id).second;
+          if (fresh) {
+            ++processed_count_;
+            processed_log_.emplace_back(std::string(ev.at("type").as_string()), order);
+          }
+          // An event the answer leaves out counts as failed at the host.
+          if (omit_ != id)
+            results.push_back(json::object{{"event_id", id}, {"status", fresh ? "processed" : "duplicate"}});
+        }
+        auto r = http::Response::Json(200, json::object{{"results", std::move(results)}});
+        if (batch_limit_ > 0) r.headers.emplace_back("Hutong-Webhook-Batch", std::to_string(batch_limit_));
+        return r;
+      }
       std::string id(v.at("id").as_string());
       const std::string type(v.at("type").as_string());
       const auto& data = v.at("data").as_object();
@@ -83,7 +112,9 @@ class Receiver {
         ++processed_count_;
         processed_log_.emplace_back(type, order);
       }
-      return http::Response::Text(200, "ok");
+      auto r = http::Response::Text(200, "ok");
+      if (batch_limit_ > 0) r.headers.emplace_back("Hutong-Webhook-Batch", std::to_string(batch_limit_));
+      return r;
     });
     http::ServerOptions o;
     o.role = "receiver";
@@ -147,6 +178,29 @@ class Receiver {
     std::lock_guard lock(mu_);
     fail_if_ = std::move(fail);
   }
+  // Its 2xx answers advertise batches of up to `n` events (0: never).
+  void AdvertiseBatches(int n) {
+    std::lock_guard lock(mu_);
+    batch_limit_ = n;
+  }
+  // Answers batches with 400 (a receiver that stopped taking them).
+  void RefuseBatches() {
+    std::lock_guard lock(mu_);
+    refuse_batches_ = true;
+  }
+  // Leaves the event out of its batch answers.
+  void OmitFromAnswers(std::string id) {
+    std::lock_guard lock(mu_);
+    omit_ = std::move(id);
+  }
+  int batches() {
+    std::lock_guard lock(mu_);
+    return batches_;
+  }
+  int batched_events() {
+    std::lock_guard lock(mu_);
+    return batched_events_;
+  }
   // (type, pay_order_id) of each event processed, in processing order.
   std::vector<std::pair<std::string, std::string>> processed_log() {
     std::lock_guard lock(mu_);
@@ -171,6 +225,11 @@ class Receiver {
   bool hold_payments_ = false;                        // GUARDED_BY(mu_)
   std::set<std::string> refunds_arrived_;             // GUARDED_BY(mu_)
   std::function<bool(const json::object&)> fail_if_;  // GUARDED_BY(mu_)
+  int batch_limit_ = 0;                               // GUARDED_BY(mu_)
+  bool refuse_batches_ = false;                       // GUARDED_BY(mu_)
+  std::string omit_;                                  // GUARDED_BY(mu_)
+  int batches_ = 0;                                   // GUARDED_BY(mu_): batch POSTs received
+  int batched_events_ = 0;                            // GUARDED_BY(mu_)
   std::vector<std::pair<std::string, std::string>> processed_log_;  // GUARDED_BY(mu_)
   const Clock& clock_;
   http::Runtime runtime_;
@@ -454,6 +513,134 @@ TEST_P(WebhookDeliveryTest, ASlowBatchKeepsItsLeaseAndIsNotPostedTwice) {
   posting.join();
   EXPECT_EQ(receiver->received(), 1);
   EXPECT_EQ(Delivery(app.app_id, ids[0]).status, "delivered");
+}
+
+// Batched delivery (protocol/webhook_batch.h): only to a receiver that advertised it.
+TEST_P(WebhookDeliveryTest, LoneEventsGoInOnePostOnceTheReceiverAdvertisesBatches) {
+  auto [app, receiver] = AppWithReceiver(8);
+  host::WebhookDispatcher dispatcher(*db_, *box_, clock_, {.concurrency = 8, .max_events_per_post = 8});
+  // A receiver that never advertised gets single events only.
+  auto first = Enqueue(app.app_id, 3);
+  EXPECT_EQ(dispatcher.RunOnce(), 3);
+  EXPECT_EQ(receiver->batches(), 0);
+  EXPECT_EQ(receiver->received(), 3);
+  receiver->AdvertiseBatches(64);
+  auto learnt = Enqueue(app.app_id, 1);  // its answer advertises
+  EXPECT_EQ(dispatcher.RunOnce(), 1);
+  EXPECT_EQ(receiver->batches(), 0);
+  auto ids = Enqueue(app.app_id, 20);
+  EXPECT_EQ(dispatcher.RunOnce(), 20);
+  // 8 per POST (the dispatcher's bound is below the receiver's 64): 8 + 8 + 4.
+  EXPECT_EQ(receiver->batches(), 3);
+  EXPECT_EQ(receiver->batched_events(), 20);
+  EXPECT_EQ(receiver->received(), 4 + 3);
+  EXPECT_EQ(receiver->processed(), 24);
+  EXPECT_EQ(receiver->bad_signatures(), 0);
+  for (const auto& id : ids) {
+    const auto d = Delivery(app.app_id, id);
+    EXPECT_EQ(d.status, "delivered");
+    ASSERT_EQ(d.log.size(), 1u);
+    EXPECT_EQ(d.log[0].status_code, 200);
+  }
+}
+
+TEST_P(WebhookDeliveryTest, AnEventFailedInABatchIsRetriedAndTheOthersAreDeliveredOnce) {
+  auto [app, receiver] = AppWithReceiver(4);
+  receiver->AdvertiseBatches(64);
+  host::WebhookDispatcher dispatcher(*db_, *box_, clock_, {.concurrency = 4});
+  Enqueue(app.app_id, 1);
+  EXPECT_EQ(dispatcher.RunOnce(), 1);  // learns that batches are taken
+  receiver->FailIf([](const json::object& ev) {
+    return ev.at("data").as_object().contains("pay_order_id") &&
+           ev.at("data").as_object().at("pay_order_id").as_string() == "pay_x";
+  });
+  auto before = Enqueue(app.app_id, 5);
+  const std::string failing = EnqueueAbout(app.app_id, "payment.succeeded", "pay_x");
+  auto after = Enqueue(app.app_id, 5);
+  const std::string omitted = Enqueue(app.app_id, 1)[0];
+  receiver->OmitFromAnswers(omitted);
+  EXPECT_EQ(dispatcher.RunOnce(), 12);
+  EXPECT_EQ(receiver->batches(), 1);
+  for (const auto& id : before) EXPECT_EQ(Delivery(app.app_id, id).status, "delivered");
+  for (const auto& id : after) EXPECT_EQ(Delivery(app.app_id, id).status, "delivered");
+  const auto failed = Delivery(app.app_id, failing);
+  EXPECT_EQ(failed.status, "pending");
+  EXPECT_EQ(failed.attempts, 1);
+  EXPECT_EQ(failed.last_error, "receiver: refused");
+  EXPECT_GT(failed.next_attempt_at, clock_.NowMs());
+  // An event the answer says nothing about is not taken as delivered.
+  const auto unanswered = Delivery(app.app_id, omitted);
+  EXPECT_EQ(unanswered.status, "pending");
+  EXPECT_EQ(unanswered.attempts, 1);
+
+  // The retry: both go again (together), the others are not posted again.
+  receiver->FailIf(nullptr);
+  receiver->OmitFromAnswers("");
+  clock_.Set(std::max(failed.next_attempt_at, unanswered.next_attempt_at));
+  EXPECT_EQ(dispatcher.RunOnce(), 2);
+  EXPECT_EQ(Delivery(app.app_id, failing).status, "delivered");
+  EXPECT_EQ(Delivery(app.app_id, omitted).status, "delivered");
+  EXPECT_EQ(receiver->batched_events(), 12 + 2);
+  EXPECT_EQ(receiver->processed(), 13);  // the omitted one was processed the first time: a duplicate now
+  EXPECT_EQ(dispatcher.RunOnce(), 0);
+}
+
+TEST_P(WebhookDeliveryTest, EventsOfOnePayOrderAreNeverBatchedAndKeepTheirOrder) {
+  auto [app, receiver] = AppWithReceiver(16);
+  receiver->AdvertiseBatches(64);
+  host::WebhookDispatcher dispatcher(*db_, *box_, clock_, {.concurrency = 16});
+  Enqueue(app.app_id, 1);
+  EXPECT_EQ(dispatcher.RunOnce(), 1);
+  receiver->HoldPaymentsUntilTheirRefund();
+  // A refund created before the payment's retry would be out of order: one pay order's
+  // events go one after the other, failing first ones holding back the rest.
+  receiver->FailIf([](const json::object& ev) {
+    return ev.at("type").as_string() == "payment.succeeded" &&
+           ev.at("data").as_object().at("pay_order_id").as_string() == "pay_a";
+  });
+  const std::string pay_a = EnqueueAbout(app.app_id, "payment.succeeded", "pay_a");
+  const std::string lone_b = EnqueueAbout(app.app_id, "payment.succeeded", "pay_b");
+  const std::string lone_c = EnqueueAbout(app.app_id, "payment.succeeded", "pay_c");
+  const std::string refund_a = EnqueueAbout(app.app_id, "refund.succeeded", "pay_a");
+  EXPECT_EQ(dispatcher.RunOnce(), 4);
+  EXPECT_EQ(receiver->batches(), 1);
+  EXPECT_EQ(receiver->batched_events(), 2);  // pay_b and pay_c
+  EXPECT_EQ(Delivery(app.app_id, lone_b).status, "delivered");
+  EXPECT_EQ(Delivery(app.app_id, lone_c).status, "delivered");
+  EXPECT_EQ(Delivery(app.app_id, pay_a).attempts, 1);
+  const auto waiting = Delivery(app.app_id, refund_a);
+  EXPECT_EQ(waiting.attempts, 0) << "the refund overtook its failed payment";
+  receiver->FailIf(nullptr);
+  clock_.Set(waiting.next_attempt_at);
+  EXPECT_EQ(dispatcher.RunOnce(), 2);
+  const auto log = receiver->processed_log();
+  ASSERT_EQ(log.size(), 5u);
+  EXPECT_EQ(log[3], std::make_pair(std::string("payment.succeeded"), std::string("pay_a")));
+  EXPECT_EQ(log[4], std::make_pair(std::string("refund.succeeded"), std::string("pay_a")));
+}
+
+TEST_P(WebhookDeliveryTest, AReceiverThatRefusesABatchGetsItsEventsOneByOne) {
+  auto [app, receiver] = AppWithReceiver(4);
+  receiver->AdvertiseBatches(64);
+  host::WebhookDispatcher dispatcher(*db_, *box_, clock_, {.concurrency = 4});
+  Enqueue(app.app_id, 1);
+  EXPECT_EQ(dispatcher.RunOnce(), 1);
+  // Replaced by a receiver that knows nothing of batches (it still sent the header before).
+  receiver->RefuseBatches();
+  receiver->AdvertiseBatches(0);
+  auto ids = Enqueue(app.app_id, 6);
+  EXPECT_EQ(dispatcher.RunOnce(), 6);
+  EXPECT_EQ(receiver->batches(), 1);
+  for (const auto& id : ids) {
+    const auto d = Delivery(app.app_id, id);
+    EXPECT_EQ(d.status, "delivered");
+    EXPECT_EQ(d.log.size(), 1u);  // the refused batch is no attempt of theirs
+  }
+  EXPECT_EQ(receiver->processed(), 7);
+  auto more = Enqueue(app.app_id, 3);
+  EXPECT_EQ(dispatcher.RunOnce(), 3);
+  EXPECT_EQ(receiver->batches(), 1) << "batches sent again without a new advertisement";
+  EXPECT_EQ(receiver->processed(), 10);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WebhookDeliveryTest,

@@ -12,6 +12,7 @@
 #include "common/random.h"
 #include "host/webhooks/outbox.h"
 #include "http/client.h"
+#include "protocol/webhook_batch.h"
 #include "protocol/webhook_signature.h"
 
 namespace hutong::host {
@@ -238,7 +239,71 @@ int WebhookDispatcher::RunOnce() {
     }
   }
 
+  // What each app's receiver takes per POST, as its last answer advertised.
+  std::map<std::string, size_t> per_post;
+  if (options_.max_events_per_post > 1) {
+    std::lock_guard lock(batch_mu_);
+    for (const auto& [app_id, target] : targets) {
+      auto it = batch_limit_.find(app_id);
+      if (it != batch_limit_.end() && target.error.empty()) {
+        per_post[app_id] = static_cast<size_t>(std::min(it->second, options_.max_events_per_post));
+      }
+    }
+  }
+  // Units of posting work: an ordered group posted event by event, or lone events of one
+  // app posted together (events with others of their pay order in the batch never are,
+  // so a failure cannot let a later event of that pay order overtake an earlier one).
+  struct Work {
+    std::vector<size_t> events;
+    bool together = false;
+  };
+  std::vector<Work> work;
+  {
+    std::map<std::string, std::vector<size_t>> lone;
+    std::vector<Work> sequential;
+    for (auto& group : groups) {
+      if (group.size() == 1 && per_post.contains(events[group[0]].app_id)) {
+        lone[events[group[0]].app_id].push_back(group[0]);
+      } else {
+        sequential.push_back({std::move(group), false});
+      }
+    }
+    for (auto& [app_id, idx] : lone) {
+      const size_t n = per_post.at(app_id);
+      for (size_t from = 0; from < idx.size(); from += n) {
+        Work w;
+        w.events.assign(idx.begin() + static_cast<std::ptrdiff_t>(from),
+                        idx.begin() + static_cast<std::ptrdiff_t>(std::min(from + n, idx.size())));
+        w.together = w.events.size() > 1;
+        work.push_back(std::move(w));
+      }
+    }
+    for (auto& w : sequential) work.push_back(std::move(w));
+  }
+
+  // A 2xx answer says whether the receiver takes batches (and how many events at once).
+  const auto learn = [&](const std::string& app_id, const http::ClientResponse& resp) {
+    const int limit = protocol::ParseWebhookBatchLimit(resp.Header("hutong-webhook-batch"));
+    std::lock_guard lock(batch_mu_);
+    if (limit >= 2) {
+      batch_limit_[app_id] = limit;
+    } else {
+      batch_limit_.erase(app_id);
+    }
+  };
   std::vector<Outcome> outcomes(events.size());
+  // A failed attempt: when to try again, or give up.
+  const auto settle = [&](size_t i) {
+    const Claimed& ev = events[i];
+    Outcome& out = outcomes[i];
+    if (out.error.empty()) return;
+    // Jitter ±20% spreads retries of many events failing together.
+    const int64_t base = RetryDelayMs(ev.attempts + 1);
+    out.next = out.finished + base * 4 / 5 +
+               static_cast<int64_t>(RandomBelow(static_cast<uint64_t>(base * 2 / 5) + 1));
+    if (out.next - ev.created_at > kGiveUpAfterMs && !ev.replay) out.status = "failed";
+    if (out.error.size() > 500) out.error.resize(500);
+  };
   const auto post = [&](size_t i) {
     const Claimed& ev = events[i];
     Outcome& out = outcomes[i];
@@ -263,24 +328,96 @@ int WebhookDispatcher::RunOnce() {
         out.error = resp.error().detail + (resp.error().internal.empty() ? "" : ": " + resp.error().internal);
       } else {
         out.status_code = resp->status;
-        if (resp->status < 200 || resp->status >= 300) out.error = "HTTP " + std::to_string(resp->status);
+        if (resp->status < 200 || resp->status >= 300) {
+          out.error = "HTTP " + std::to_string(resp->status);
+        } else if (options_.max_events_per_post > 1) {
+          learn(ev.app_id, *resp);
+        }
       }
     }
     out.finished = clock_.NowMs();
-    if (!out.error.empty()) {
-      // Jitter ±20% spreads retries of many events failing together.
-      const int64_t base = RetryDelayMs(ev.attempts + 1);
-      out.next = out.finished + base * 4 / 5 +
-                 static_cast<int64_t>(RandomBelow(static_cast<uint64_t>(base * 2 / 5) + 1));
-      if (out.next - ev.created_at > kGiveUpAfterMs && !ev.replay) out.status = "failed";
-      if (out.error.size() > 500) out.error.resize(500);
+    settle(i);
+  };
+  // Lone events of one app in one POST; each takes its outcome from the answer's results.
+  const auto post_together = [&](const std::vector<size_t>& idx) {
+    const std::string& app_id = events[idx[0]].app_id;
+    const Target& target = targets.at(app_id);
+    std::vector<const std::string*> payloads;
+    payloads.reserve(idx.size());
+    for (size_t i : idx) payloads.push_back(&events[i].payload);
+    http::ClientRequest req;
+    req.method = "POST";
+    req.url = target.url;
+    req.body = protocol::WebhookBatchBody(payloads);
+    req.timeout = std::chrono::milliseconds(options_.request_timeout_ms);
+    req.replayable = true;  // every event in it is deduplicated by id
+    req.headers = {{"Content-Type", "application/json"},
+                   {"Hutong-Signature", protocol::SignWebhook(target.secrets, req.body, clock_)},
+                   {std::string(protocol::kWebhookBatchHeader), std::to_string(idx.size())}};
+    const int64_t started = clock_.NowMs();
+    auto resp = http::Fetch(req);
+    const int64_t finished = clock_.NowMs();
+    if (resp.ok() && (resp->status < 200 || resp->status >= 300)) {
+      // Not (or no longer) a receiver of batches: single events from now on, these at once.
+      {
+        std::lock_guard lock(batch_mu_);
+        batch_limit_.erase(app_id);
+      }
+      LogWarn("webhook batch refused; posting its events one by one",
+              {{"app_id", std::string_view(app_id)}, {"status", static_cast<int64_t>(resp->status)}});
+      for (size_t i : idx) post(i);
+      return;
+    }
+    std::string error;
+    std::map<std::string, std::pair<std::string, std::string>, std::less<>> answered;  // id → status, detail
+    if (!resp.ok()) {
+      error = resp.error().detail + (resp.error().internal.empty() ? "" : ": " + resp.error().internal);
+    } else {
+      learn(app_id, *resp);
+      boost::system::error_code ec;
+      const auto v = boost::json::parse(resp->body, ec);
+      const boost::json::value* results =
+          !ec && v.is_object() ? v.as_object().if_contains("results") : nullptr;
+      if (results == nullptr || !results->is_array()) {
+        error = "the receiver's answer to a batch has no results";
+      } else {
+        for (const auto& item : results->as_array()) {
+          const auto* o = item.if_object();
+          if (o == nullptr) continue;
+          const auto* id = o->if_contains("event_id");
+          const auto* status = o->if_contains("status");
+          const auto* detail = o->if_contains("detail");
+          if (id == nullptr || !id->is_string() || status == nullptr || !status->is_string()) continue;
+          answered.emplace(std::string(id->as_string()),
+                           std::pair{std::string(status->as_string()),
+                                     detail && detail->is_string() ? std::string(detail->as_string()) : ""});
+        }
+      }
+    }
+    for (size_t i : idx) {
+      Outcome& out = outcomes[i];
+      out.started = started;
+      out.finished = finished;
+      if (resp.ok()) out.status_code = resp->status;
+      if (!error.empty()) {
+        out.error = error;
+      } else if (auto it = answered.find(events[i].id); it == answered.end()) {
+        out.error = "no result for the event in the receiver's answer";
+      } else if (it->second.first != "processed" && it->second.first != "duplicate") {
+        out.error = "receiver: " + (it->second.second.empty() ? it->second.first : it->second.second);
+      }
+      settle(i);
     }
   };
-  std::atomic<size_t> next_group{0};
+  std::atomic<size_t> next_work{0};
   const std::function<void()> body = [&] {
-    for (size_t g; (g = next_group.fetch_add(1)) < groups.size();) {
+    for (size_t w; (w = next_work.fetch_add(1)) < work.size();) {
+      if (work[w].together) {
+        post_together(work[w].events);
+        continue;
+      }
       const Outcome* failed = nullptr;
-      for (size_t i : groups[g]) {
+      for (size_t i : work[w].events) {
         if (failed) {
           outcomes[i].postponed = true;
           outcomes[i].next = failed->next + 1;
@@ -298,7 +435,7 @@ int WebhookDispatcher::RunOnce() {
     if (!renewed.ok())
       LogWarn("webhook lease renewal failed", {{"detail", std::string_view(renewed.error().internal)}});
   };
-  const int workers = static_cast<int>(std::min<size_t>(groups.size(), std::max(options_.concurrency, 1)));
+  const int workers = static_cast<int>(std::min<size_t>(work.size(), std::max(options_.concurrency, 1)));
   RunOnPosters(workers, body, renew, std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 3, 1)));
 
   // The whole batch's bookkeeping in one transaction; should that fail, event by event, so

@@ -9,11 +9,19 @@
 // other in the order they were created, and when one of them fails the later ones wait
 // (unattempted) until it is retried. The batch's bookkeeping (attempt rows, delivered or
 // rescheduled) is one transaction, and the batch's lease is renewed while it is posted.
+//
+// To a receiver whose answers advertise batched delivery (Hutong-Webhook-Batch), the events
+// of a claimed batch that have no other event of their pay order in it go in one POST
+// (up to the advertised number, or max_events_per_post); each event still gets its own
+// attempt row and outcome from the receiver's per-event results. A receiver that answers a
+// batch with anything but a 2xx is sent single events from then on (those of that POST at
+// once), until an answer advertises batches again.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -31,6 +39,11 @@ struct DispatcherOptions {
   int batch_size = 64;
   int concurrency = 32;  // posts in flight at once (threads of the dispatcher)
   int64_t request_timeout_ms = 10'000;
+  // Events per POST to a receiver that advertised batched delivery (protocol/webhook_batch.h);
+  // 1 posts every event alone. A full claimed batch (64) goes as four POSTs at once: on
+  // PostgreSQL each is a transaction of its own on its own connection, and one of 64 events
+  // (about 250 statements, one round trip each) left vouchers trailing the payments.
+  int max_events_per_post = 16;
 };
 
 class WebhookDispatcher {
@@ -74,6 +87,10 @@ class WebhookDispatcher {
   bool stop_ = false;      // GUARDED_BY(mu_)
   bool notified_ = false;  // GUARDED_BY(mu_)
   std::thread thread_;     // started by Start, joined by Stop
+
+  // App id → events per POST its receiver's last answer advertised (absent: single events).
+  std::mutex batch_mu_;
+  std::map<std::string, int> batch_limit_;  // GUARDED_BY(batch_mu_)
 
   // The posting threads, started by the first RunOnPosters, joined by the destructor.
   std::mutex posters_mu_;
