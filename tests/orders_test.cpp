@@ -12,6 +12,8 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "protocol/open_api_client.h"
+#include "protocol/webhook_signature.h"
+#include "provider/hosts/webhook_receiver.h"
 #include "storage/db.h"
 #include "support/provider_fixtures.h"
 #include "support/test_env.h"
@@ -692,6 +694,105 @@ TEST_P(OrdersTest, PaymentEventsThatCannotApplyAreAcknowledgedWithoutVouchers) {
   EXPECT_TRUE(deliver(cancelled[0].Str(0), cancelled[0].Int(1)).ok());
   EXPECT_EQ(status(cancelled[0].Str(0)), "cancelled");
   EXPECT_EQ(vouchers(cancelled[0].Str(0)), 0);
+}
+
+// Batched delivery (protocol/webhook_batch.h) to the provider over real HTTP: the provider
+// advertises it, a batch's payments issue vouchers once each however often it is resent,
+// a payment in it that cannot apply is acknowledged without vouchers, a malformed element
+// fails alone, and a refund event arriving before its order's payment changes nothing.
+TEST_P(OrdersTest, BatchedPaymentEventsIssueVouchersExactlyOnce) {
+  SetStock(plain_deal_, 20, 0, 1);
+  const int64_t sold_before = ProviderQuery(kDealSold, {plain_deal_}).rows.at(0).Int(0);
+  const provider::MpUser user = InsertMpUser(*provider_db_, NewId("mpu"), "o_test_batch");
+  const int64_t now = SystemClock::Instance().NowMs();
+  std::vector<provider::PlacedOrder> orders;
+  for (int64_t q : {1, 2, 3}) {
+    auto placed =
+        provider::PlaceOrder(*provider_db_, FakePayOrderGateway(), user, {plain_deal_, q, {}, {}}, now);
+    ASSERT_TRUE(placed.ok());
+    orders.push_back(*placed);
+  }
+  const std::string secret = LocalAppCredentials().second;
+  const std::string url = node_->provider_url() + "/mp/v1/webhooks/local";
+  auto payment = [&](const provider::PlacedOrder& o, int64_t amount) {
+    return json::object{{"id", NewId("evt")},
+                        {"type", "payment.succeeded"},
+                        {"data", json::object{{"pay_order_id", o.pay_order_id},
+                                              {"out_trade_no", o.order_id},
+                                              {"amount_fen", amount}}}};
+  };
+  auto post = [&](const json::array& events) {
+    const std::string body = json::serialize(json::object{{"events", events}});
+    return Post(url, body,
+                {{"Hutong-Signature", protocol::SignWebhook({secret}, body, SystemClock::Instance())}});
+  };
+  auto statuses = [&](const http::ClientResponse& r) {
+    std::vector<std::string> out;
+    for (const auto& item : ParseBody(r).at("results").as_array())
+      out.emplace_back(item.at("status").as_string());
+    return out;
+  };
+  // A single event's answer advertises batches.
+  const json::object ping{{"id", NewId("evt")}, {"type", "test.ping"}, {"data", json::object{}}};
+  const std::string ping_body = json::serialize(ping);
+  auto single =
+      Post(url, ping_body,
+           {{"Hutong-Signature", protocol::SignWebhook({secret}, ping_body, SystemClock::Instance())}});
+  ASSERT_EQ(single.status, 200) << single.body;
+  EXPECT_EQ(single.Header("hutong-webhook-batch"), std::to_string(provider::kWebhookBatchMax));
+
+  // A refund about orders[0] before its payment: out of order, acknowledged, changes nothing.
+  const json::object early_refund{{"id", NewId("evt")},
+                                  {"type", "refund.succeeded"},
+                                  {"data", json::object{{"refund_id", "rfd_01ZZZZZZZZZZZZZZZZZZZZZZZZ"},
+                                                        {"pay_order_id", orders[0].pay_order_id},
+                                                        {"out_refund_no", "nope"},
+                                                        {"amount_fen", orders[0].amount_fen}}}};
+  const json::array batch{payment(orders[0], orders[0].amount_fen), early_refund,
+                          payment(orders[1], orders[1].amount_fen + 1),  // wrong amount: no vouchers
+                          json::value(json::object{{"type", "payment.succeeded"}}),  // no id: fails alone
+                          payment(orders[2], orders[2].amount_fen)};
+  auto first = post(batch);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.Header("hutong-webhook-batch"), std::to_string(provider::kWebhookBatchMax));
+  EXPECT_EQ(statuses(first),
+            (std::vector<std::string>{"processed", "processed", "processed", "failed", "processed"}));
+  auto status = [&](const std::string& id) { return ProviderQuery(kOrderStatus, {id}).rows.at(0).Str(0); };
+  auto vouchers = [&](const std::string& id) { return ProviderQuery(kVoucherCount, {id}).rows.at(0).Int(0); };
+  EXPECT_EQ(status(orders[0].order_id), "paid");
+  EXPECT_EQ(vouchers(orders[0].order_id), 1);
+  EXPECT_EQ(status(orders[1].order_id), "pending_payment");
+  EXPECT_EQ(vouchers(orders[1].order_id), 0);
+  EXPECT_EQ(status(orders[2].order_id), "paid");
+  EXPECT_EQ(vouchers(orders[2].order_id), 3);
+  EXPECT_EQ(ProviderQuery(kDealSold, {plain_deal_}).rows.at(0).Int(0), sold_before + 4);
+
+  // Resent (the answer was lost), and again with a new event for orders[2]'s payment: no
+  // voucher and no sale twice.
+  auto again = post(batch);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(statuses(again),
+            (std::vector<std::string>{"duplicate", "duplicate", "duplicate", "failed", "duplicate"}));
+  auto another =
+      post(json::array{payment(orders[2], orders[2].amount_fen), payment(orders[1], orders[1].amount_fen)});
+  ASSERT_EQ(another.status, 200) << another.body;
+  EXPECT_EQ(statuses(another), (std::vector<std::string>{"processed", "processed"}));
+  EXPECT_EQ(vouchers(orders[0].order_id), 1);
+  EXPECT_EQ(vouchers(orders[1].order_id), 2);
+  EXPECT_EQ(vouchers(orders[2].order_id), 3);
+  EXPECT_EQ(ProviderQuery(kDealSold, {plain_deal_}).rows.at(0).Int(0), sold_before + 6);
+
+  // Signed over other bytes, or not an array: refused whole, nothing changed.
+  const std::string body = json::serialize(json::object{{"events", json::array{payment(orders[0], 1)}}});
+  ExpectProblem(
+      Post(url, body,
+           {{"Hutong-Signature", protocol::SignWebhook({secret}, body + " ", SystemClock::Instance())}}),
+      401, "invalid_signature");
+  const std::string not_array = R"({"events":{"id":"evt_1"}})";
+  ExpectProblem(
+      Post(url, not_array,
+           {{"Hutong-Signature", protocol::SignWebhook({secret}, not_array, SystemClock::Instance())}}),
+      400, "validation_failed");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OrdersTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

@@ -139,6 +139,16 @@ constexpr Query kMarkPaidIfPending{
 // decrements: the payment takes its lock last, with the COMMIT (see HandlePaymentSucceeded).
 constexpr Query kCountSold{"orders.count_sold", Access::kWrite,
                            "UPDATE deals SET sold = sold + $2 WHERE id = $1"};
+// PostgreSQL: the sale counted and the deal queued for the hosts' sync (host_sync.cpp's
+// enqueue for every host, "*") in one statement, so both rows' locks are taken together, last.
+constexpr Query kCountSoldAndEnqueueSync{
+    "orders.count_sold_and_enqueue_sync", Access::kWrite,
+    "WITH sold AS (UPDATE deals SET sold = sold + $2 WHERE id = $1 RETURNING id) "
+    "INSERT INTO host_sync_outbox (host, kind, ref_id, version, enqueued_at, attempts, next_attempt_at) "
+    "SELECT '*', 'deal', id, 1, CAST($3 AS BIGINT), 0, CAST($3 AS BIGINT) FROM sold ON CONFLICT (host, kind, "
+    "ref_id) DO UPDATE SET "
+    "version = host_sync_outbox.version + 1, enqueued_at = excluded.enqueued_at, attempts = 0, "
+    "next_attempt_at = excluded.next_attempt_at, last_error = NULL"};
 constexpr Query kOrderStock{"orders.stock_of", Access::kRead,
                             "SELECT deal_id, slot, campaign_id FROM orders WHERE id = $1"};
 constexpr Query kUncountSold{"orders.uncount_sold", Access::kWrite,
@@ -606,11 +616,18 @@ Status HandlePaymentSucceeded(storage::Tx& tx, const std::string& host, const js
     if (!inserted) return Internal("could not find a free voucher code");
   }
   // Sales rank search results: hosts hear of them on the next sync (collapsed per deal).
-  RETURN_IF_ERROR(EnqueueHostSync(tx, SyncKind::kDeal, deal_id, now_ms));
   // Last, with the COMMIT on PostgreSQL: the deal's row lock, which reservations of the
-  // deal wait for, is held for that one round trip only. Nothing may run after it (the
-  // webhook receiver runs the handler as its transaction's last step).
-  RETURN_IF_ERROR(tx.ExecLast(kCountSold, {deal_id, quantity}));
+  // deal wait for, and the deal's sync row, which every payment of the deal bumps, are held
+  // for that one round trip only (a batch of events runs these last of all, ordered by deal:
+  // webhook_receiver.cpp). Nothing may run after it (the webhook receiver runs the handler
+  // as its transaction's last step).
+  if (tx.dialect() == storage::Dialect::kPostgres) {
+    RETURN_IF_ERROR(tx.ExecLast(kCountSoldAndEnqueueSync, {deal_id, quantity, now_ms}));
+  } else {
+    // One writer: no row locks to shorten, and the two statements cost microseconds.
+    RETURN_IF_ERROR(EnqueueHostSync(tx, SyncKind::kDeal, deal_id, now_ms));
+    RETURN_IF_ERROR(tx.ExecLast(kCountSold, {deal_id, quantity}));
+  }
   // On SQLite before the group's commit, so a page read just before it may be cached until
   // the cache's short TTL; the sold count is informational.
   BumpCatalogVersion();
