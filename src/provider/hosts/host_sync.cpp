@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <tuple>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -69,8 +70,17 @@ Status FanOut(storage::Db& db, const std::vector<std::string>& hosts) {
   ASSIGN_OR_RETURN(auto any, db.Read([](storage::Tx& tx) { return tx.Exec(kFanOut); }));
   if (any.empty()) return Ok();
   return db.WithWrite([&](storage::Tx& tx) -> Status {
-    ASSIGN_OR_RETURN(auto rows, tx.Exec(kFanOut));
-    for (const auto& r : rows) {
+    ASSIGN_OR_RETURN(auto read, tx.Exec(kFanOut));
+    // Rows locked in (kind, ref_id) order: the order in which a batch of payment events
+    // bumps its deals' '*' rows (orders.cpp, webhook_receiver.cpp), so the two never deadlock
+    // on PostgreSQL (each would wait a second for the detector, then fail).
+    std::vector<const storage::Row*> rows;
+    for (const auto& r : read) rows.push_back(&r);
+    std::sort(rows.begin(), rows.end(), [](const storage::Row* a, const storage::Row* b) {
+      return std::tie(a->Str(0), a->Str(1)) < std::tie(b->Str(0), b->Str(1));
+    });
+    for (const storage::Row* row : rows) {
+      const storage::Row& r = *row;
       for (const auto& h : hosts) RETURN_IF_ERROR(tx.Exec(kEnqueue, {h, r.Str(0), r.Str(1), r.Int(3)}));
       RETURN_IF_ERROR(tx.Exec(kDeleteVersion, {std::string("*"), r.Str(0), r.Str(1), r.Int(2)}));
     }
