@@ -728,8 +728,8 @@ TEST_P(OrdersTest, BatchedPaymentEventsIssueVouchersExactlyOnce) {
   };
   auto statuses = [&](const http::ClientResponse& r) {
     std::vector<std::string> out;
-    for (const auto& item : ParseBody(r).at("results").as_array())
-      out.emplace_back(item.at("status").as_string());
+    const json::value body = ParseBody(r);  // kept alive for the loop (a temporary would not be)
+    for (const auto& item : body.at("results").as_array()) out.emplace_back(item.at("status").as_string());
     return out;
   };
   // A single event's answer advertises batches.
