@@ -894,6 +894,79 @@ TEST(SqliteMemoryStatistics, OffOnceADatabaseIsOpen) {
   backend.Cleanup();
 }
 
+// SQLite's temporary files (a sub-journal spilled out of memory among them) are named
+// etilqs_* and unlinked at once; an open one still shows among the process's descriptors.
+int OpenSqliteTempFiles() {
+  int n = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code link_ec;
+    auto target = std::filesystem::read_symlink(it->path(), link_ec);
+    if (!link_ec && target.filename().string().rfind("etilqs_", 0) == 0) ++n;
+  }
+  return n;
+}
+
+// A statement inside a transaction journals every page it changes in a sub-journal, so it
+// can be undone alone; every write of a group commit has one for its SAVEPOINT too. One of
+// a few hundred kilobytes (SQLite's default keeps 64 KiB in memory, then spills to a new
+// temporary file) stays in memory, and undoing the statement from it restores every page.
+TEST(SqliteSubJournal, LargeSubJournalStaysInMemoryAndUndoesTheStatement) {
+  SqliteBackend backend;
+  std::string why;
+  ASSERT_TRUE(backend.Prepare(why));
+  {
+    auto db = OpenDb(backend.target, DbOptions{});
+    ASSERT_TRUE(db.ok()) << db.error().internal;
+    ASSERT_TRUE(Migrate(**db, kMigrations).ok());
+    // 300 rows with 1,000-byte keys: about 75 table pages, 300 KB of sub-journal to change them all.
+    constexpr int kRows = 300;
+    ASSERT_TRUE((*db)
+                    ->WithWrite([&](Tx& tx) -> Status {
+                      for (int i = 0; i < kRows; ++i) {
+                        std::string key = "j" + std::to_string(1000 + i);
+                        key.resize(1000, 'x');
+                        RETURN_IF_ERROR(tx.Exec(kPutKv, {key, int64_t{1}}));
+                      }
+                      return Ok();
+                    })
+                    .ok());
+    // Changes every row, then fails on the last one (NOT NULL): the statement alone is undone.
+    constexpr Query kBumpAllButFailLast{
+        "test.bump_all_but_fail_last", Access::kWrite,
+        "UPDATE kv SET v = CASE WHEN k LIKE 'j1299%' THEN NULL ELSE v + 1 END WHERE k LIKE 'j%'"};
+    int temp_files = -1;
+    Status s = (*db)->WithWrite([&](Tx& tx) -> Status {
+      auto bumped = tx.Exec(kBumpAllButFailLast);
+      EXPECT_FALSE(bumped.ok());
+      if (!bumped.ok()) {
+        EXPECT_EQ(bumped.error().code, ErrorCode::kConflict) << bumped.error().internal;
+      }
+      temp_files = OpenSqliteTempFiles();
+      auto put = tx.Exec(kPutKv, {std::string("after"), int64_t{7}});  // the transaction goes on
+      if (!put.ok()) return std::move(put).error();
+      return Ok();
+    });
+    ASSERT_TRUE(s.ok()) << s.error().internal;
+    EXPECT_EQ(temp_files, 0);
+    constexpr Query kSumJ{"test.sum_j_kv", Access::kRead, "SELECT COUNT(*), SUM(v) FROM kv WHERE k LIKE 'j%'"};
+    auto sums = (*db)->Read([&](Tx& tx) -> Result<std::pair<int64_t, int64_t>> {
+      ASSIGN_OR_RETURN(Rows rows, tx.Exec(kSumJ));
+      return std::make_pair(rows[0].Int(0), rows[0].Int(1));
+    });
+    ASSERT_TRUE(sums.ok()) << sums.error().internal;
+    EXPECT_EQ(sums->first, kRows);
+    EXPECT_EQ(sums->second, kRows);  // every row as before the failed statement
+    auto after = (*db)->Read([&](Tx& tx) -> Result<int64_t> {
+      ASSIGN_OR_RETURN(Rows rows, tx.Exec(kGetKv, {std::string("after")}));
+      return rows.empty() ? -1 : rows[0].Int(0);
+    });
+    ASSERT_TRUE(after.ok()) << after.error().internal;
+    EXPECT_EQ(*after, 7);
+  }
+  backend.Cleanup();
+}
+
 TEST(Row, TypedAccessors) {
   Row row({Value(int64_t{42}), Value(2.75), Value(std::string("火锅")), Null()});
   EXPECT_EQ(row.size(), 4u);
