@@ -510,6 +510,96 @@ TYPED_TEST(StorageTest, LastStatementCommitsTheWholeTransactionOrNothing) {
   EXPECT_EQ(this->Count(kCountKv, {std::string("after")}), 1);
 }
 
+// Queued statements (PostgreSQL: sent in the pipeline of the next statement or of the
+// COMMIT) run in order before what follows them and commit with the transaction; one that
+// fails, or changes another number of rows than expected, fails its transaction and
+// nothing of it is kept, whether a statement, an ExecLast or only the COMMIT follows it.
+TYPED_TEST(StorageTest, QueuedStatementsRunInOrderAndFailTheirTransaction) {
+  this->MigrateAll();
+  constexpr Query kBump{"test.queue_bump", Access::kWrite, "UPDATE kv SET v = v + $2 WHERE k = $1"};
+  constexpr Query kBumpIfAbove{"test.queue_bump_if_above", Access::kWrite,
+                               "UPDATE kv SET v = v + $2 WHERE k = $1 AND v + $2 >= 0"};
+  auto value = [&](const std::string& k) {
+    auto v = this->db_->Read([&](Tx& tx) -> Result<int64_t> {
+      ASSIGN_OR_RETURN(Rows rows, tx.Exec(kGetKv, {k}));
+      if (rows.empty()) return int64_t{-1};
+      return rows[0].Int(0);
+    });
+    EXPECT_TRUE(v.ok()) << v.error().internal;
+    return v.ok() ? *v : -2;
+  };
+  const auto short_of_money = [] { return Tx::Expect{1, Error(ErrorCode::kConflict, "short")}; };
+
+  // Queued, then read back in the same transaction: the read sees them, in order.
+  auto read_back = this->db_->Write([&](Tx& tx) -> Result<int64_t> {
+    RETURN_IF_ERROR(tx.Queue(kPutKv, {std::string("q"), int64_t{1}}));
+    RETURN_IF_ERROR(tx.Queue(kBump, {std::string("q"), int64_t{10}}));
+    RETURN_IF_ERROR(tx.Queue(kBumpIfAbove, {std::string("q"), int64_t{-5}}, short_of_money()));
+    ASSIGN_OR_RETURN(Rows rows, tx.Exec(kGetKv, {std::string("q")}));
+    return rows[0].Int(0);
+  });
+  ASSERT_TRUE(read_back.ok()) << read_back.error().internal;
+  EXPECT_EQ(*read_back, 6);
+  EXPECT_EQ(value("q"), 6);
+
+  // Only queued statements: they go with the COMMIT.
+  Status only_queued = this->db_->WithWrite([&](Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.Queue(kPutKv, {std::string("only"), int64_t{1}}));
+    RETURN_IF_ERROR(tx.Queue(kBump, {std::string("q"), int64_t{1}}, Tx::Expect{1, Internal("no row")}));
+    return Ok();
+  });
+  ASSERT_TRUE(only_queued.ok()) << only_queued.error().internal;
+  EXPECT_EQ(value("only"), 1);
+  EXPECT_EQ(value("q"), 7);
+
+  // A queued statement that fails (the key exists): the statement after it does not run
+  // and nothing is kept, with an ExecLast, an Exec or the COMMIT after it.
+  for (int how = 0; how < 3; ++how) {
+    Status failed = this->db_->WithWrite([&](Tx& tx) -> Status {
+      RETURN_IF_ERROR(tx.Queue(kBump, {std::string("q"), int64_t{100}}));
+      RETURN_IF_ERROR(tx.Queue(kPutKv, {std::string("only"), int64_t{2}}));
+      if (how == 0) RETURN_IF_ERROR(tx.ExecLast(kPutKv, {std::string("after"), int64_t{1}}));
+      if (how == 1) RETURN_IF_ERROR(tx.Exec(kPutKv, {std::string("after"), int64_t{1}}));
+      return Ok();
+    });
+    ASSERT_FALSE(failed.ok()) << how;
+    EXPECT_EQ(failed.error().code, ErrorCode::kConflict) << how;
+    EXPECT_EQ(value("q"), 7) << how;
+    EXPECT_EQ(value("after"), -1) << how;
+  }
+
+  // A queued statement that changes no row where one was expected: its error, and nothing
+  // kept, even when the COMMIT was sent with it (ExecLast) or alone.
+  for (int how = 0; how < 3; ++how) {
+    Status refused = this->db_->WithWrite([&](Tx& tx) -> Status {
+      RETURN_IF_ERROR(tx.Queue(kBump, {std::string("q"), int64_t{1}}));
+      RETURN_IF_ERROR(tx.Queue(kBumpIfAbove, {std::string("q"), int64_t{-1000}}, short_of_money()));
+      if (how == 0) RETURN_IF_ERROR(tx.ExecLast(kPutKv, {std::string("after"), int64_t{1}}));
+      if (how == 1) RETURN_IF_ERROR(tx.Exec(kPutKv, {std::string("after"), int64_t{1}}));
+      return Ok();
+    });
+    ASSERT_FALSE(refused.ok()) << how;
+    EXPECT_EQ(refused.error().code, ErrorCode::kConflict) << how;
+    EXPECT_EQ(refused.error().detail, "short") << how;
+    EXPECT_EQ(value("q"), 7) << how;
+    EXPECT_EQ(value("after"), -1) << how;
+  }
+
+  // A queued write in a read transaction is refused, and the pool is fine afterwards.
+  Status in_read = this->db_->WithRead([&](Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.Queue(kPutKv, {std::string("read"), int64_t{1}}));
+    return Ok();
+  });
+  EXPECT_FALSE(in_read.ok());
+  EXPECT_EQ(value("read"), -1);
+  Status after = this->db_->WithWrite([&](Tx& tx) -> Status {
+    RETURN_IF_ERROR(tx.Queue(kPutKv, {std::string("after"), int64_t{2}}));
+    return Ok();
+  });
+  ASSERT_TRUE(after.ok()) << after.error().internal;
+  EXPECT_EQ(value("after"), 2);
+}
+
 // A read whose only statement is its last: PostgreSQL sends it with neither BEGIN nor
 // COMMIT (one round trip). It reads committed data, a failure leaves the pooled session
 // usable, a write mislabelled as a read is still refused by the database, and a read of

@@ -2,11 +2,13 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -51,6 +53,8 @@ struct Conn {
 namespace {
 
 constexpr auto kCheckOutTimeout = std::chrono::seconds(30);
+// Cache key suffix of a statement prepared with its row count checked (PgTx::Prepare).
+constexpr std::string_view kCheckedSuffix = "#checked";
 // libpq waits forever for an unresponsive host unless told otherwise.
 constexpr const char* kDefaultConnectTimeout = "10";
 
@@ -183,8 +187,10 @@ bool ResultOk(const PGresult* res) {
 
 // A transaction on one connection. BEGIN is not sent on its own: it goes in one libpq
 // pipeline with the first statement, and ExecLast sends COMMIT in one with the last, so a
-// transaction of n statements costs n round trips instead of n + 2. A read transaction
-// whose first statement is its last (ExecLast) sends neither BEGIN nor COMMIT.
+// transaction of n statements costs n round trips instead of n + 2. Queued statements
+// (Tx::Queue) wait for the next statement (or the COMMIT) and go in its pipeline, so they
+// cost no round trip of their own. A read transaction whose first statement is its last
+// (ExecLast) sends neither BEGIN nor COMMIT.
 class PgTx final : public Tx {
  public:
   // begin: the statement that opens the transaction. reconnect: reopens the session when
@@ -197,14 +203,36 @@ class PgTx final : public Tx {
   using Tx::ExecLast;
 
   Result<Rows> Exec(const Query& q, const std::vector<Value>& params) override {
-    return Run(q, params, false);
+    return Run(&q, params, false);
   }
   Result<Rows> ExecLast(const Query& q, const std::vector<Value>& params) override {
-    return Run(q, params, true);
+    return Run(&q, params, true);
+  }
+  Status Queue(const Query& q, const std::vector<Value>& params, std::optional<Expect> expect) override {
+    RETURN_IF_ERROR(Check(q));
+    Queued& queued = queued_.emplace_back(Queued{q, {}, {}, std::move(expect)});
+    const size_t n = params.size() + (queued.expect ? 1 : 0);
+    queued.texts.resize(n);
+    queued.is_null.resize(n);
+    for (size_t i = 0; i < params.size(); ++i) {
+      bool is_null = false;
+      ToText(params[i], queued.texts[i], is_null);
+      queued.is_null[i] = is_null;
+    }
+    if (queued.expect)
+      queued.texts.back() = std::to_string(queued.expect->affected);  // the check's parameter
+    return Ok();
+  }
+  // Sends what is queued with the COMMIT (RunTransaction, when fn ran no ExecLast).
+  Status CommitQueued() {
+    auto res = Run(nullptr, {}, true);
+    if (!res.ok()) return std::move(res).error();
+    return Ok();
   }
 
   Status ExecScript(std::string_view sql) override {
     if (committed_) return Internal("postgres: script after the transaction's last statement");
+    if (!queued_.empty()) return Internal("postgres: script after queued statements");
     if (!began_) {
       auto began = Simple(conn_.pg, begin_, "begin");
       if (!began.ok() && !conn_.Connected()) {
@@ -225,16 +253,33 @@ class PgTx final : public Tx {
 
   // Whether BEGIN has run (a transaction that ran nothing has nothing to commit).
   bool began() const { return began_; }
+  // Whether statements wait to be sent (CommitQueued sends them).
+  bool has_queued() const { return !queued_.empty(); }
   // Whether ExecLast already committed.
   bool committed() const { return committed_; }
 
  private:
-  Result<Rows> Run(const Query& q, const std::vector<Value>& params, bool commit) {
+  // A statement queued by Queue, with its parameters as text.
+  struct Queued {
+    Query query;
+    std::vector<std::string> texts;
+    std::vector<bool> is_null;
+    std::optional<Expect> expect;
+  };
+
+  Status Check(const Query& q) const {
     if (q.access == Access::kWrite && !write_) {
       // A programmer error: the caller picked WithRead for a write.
       return Internal(std::string("write query in a read transaction: ") + q.name);
     }
     if (committed_) return Internal(std::string("statement after the transaction's last one: ") + q.name);
+    return Ok();
+  }
+
+  // Runs q (none: only what is queued, with the COMMIT) after the queued statements.
+  Result<Rows> Run(const Query* q, const std::vector<Value>& params, bool commit) {
+    if (q != nullptr) RETURN_IF_ERROR(Check(*q));
+    if (committed_) return Internal("postgres: commit after the transaction's last statement");
     std::vector<std::string> texts(params.size());
     std::vector<const char*> values(params.size());
     for (size_t i = 0; i < params.size(); ++i) {
@@ -251,39 +296,61 @@ class PgTx final : public Tx {
       RETURN_IF_ERROR(reconnect_());
       res = Attempt(q, values, commit);
     }
+    // Sent (or failed for good): the transaction has them, or is lost.
+    queued_.clear();
     if (!res.ok()) return std::move(res).error();
+    if (q == nullptr) return Rows{};
     return ToRows(res->get());
   }
 
-  // Prepares q if needed and runs it (with BEGIN before and COMMIT after as due).
-  Result<ResultPtr> Attempt(const Query& q, const std::vector<const char*>& values, bool commit) {
-    ASSIGN_OR_RETURN(Prepared * p, Prepare(q));
-    if (static_cast<int>(values.size()) != p->n_params) {
-      return Internal(std::string("wrong number of parameters (") + std::to_string(values.size()) + " for " +
-                      std::to_string(p->n_params) + "): " + q.name);
+  // Prepares what is due and runs the queued statements and q (none: only the queued ones)
+  // in one pipeline, with BEGIN before and COMMIT after as due.
+  Result<ResultPtr> Attempt(const Query* q, const std::vector<const char*>& values, bool commit) {
+    std::vector<Prepared*> queued_prepared;
+    queued_prepared.reserve(queued_.size());
+    for (const Queued& w : queued_) {
+      ASSIGN_OR_RETURN(Prepared * p, Prepare(w.query, w.expect.has_value()));
+      RETURN_IF_ERROR(CheckParams(w.query, p, w.texts.size()));
+      queued_prepared.push_back(p);
+    }
+    Prepared* p = nullptr;
+    if (q != nullptr) {
+      ASSIGN_OR_RETURN(p, Prepare(*q));
+      RETURN_IF_ERROR(CheckParams(*q, p, values.size()));
     }
     PGconn* pg = conn_.pg;
     const int n = static_cast<int>(values.size());
-    if (began_ && !commit) {
+    if (began_ && !commit && queued_.empty()) {
       ResultPtr res(PQexecPrepared(pg, p->stmt_name.c_str(), n, values.data(), nullptr, nullptr, 0));
-      if (!ResultOk(res.get())) return StatementError(res.get(), q.name);
+      if (!ResultOk(res.get())) return StatementError(res.get(), q->name);
       return res;
     }
 
-    // BEGIN and/or COMMIT around the statement, in one pipeline with one Sync: the server
+    // BEGIN and/or COMMIT around the statements, in one pipeline with one Sync: the server
     // runs them in order and skips the rest after an error, so a failed statement commits
     // nothing (its transaction is left aborted, and the caller's guard rolls it back).
     // A read's only statement needs neither: it runs in the implicit transaction that the
     // Sync ends, one statement with one snapshot, read-only by the session's default (set
     // in Connect). That spares the server two statements to parse, plan and run, and the
     // reader the COMMIT's round trip. A write keeps its BEGIN: it must say READ WRITE.
-    const bool alone = !began_ && commit && !write_;
+    const bool alone = !began_ && commit && !write_ && queued_.empty() && q != nullptr;
     const bool with_begin = !began_ && !alone;
     const bool with_commit = commit && !alone;
     if (PQenterPipelineMode(pg) != 1) return PgError(pg, nullptr, "pipeline mode");
     bool sent = true;
     if (with_begin) sent = PQsendQueryParams(pg, begin_, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-    sent = sent && PQsendQueryPrepared(pg, p->stmt_name.c_str(), n, values.data(), nullptr, nullptr, 0) == 1;
+    std::vector<const char*> queued_values;
+    for (size_t i = 0; i < queued_.size() && sent; ++i) {
+      const Queued& w = queued_[i];
+      queued_values.resize(w.texts.size());
+      for (size_t k = 0; k < w.texts.size(); ++k)
+        queued_values[k] = w.is_null[k] ? nullptr : w.texts[k].c_str();
+      sent = PQsendQueryPrepared(pg, queued_prepared[i]->stmt_name.c_str(), static_cast<int>(w.texts.size()),
+                                 queued_values.data(), nullptr, nullptr, 0) == 1;
+    }
+    if (p != nullptr)
+      sent =
+          sent && PQsendQueryPrepared(pg, p->stmt_name.c_str(), n, values.data(), nullptr, nullptr, 0) == 1;
     if (with_commit)
       sent = sent && PQsendQueryParams(pg, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
     sent = sent && PQpipelineSync(pg) == 1;
@@ -306,10 +373,11 @@ class PgTx final : public Tx {
         results.push_back(std::move(r));
       }
     }
-    const size_t expected = (with_begin ? 1 : 0) + 1 + (with_commit ? 1 : 0);
+    const size_t expected =
+        (with_begin ? 1 : 0) + queued_.size() + (p != nullptr ? 1 : 0) + (with_commit ? 1 : 0);
     if (!synced || results.size() != expected || PQexitPipelineMode(pg) != 1) {
       // Lost track of the session (or lost the session): it cannot be reused.
-      Error e = PgError(pg, nullptr, q.name);
+      Error e = PgError(pg, nullptr, q != nullptr ? q->name : "commit");
       if (e.code != ErrorCode::kUnavailable) e = Unavailable(e.internal);
       conn_.Close();
       return e;
@@ -320,8 +388,18 @@ class PgTx final : public Tx {
       began_ = true;
       ++at;
     }
-    ResultPtr stmt = std::move(results[at++]);
-    if (!ResultOk(stmt.get())) return StatementError(stmt.get(), q.name);
+    for (const Queued& w : queued_) {
+      const PGresult* done = results[at++].get();
+      if (ResultOk(done)) continue;
+      const char* state = PQresultErrorField(done, PG_DIAG_SQLSTATE);
+      if (w.expect && state != nullptr && std::strcmp(state, "22012") == 0) return w.expect->mismatch;
+      return StatementError(done, w.query.name);
+    }
+    ResultPtr stmt;
+    if (p != nullptr) {
+      stmt = std::move(results[at++]);
+      if (!ResultOk(stmt.get())) return StatementError(stmt.get(), q->name);
+    }
     if (alone) {
       committed_ = true;  // the Sync ended its implicit transaction
     } else if (commit) {
@@ -334,6 +412,14 @@ class PgTx final : public Tx {
       committed_ = true;
     }
     return stmt;
+  }
+
+  static Result<void> CheckParams(const Query& q, const Prepared* p, size_t n) {
+    if (static_cast<int>(n) != p->n_params) {
+      return Internal(std::string("wrong number of parameters (") + std::to_string(n) + " for " +
+                      std::to_string(p->n_params) + "): " + q.name);
+    }
+    return Ok();
   }
 
   Error StatementError(const PGresult* res, const char* name) {
@@ -375,9 +461,18 @@ class PgTx final : public Tx {
     return out;
   }
 
-  Result<Prepared*> Prepare(const Query& q) {
+  // checked: the statement wrapped so that it fails (division by zero) unless it changed
+  // as many rows as its one extra, last parameter says (Queue's Expect). The failure
+  // aborts the transaction on the server, so a COMMIT in the same pipeline does not commit.
+  Result<Prepared*> Prepare(const Query& q, bool checked = false) {
     const char* sql = q.pg_sql != nullptr ? q.pg_sql : q.sql;
-    auto it = conn_.cache.find(std::string_view(q.name));
+    std::string checked_key;
+    std::string_view key = q.name;
+    if (checked) {
+      checked_key = std::string(q.name).append(kCheckedSuffix);
+      key = checked_key;
+    }
+    auto it = conn_.cache.find(key);
     if (it != conn_.cache.end()) {
       if (it->second.sql != sql && std::strcmp(it->second.sql, sql) != 0) {
         return Internal(std::string("query name used for two different statements: ") + q.name);
@@ -387,14 +482,28 @@ class PgTx final : public Tx {
     Prepared p;
     p.stmt_name = "s" + std::to_string(++conn_.next_stmt);
     p.sql = sql;
-    ResultPtr res(PQprepare(conn_.pg, p.stmt_name.c_str(), sql, 0, nullptr));
+    std::string text;
+    if (checked) {
+      // The highest placeholder of ours: statements quote no '$'.
+      int highest = 0;
+      for (const char* c = std::strchr(sql, '$'); c != nullptr; c = std::strchr(c + 1, '$')) {
+        int n = 0;
+        std::from_chars(c + 1, sql + std::strlen(sql), n);
+        highest = std::max(highest, n);
+      }
+      text = std::string("WITH hutong_checked AS (") + sql +
+             (std::strstr(sql, "RETURNING") != nullptr ? "" : " RETURNING 1") +
+             ") SELECT 1 / CAST(count(*) = CAST($" + std::to_string(highest + 1) +
+             " AS BIGINT) AS INT) FROM hutong_checked";
+    }
+    ResultPtr res(PQprepare(conn_.pg, p.stmt_name.c_str(), checked ? text.c_str() : sql, 0, nullptr));
     if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) return PgError(conn_.pg, res.get(), q.name);
     // One more round trip, once per connection, so that a wrong parameter count is a clear
     // error of ours rather than a protocol error from the server.
     ResultPtr desc(PQdescribePrepared(conn_.pg, p.stmt_name.c_str()));
     if (!desc || PQresultStatus(desc.get()) != PGRES_COMMAND_OK) return PgError(conn_.pg, desc.get(), q.name);
     p.n_params = PQnparams(desc.get());
-    return &conn_.cache.emplace(q.name, std::move(p)).first->second;
+    return &conn_.cache.emplace(std::string(key), std::move(p)).first->second;
   }
 
   Conn& conn_;
@@ -403,6 +512,7 @@ class PgTx final : public Tx {
   const std::function<Status()> reconnect_;
   bool began_ = false;
   bool committed_ = false;
+  std::vector<Queued> queued_;  // sent with the next statement or the COMMIT
 };
 
 }  // namespace
@@ -647,6 +757,7 @@ Status PgDb::RunTransaction(bool write, const std::function<Status(Tx&)>& fn) {
     }
     return s;
   }
+  if (tx.has_queued()) return tx.CommitQueued();   // what is queued goes with the COMMIT
   if (tx.committed() || !tx.began()) return Ok();  // committed with the last statement, or nothing ran
   ASSIGN_OR_RETURN(pg_internal::ResultPtr done, pg_internal::Simple(conn->pg, "COMMIT", "commit"));
   if (std::strcmp(PQcmdStatus(done.get()), "ROLLBACK") == 0) {

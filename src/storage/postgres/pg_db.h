@@ -44,6 +44,10 @@ Result<PgTarget> ParsePgTarget(const std::string& url, const std::string& defaul
 // (use INSERT ... ON CONFLICT instead of catching a conflict). A transaction whose fn
 // swallowed such an error and returned ok reports kInternal at COMMIT.
 //
+// Queued statements (Tx::Queue) go in one pipeline with the next statement or the COMMIT;
+// an expected row count is checked by the server (the statement wrapped in a CTE whose
+// check divides by zero), so a mismatch aborts the transaction before its COMMIT runs.
+//
 // A read transaction whose first statement is its last (Tx::ExecLast) sends neither BEGIN
 // nor COMMIT: the statement runs alone in its implicit transaction, in one round trip.
 // Sessions default to read-only transactions, and write transactions begin READ WRITE.
