@@ -139,10 +139,14 @@ const char* AccountKindName(AccountKind kind) {
   return "unknown";
 }
 
-Result<bool> PostEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms) {
+namespace {
+
+// The entry's postings summed per account, in account-id order (the lock order of
+// concurrent entries); checks that they balance.
+using NetPostings = std::map<std::string, std::pair<AccountKind, Fen>>;
+Result<NetPostings> Net(const LedgerEntry& entry) {
   if (entry.kind.empty() || entry.ref.empty()) return Internal("ledger entry without kind or ref");
-  // One net amount per account, in id order (the lock order of concurrent entries).
-  std::map<std::string, std::pair<AccountKind, Fen>> net;
+  NetPostings net;
   Fen sum = 0;
   for (const auto& p : entry.postings) {
     auto it = net.try_emplace(p.account.id, p.account.kind, 0).first;
@@ -158,25 +162,46 @@ Result<bool> PostEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms
     return Internal("unbalanced ledger entry " + entry.kind + "/" + entry.ref + " (sum " +
                     std::to_string(sum) + ")");
   }
+  return net;
+}
+
+std::vector<storage::Value> EntryParams(const std::string& id, const LedgerEntry& entry, int64_t now_ms) {
+  return {id, entry.kind, entry.ref, storage::Opt(entry.pay_order_id), BusinessDay(now_ms), now_ms};
+}
+
+// The statement moving `account_id`'s balance by `amount` (creating the account when its
+// bound cannot be crossed), which changes one row exactly when the move is allowed.
+std::pair<const Query*, std::vector<storage::Value>> MoveStatement(const std::string& account_id,
+                                                                   AccountKind kind, Fen amount,
+                                                                   int64_t now_ms) {
+  if (AlwaysWithinBound(kind, amount)) {
+    return {
+        &kCreateOrMove,
+        {account_id, std::string(AccountKindName(kind)), amount, int64_t{IsExternal(kind) ? 1 : 0}, now_ms}};
+  }
+  return {&kMoveBalance, {account_id, amount}};
+}
+
+Error OutOfBound(const std::string& account_id) {
+  return Error(ErrorCode::kConflict, "not enough money in the account for this movement",
+               "ledger account " + account_id + " would go negative");
+}
+
+}  // namespace
+
+Result<bool> PostEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms) {
+  ASSIGN_OR_RETURN(NetPostings net, Net(entry));
   const std::string id = NewId("led");
-  ASSIGN_OR_RETURN(auto inserted,
-                   tx.Exec(kInsertEntry, {id, entry.kind, entry.ref, storage::Opt(entry.pay_order_id),
-                                          BusinessDay(now_ms), now_ms}));
+  ASSIGN_OR_RETURN(auto inserted, tx.Exec(kInsertEntry, EntryParams(id, entry, now_ms)));
   if (inserted.affected == 0) return false;  // posted before
   std::vector<std::pair<const std::string*, Fen>> postings;
   postings.reserve(net.size());
   for (const auto& [account_id, kind_amount] : net) {
     const auto [kind, amount] = kind_amount;
     if (amount == 0) continue;
-    ASSIGN_OR_RETURN(auto moved,
-                     AlwaysWithinBound(kind, amount)
-                         ? tx.Exec(kCreateOrMove, {account_id, std::string(AccountKindName(kind)), amount,
-                                                   int64_t{IsExternal(kind) ? 1 : 0}, now_ms})
-                         : tx.Exec(kMoveBalance, {account_id, amount}));
-    if (moved.affected != 1) {
-      return Error(ErrorCode::kConflict, "not enough money in the account for this movement",
-                   "ledger account " + account_id + " would go negative");
-    }
+    auto [query, params] = MoveStatement(account_id, kind, amount, now_ms);
+    ASSIGN_OR_RETURN(auto moved, tx.Exec(*query, params));
+    if (moved.affected != 1) return OutOfBound(account_id);
     postings.emplace_back(&account_id, amount);
   }
   if (postings.size() == 2) {
@@ -188,6 +213,32 @@ Result<bool> PostEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms
     }
   }
   return true;
+}
+
+Status QueueNewEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms) {
+  ASSIGN_OR_RETURN(NetPostings net, Net(entry));
+  const std::string id = NewId("led");
+  RETURN_IF_ERROR(tx.Queue(kInsertEntry, EntryParams(id, entry, now_ms),
+                           storage::Tx::Expect{1, Internal("ledger entry " + entry.kind + "/" + entry.ref +
+                                                           " was posted before")}));
+  std::vector<std::pair<const std::string*, Fen>> postings;
+  postings.reserve(net.size());
+  for (const auto& [account_id, kind_amount] : net) {
+    const auto [kind, amount] = kind_amount;
+    if (amount == 0) continue;
+    auto [query, params] = MoveStatement(account_id, kind, amount, now_ms);
+    RETURN_IF_ERROR(tx.Queue(*query, params, storage::Tx::Expect{1, OutOfBound(account_id)}));
+    postings.emplace_back(&account_id, amount);
+  }
+  if (postings.size() == 2) {
+    RETURN_IF_ERROR(tx.Queue(kInsertTwoPostings, {id, *postings[0].first, postings[0].second,
+                                                  *postings[1].first, postings[1].second}));
+  } else {
+    for (const auto& [account_id, amount] : postings) {
+      RETURN_IF_ERROR(tx.Queue(kInsertPosting, {id, *account_id, amount}));
+    }
+  }
+  return Ok();
 }
 
 Result<std::vector<Posting>> EntryPostings(storage::Tx& tx, const std::string& kind, const std::string& ref) {

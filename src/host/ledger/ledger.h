@@ -76,6 +76,14 @@ inline constexpr int64_t kPlatformFeeBps = 200;
 // concurrent entries never deadlock), and the caller rolls back.
 Result<bool> PostEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms);
 
+// PostEntry for an entry whose (kind, ref) cannot have been posted before, because the
+// caller's transaction has just taken the state change it records (a pay order's pending →
+// paid). Its statements are queued (storage::Tx::Queue: on PostgreSQL they ride with the
+// transaction's next statement, no round trip of their own), with the same checks, which
+// then fail the transaction at its next statement or commit: a posting beyond its
+// account's bound → kConflict, the entry found posted after all → kInternal (a bug).
+Status QueueNewEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms);
+
 // The postings of an already posted entry, or an empty list.
 Result<std::vector<Posting>> EntryPostings(storage::Tx& tx, const std::string& kind, const std::string& ref);
 

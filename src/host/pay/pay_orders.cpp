@@ -157,13 +157,15 @@ Result<PayOrder> PayPayOrder(storage::Db& db, const PaymentProvider& payments,
     }
     PayOrder p = FromRow(marked[0]);
     ASSIGN_OR_RETURN(std::optional<Fen> balance, payments.Charge(tx, user_id, p.amount_fen, now_ms));
-    RETURN_IF_ERROR(
-        PostEntry(tx,
-                  {"payment",
-                   p.id,
-                   p.id,
-                   {{payments.PayerAccount(user_id), -p.amount_fen}, {ClearingAccount(p.id), p.amount_fen}}},
-                  now_ms));
+    // Queued: on PostgreSQL the entry's four statements go with the outbox insert and the
+    // COMMIT (the pending → paid change above makes the entry new).
+    RETURN_IF_ERROR(QueueNewEntry(
+        tx,
+        {"payment",
+         p.id,
+         p.id,
+         {{payments.PayerAccount(user_id), -p.amount_fen}, {ClearingAccount(p.id), p.amount_fen}}},
+        now_ms));
     // The transaction's last statement (PostgreSQL sends the COMMIT with it).
     RETURN_IF_ERROR(EnqueueEvent(tx, p.app_id, "payment.succeeded",
                                  json::object{{"pay_order_id", p.id},

@@ -439,22 +439,24 @@ int WebhookDispatcher::RunOnce() {
   RunOnPosters(workers, body, renew, std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 3, 1)));
 
   // The whole batch's bookkeeping in one transaction; should that fail, event by event, so
-  // that one bad row does not keep the others leased (and posted again) for nothing.
+  // that one bad row does not keep the others leased (and posted again) for nothing. No
+  // statement's rows decide anything (an event whose lease went elsewhere is left as it is),
+  // so they are queued: on PostgreSQL the transaction is one round trip with its COMMIT.
   const auto record = [&](storage::Tx& tx, size_t i) -> Status {
     const Claimed& ev = events[i];
     const Outcome& out = outcomes[i];
     if (out.postponed) {
-      RETURN_IF_ERROR(tx.Exec(kPostpone, {ev.id, node_id_, out.next}));
+      RETURN_IF_ERROR(tx.Queue(kPostpone, {ev.id, node_id_, out.next}));
       return Ok();
     }
-    RETURN_IF_ERROR(tx.Exec(
+    RETURN_IF_ERROR(tx.Queue(
         kRecordAttempt,
         {NewId("wha"), ev.id, static_cast<int64_t>(ev.attempts + 1), out.started, out.finished - out.started,
          storage::Opt(out.status_code), out.error, static_cast<int64_t>(ev.replay ? 1 : 0)}));
     if (out.error.empty()) {
-      RETURN_IF_ERROR(tx.Exec(kDelivered, {ev.id, node_id_, out.finished}));
+      RETURN_IF_ERROR(tx.Queue(kDelivered, {ev.id, node_id_, out.finished}));
     } else {
-      RETURN_IF_ERROR(tx.Exec(kFailed, {ev.id, node_id_, out.status, out.next, out.error}));
+      RETURN_IF_ERROR(tx.Queue(kFailed, {ev.id, node_id_, out.status, out.next, out.error}));
     }
     return Ok();
   };

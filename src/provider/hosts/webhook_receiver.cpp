@@ -37,9 +37,15 @@ class BatchTx final : public storage::Tx {
     deferred_.push_back({&q, params});
     return storage::Rows{};
   }
+  Status Queue(const Query& q, const std::vector<storage::Value>& params,
+               std::optional<Expect> expect) override {
+    return tx_.Queue(q, params, std::move(expect));
+  }
   Status ExecScript(std::string_view sql) override { return tx_.ExecScript(sql); }
 
-  // Runs the deferred statements; nothing may run in the transaction afterwards.
+  // Runs the deferred statements (all but the last queued: their rows are not needed, so on
+  // PostgreSQL they go in one round trip with the last and its COMMIT); nothing may run in
+  // the transaction afterwards.
   Status RunDeferred() {
     std::stable_sort(deferred_.begin(), deferred_.end(), [](const Deferred& a, const Deferred& b) {
       const int by_name = std::string_view(a.query->name).compare(b.query->name);
@@ -50,7 +56,7 @@ class BatchTx final : public storage::Tx {
       if (i + 1 == deferred_.size()) {
         RETURN_IF_ERROR(tx_.ExecLast(*d.query, d.params));
       } else {
-        RETURN_IF_ERROR(tx_.Exec(*d.query, d.params));
+        RETURN_IF_ERROR(tx_.Queue(*d.query, d.params));
       }
     }
     return Ok();
