@@ -90,14 +90,23 @@ constexpr Query kTakeCampaignStockAndInsert{
     "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending_payment', $10, $11, $12, $13, $14 FROM took"};
 constexpr Query kAttachPayOrder{"orders.attach_pay_order", Access::kWrite,
                                 "UPDATE orders SET pay_order_id = $2, cashier_url = $3 WHERE id = $1"};
-constexpr Query kOrderStatusForExpiry{"orders.pending_for_expiry", Access::kRead,
-                                      "SELECT id FROM orders WHERE id = $1 AND status = 'pending_payment'"};
+// One order by id, as kMarkPaidIfPending (below): on PostgreSQL the status test is written
+// so that no index can take it, or a plan made with statistics of a quiet spell walks
+// orders_pending instead of the primary key (EXPLAIN on the 20,000-deal set after a load,
+// every order paid and analyzed: the cancel read 2,989 buffers instead of 2).
+constexpr Query kOrderStatusForExpiry{
+    "orders.pending_for_expiry", Access::kRead,
+    "SELECT id FROM orders WHERE id = $1 AND status = 'pending_payment'",
+    "SELECT id FROM orders WHERE id = $1 AND (status = 'pending_payment') IS TRUE"};
 constexpr Query kOverdue{"orders.overdue", Access::kRead,
                          "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at < $1 "
                          "ORDER BY expires_at LIMIT $2"};
-constexpr Query kCancel{"orders.cancel", Access::kWrite,
-                        "UPDATE orders SET status = 'cancelled' WHERE id = $1 AND status = 'pending_payment' "
-                        "RETURNING deal_id, slot, campaign_id, quantity"};
+constexpr Query kCancel{
+    "orders.cancel", Access::kWrite,
+    "UPDATE orders SET status = 'cancelled' WHERE id = $1 AND status = 'pending_payment' "
+    "RETURNING deal_id, slot, campaign_id, quantity",
+    "UPDATE orders SET status = 'cancelled' WHERE id = $1 AND (status = 'pending_payment') IS TRUE "
+    "RETURNING deal_id, slot, campaign_id, quantity"};
 constexpr Query kOrder{
     "orders.get", Access::kRead,
     "SELECT o.id, o.status, o.deal_id, d.title, d.type, d.image_url, o.slot, o.quantity, "
