@@ -161,5 +161,69 @@ TEST(SearchDriversTest, SqliteAndPostgresReturnTheSameOrderWithTies) {
   EXPECT_EQ(pg.hotel, sqlite.hotel);
 }
 
+// A rank group (one length and sales) holds 2^24 documents: with its last slot taken, the
+// next document of that group is refused on both drivers (its transaction writes nothing)
+// rather than ranked into the next group's first slot.
+void ExpectFullGroupRefused(Backend backend) {
+  FreshDatabases fresh(backend);
+  storage::DbOptions o;
+  o.default_schema = "host";
+  auto opened = storage::OpenDb(fresh.host_db(), o);
+  ASSERT_TRUE(opened.ok()) << opened.error().internal;
+  storage::Db& db = **opened;
+  ASSERT_TRUE(storage::Migrate(db, host::HostMigrations()).ok());
+  constexpr storage::Query kApp{
+      "test.search_full.app", storage::Access::kWrite,
+      "INSERT INTO apps (id, name, service_url, notify_url, secret_sealed, created_at) "
+      "VALUES ('app_s', 'app', 'http://127.0.0.1:1', 'http://127.0.0.1:1/n', 'x', 0)"};
+  RunQuery(db, kApp);
+  const auto put = [&](const std::string& id) {
+    return db.WithWrite(
+        [&](storage::Tx& tx) { return host::UpsertAppDeals(tx, "app_s", {Deal(id, "xqzv烤串", 7, 10)}, 0); });
+  };
+  auto first = put("deal_first");
+  ASSERT_TRUE(first.ok()) << first.error().internal;
+  // deal_first moves to its group's last slot (group start + 2^24 - 1).
+  constexpr storage::Query kLastSlotSqlite{
+      "test.search_full.last_slot_sqlite", storage::Access::kWrite,
+      "UPDATE search_doc_ids SET id = id + 16777215 WHERE doc_key LIKE '%deal_first'"};
+  constexpr storage::Query kLastSlotPg{
+      "test.search_full.last_slot_pg", storage::Access::kWrite,
+      "UPDATE search_docs SET rank = rank + 16777215 WHERE doc_key LIKE '%deal_first'"};
+  RunQuery(db, backend == Backend::kSqlite ? kLastSlotSqlite : kLastSlotPg);
+
+  auto second = put("deal_second");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, ErrorCode::kInternal);
+  EXPECT_NE(second.error().internal.find("2^24"), std::string::npos) << second.error().internal;
+  constexpr storage::Query kIndexedSqlite{
+      "test.search_full.indexed_sqlite", storage::Access::kRead,
+      "SELECT count(*) FROM search_doc_ids WHERE doc_key LIKE '%deal_second'"};
+  constexpr storage::Query kIndexedPg{"test.search_full.indexed_pg", storage::Access::kRead,
+                                      "SELECT count(*) FROM search_docs WHERE doc_key LIKE '%deal_second'"};
+  constexpr storage::Query kStored{"test.search_full.stored", storage::Access::kRead,
+                                   "SELECT count(*) FROM app_deals WHERE deal_id = 'deal_second'"};
+  auto indexed = RunQuery(db, backend == Backend::kSqlite ? kIndexedSqlite : kIndexedPg);
+  ASSERT_EQ(indexed.size(), 1u);
+  EXPECT_EQ(indexed[0].Int(0), 0);
+  auto stored = RunQuery(db, kStored);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].Int(0), 0);
+
+  // Another group is not full: indexed as usual.
+  auto other = db.WithWrite([&](storage::Tx& tx) {
+    return host::UpsertAppDeals(tx, "app_s", {Deal("deal_other", "xqzv烤串", 8, 10)}, 0);
+  });
+  EXPECT_TRUE(other.ok()) << other.error().internal;
+}
+
+TEST(SearchDriversTest, FullRankGroupIsRefusedOnSqlite) {
+  ExpectFullGroupRefused(Backend::kSqlite);
+}
+
+TEST(SearchDriversTest, FullRankGroupIsRefusedOnPostgres) {
+  ExpectFullGroupRefused(Backend::kPostgres);
+}
+
 }  // namespace
 }  // namespace hutong::testing

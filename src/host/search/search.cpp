@@ -76,7 +76,7 @@ constexpr Query kPgUpsert{
     "BIGINT)), (SELECT max(rank) + 1 FROM search_docs WHERE rank >= CAST($7 AS BIGINT) AND rank < CAST($8 AS "
     "BIGINT)), CAST($7 AS BIGINT))) ON CONFLICT (doc_key) DO UPDATE "
     "SET kind = excluded.kind, app_id = excluded.app_id, ref_id = excluded.ref_id, "
-    "tokens = excluded.tokens, tsv = excluded.tsv, rank = excluded.rank"};
+    "tokens = excluded.tokens, tsv = excluded.tsv, rank = excluded.rank RETURNING rank"};
 constexpr Query kPgDelete{"search.pg_delete", Access::kWrite, "SELECT 1",
                           "DELETE FROM search_docs WHERE doc_key = $1"};
 
@@ -352,6 +352,8 @@ Status SetPosition(storage::Tx& tx, int64_t id, const std::optional<double>& lat
   return LogChange(tx, id);
 }
 
+constexpr const char* kGroupFull = "search: more than 2^24 documents of one length and sales";
+
 Status Put(storage::Tx& tx, const std::string& key, const char* kind, const std::string& app_id,
            const std::string& ref_id, const Document& doc, int64_t sales,
            const std::vector<std::string>& filters, const std::optional<double>& lat = std::nullopt,
@@ -360,7 +362,11 @@ Status Put(storage::Tx& tx, const std::string& key, const char* kind, const std:
   for (const auto& f : filters) tokens += (tokens.empty() ? "" : " ") + f;
   const int64_t lo = RankGroup(doc.length, sales) << kSlotBits, hi = lo + (int64_t{1} << kSlotBits);
   if (tx.dialect() == Dialect::kPostgres) {
-    RETURN_IF_ERROR(tx.Exec(kPgUpsert, {key, std::string(kind), app_id, ref_id, doc.tokens, tokens, lo, hi}));
+    ASSIGN_OR_RETURN(
+        auto put, tx.Exec(kPgUpsert, {key, std::string(kind), app_id, ref_id, doc.tokens, tokens, lo, hi}));
+    // A full group's next slot is the next group's first: refused, as on SQLite (the
+    // caller's transaction rolls the row back).
+    if (put.empty() || put[0].Int(0) >= hi) return Internal(kGroupFull);
     return Ok();
   }
   ASSIGN_OR_RETURN(auto current, tx.Exec(kSqliteCurrentId, {key}));
@@ -376,7 +382,7 @@ Status Put(storage::Tx& tx, const std::string& key, const char* kind, const std:
   }
   ASSIGN_OR_RETURN(auto last, tx.Exec(kSqliteLastInGroup, {lo, hi}));
   const int64_t id = last.empty() || last[0].IsNull(0) ? lo : last[0].Int(0) + 1;
-  if (id >= hi) return Internal("search: more than 2^24 documents of one length and sales");
+  if (id >= hi) return Internal(kGroupFull);
   RETURN_IF_ERROR(tx.Exec(kSqliteSetId, {id, key}));
   RETURN_IF_ERROR(tx.Exec(kSqliteInsert, {id, key, std::string(kind), app_id, ref_id, tokens}));
   return SetPosition(tx, id, lat, lng);
