@@ -232,8 +232,8 @@ void GeoPointIndexTest::BurstFromAnotherNode(bool background) {
     ++synced;
     for (int i = 0; i < 120; ++i) {
       const double spread = i % 4 == 0 ? 6000 : 2000;
-      out.push_back(StoreAt("g" + std::to_string(synced) + "_s" + std::to_string(i), spread * (2 * next() - 1),
-                            spread * (2 * next() - 1)));
+      out.push_back(StoreAt("g" + std::to_string(synced) + "_s" + std::to_string(i),
+                            spread * (2 * next() - 1), spread * (2 * next() - 1)));
     }
     return out;
   };
@@ -256,6 +256,10 @@ void GeoPointIndexTest::BurstFromAnotherNode(bool background) {
   if (background) {
     index.StartBackground(*node_);
     wait_loaded();
+    // The loader clears Starting() a moment after it installs the copy (it logs in between).
+    for (int i = 0; i < 2'000 && index.Starting(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     EXPECT_FALSE(index.Starting());
   }
   auto compare = [&](int step) {
