@@ -123,7 +123,8 @@ const http::OpenApiFragment& PayOpenApi() {
     "status": {"type": "string", "enum": ["pending", "paid", "closed"]}, "cashier_url": {"type": "string"},
     "expires_at": {"type": ["string", "null"], "format": "date-time"}, "created_at": {"type": "string", "format": "date-time"},
     "paid_at": {"type": ["string", "null"], "format": "date-time"}, "balance_fen": {"type": "integer"},
-    "sandbox": {"type": "boolean", "description": "Whether top-up (test money) is available"}}},
+    "sandbox": {"type": "boolean", "description": "Whether top-up (test money) is available"},
+    "expired": {"type": "boolean", "description": "GET /api/cashier/{pay_order_id}: still pending but past expires_at, so it can no longer be paid"}}},
   "PayRefund": {"type": "object", "properties": {
     "refund_id": {"type": "string"}, "pay_order_id": {"type": "string"}, "out_refund_no": {"type": "string"},
     "amount_fen": {"type": "integer"}, "status": {"type": "string", "enum": ["succeeded"]},

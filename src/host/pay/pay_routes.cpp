@@ -126,6 +126,9 @@ void RegisterPayRoutes(http::Router& router, HostDeps deps) {
     json::object out = PayOrderJson(p);
     out["balance_fen"] = balance;
     out["sandbox"] = deps.sandbox;
+    // Said by the server's clock, so a phone whose clock is off still tells the buyer the
+    // truth; a pending order past its deadline can no longer be paid (PayPayOrder refuses it).
+    out["expired"] = p.status == "pending" && p.expires_at && *p.expires_at <= now;
     return http::Response::Json(200, out);
   });
 
