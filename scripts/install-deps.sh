@@ -10,6 +10,7 @@ packages=(
   libssl-dev libsodium-dev libqrencode-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nginx-light wrk procps
+  chromium fonts-noto-cjk
 )
 
 missing=()
@@ -18,6 +19,11 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# The browser tests run on Node.js (18 or later) with npm: Debian's packages unless the
+# commands are already there (e.g. from NodeSource, whose nodejs bundles npm and conflicts
+# with Debian's npm).
+if ! command -v node >/dev/null; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
