@@ -1,9 +1,16 @@
 // Search over real HTTP on the seeded demo, on SQLite and PostgreSQL: Chinese and Latin
 // queries, one-character queries, filters, paging, validation, and the signed deal sync
 // that feeds the index.
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "app/master_key.h"
 #include "common/clock.h"
 #include "host/openplatform/apps.h"
+#include "host/search/search.h"
+#include "host/search/search_position_index.h"
 #include "protocol/open_api_client.h"
 #include "storage/db.h"
 #include "support/test_env.h"
@@ -209,6 +216,129 @@ TEST_P(SearchApiTest, SignedDealSyncIndexesAndOfflineRemoves) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, SearchApiTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          BackendName);
+
+// A node loads search's copy of the positions on a thread of its own at start: /readyz
+// answers 503 until it has, searches meanwhile read the database, and the answers are the
+// same before and after (SQLite; PostgreSQL keeps no copy).
+class SearchReadinessTest : public SearchApiTest {
+ protected:
+  // Holds the loader thread until opened (opened again on teardown, so the node can stop).
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false;
+    void Open() {
+      {
+        std::lock_guard lock(mu);
+        open = true;
+      }
+      cv.notify_all();
+    }
+    void Wait() {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [this] { return open; });
+    }
+  };
+
+  void TearDown() override {
+    gate_->Open();
+    SearchApiTest::TearDown();
+  }
+
+  // /readyz until `done` holds for it (a wait, not a timing assertion: it gives up after 60 s).
+  http::ClientResponse ReadyzUntil(const std::function<bool(const http::ClientResponse&)>& done) {
+    http::ClientResponse r;
+    for (int i = 0; i < 600; ++i) {
+      r = Get(node_->host_url() + "/readyz");
+      if (done(r)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return r;
+  }
+
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
+};
+
+TEST_P(SearchReadinessTest, ReadyOnlyOnceLoadedAndSearchesAnswerAlikeBeforeAndAfter) {
+  // The same databases, served again by a node whose loader is held.
+  ASSERT_TRUE(node_->Stop());
+  node_.reset();
+  app::Config config = config_;
+  config.before_search_load_for_test = [gate = gate_] { gate->Wait(); };
+  node_ = std::make_unique<TestNode>(config);
+  const auto* positions = node_->node().SearchPositionsForTest();
+  ASSERT_NE(positions, nullptr);
+
+  // A deal synced after the start, before the load: the load's snapshot holds it.
+  auto client = LocalClient();
+  json::object deal{{"deal_id", "deal_ready_test_1"},
+                    {"title", "前门火锅双人套餐"},
+                    {"brand_name", "前门"},
+                    {"type", "set_meal"},
+                    {"category", "catering"},
+                    {"city", "北京"},
+                    {"price_fen", 9900},
+                    {"original_price_fen", 12800},
+                    {"sales", 5},
+                    {"lat", 39.8990},
+                    {"lng", 116.3976}};
+  ASSERT_TRUE(client
+                  .CallJson("POST", "/open/v1/deals/sync",
+                            json::serialize(json::object{{"deals", json::array{deal}}}))
+                  .ok());
+
+  // Nearby's copy loads meanwhile; then only search's keeps the node unready.
+  auto before_load = ReadyzUntil([](const http::ClientResponse& r) {
+    return r.status != 503 || r.body.find("nearby") == std::string::npos;
+  });
+  ExpectProblem(before_load, 503, "unavailable");
+  EXPECT_NE(before_load.body.find("the search position index is loading"), std::string::npos)
+      << before_load.body;
+
+  const std::string beijing = "&lat=39.9087&lng=116.3975", shanghai = "&lat=31.2304&lng=121.4737";
+  std::vector<std::string> queries;
+  for (const std::string q : {"火锅", "新年好食记", "套餐", "北京", "烤鸭", "zzqxv不存在的词"}) {
+    for (const std::string& at : {beijing, shanghai}) {
+      queries.push_back("q=" + UrlEncode(q) + at);
+      queries.push_back("q=" + UrlEncode(q) + at + "&limit=2");
+      queries.push_back("q=" + UrlEncode(q) + at +
+                        "&limit=2&cursor=" + UrlEncode(host::search::EncodeOffsetCursor(2)));
+    }
+  }
+  queries.push_back("q=" + UrlEncode("北京") + beijing + "&category=hotel");
+  queries.push_back("q=" + UrlEncode("新年好食记") + shanghai + "&city=" + UrlEncode("上海"));
+  auto answers = [&] {
+    std::vector<std::string> out;
+    for (const auto& q : queries) {
+      auto r = Get(node_->host_url() + "/api/search?" + q);
+      EXPECT_EQ(r.status, 200) << q << ": " << r.body;
+      out.push_back(r.body);
+    }
+    return out;
+  };
+  const std::vector<std::string> from_database = answers();
+  EXPECT_FALSE(positions->loaded());
+  EXPECT_EQ(positions->HitsForTest(), 0u);  // no search used the copy (or waited for it)
+  // The answers are real ones: the new deal is found, with its distance (≈ 1,079 m).
+  bool found = false;
+  const json::value hotpot =
+      ParseBody(Get(node_->host_url() + "/api/search?q=" + UrlEncode("火锅") + beijing));
+  for (const auto& it : hotpot.at("items").as_array()) {
+    if (it.at("kind").as_string() != "deal" || it.at("deal_id").as_string() != "deal_ready_test_1") continue;
+    found = true;
+    EXPECT_NEAR(static_cast<double>(it.at("distance_m").as_int64()), 1079, 5);
+  }
+  EXPECT_TRUE(found);
+
+  gate_->Open();
+  auto ready = ReadyzUntil([](const http::ClientResponse& r) { return r.status == 200; });
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_TRUE(positions->loaded());
+  EXPECT_EQ(answers(), from_database);
+  EXPECT_GT(positions->HitsForTest(), 0u);  // and now they came from the copy
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SearchReadinessTest, ::testing::Values(Backend::kSqlite), BackendName);
 
 }  // namespace
 }  // namespace hutong::testing

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct Config {
   std::string date;  // reconcile: the business day YYYY-MM-DD (UTC+8)
   // Host: sandbox payments (POST /api/wallet/topup hands out test money); off → 403.
   bool sandbox = true;
+  // Tests only (no flag): runs on the search position index's loader thread before it loads,
+  // so a test can hold the load and see the node before it.
+  std::function<void()> before_search_load_for_test;
 };
 
 // Parses argv and the environment. On --help/--version sets command accordingly and

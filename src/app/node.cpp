@@ -12,6 +12,7 @@
 #include "host/openplatform/apps.h"
 #include "host/search/geo_point_index.h"
 #include "host/search/search.h"
+#include "host/search/search_position_index.h"
 #include "host/webhooks/dispatcher.h"
 #include "http/ops_routes.h"
 #include "http/server.h"
@@ -79,6 +80,8 @@ struct Node::State {
   // Nearby's in-memory geo index (host role), loaded by its own thread from the start; it
   // outlives the routes that use it and stops before host_db closes.
   std::unique_ptr<host::search::GeoPointIndex> geo_index;
+  // Search's in-memory copy of the documents' positions (host role), likewise.
+  std::unique_ptr<host::search::SearchPositionIndex> search_positions;
   // Re-reads busy mini-program sessions before their in-memory trust ends (uses provider_db).
   std::unique_ptr<provider::MpSessionRefresher> mp_session_refresher;
   http::Metrics metrics;
@@ -98,6 +101,7 @@ Node::~Node() {
   if (state_ && state_->provider_jobs) state_->provider_jobs->Stop();
   if (state_ && state_->runtime && !state_->stopped) state_->runtime->Stop();
   if (state_ && state_->geo_index) state_->geo_index->Stop();
+  if (state_ && state_->search_positions) state_->search_positions->Stop();
 }
 
 Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
@@ -157,15 +161,26 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
     deps.sandbox = config.sandbox;
     s->geo_index = std::make_unique<host::search::GeoPointIndex>(clock);
     deps.geo_index = s->geo_index.get();
+    s->search_positions = std::make_unique<host::search::SearchPositionIndex>();
+    deps.search_positions = s->search_positions.get();
     host::RegisterHostRoutes(s->host_router, deps);
     storage::Db* db = s->host_db.get();
-    // Not ready until nearby's copy of the geo index has loaded (or failed to: nearby then
-    // reads the database): a node taken into service answers nearby from memory at once.
+    // Not ready until nearby's copy of the geo index and search's copy of the positions have
+    // loaded (or failed to: they then read the database): a node taken into service answers
+    // both from memory at once.
     const host::search::GeoPointIndex* geo = s->geo_index.get();
-    http::AddOpsRoutes(s->host_router, s->metrics, [db, geo]() -> Status {
+    const host::search::SearchPositionIndex* positions = s->search_positions.get();
+    http::AddOpsRoutes(s->host_router, s->metrics, [db, geo, positions]() -> Status {
       RETURN_IF_ERROR(db->Ping());
-      if (geo->Starting()) {
-        return Error(ErrorCode::kUnavailable, "the nearby index is loading", "geo index loading");
+      const bool nearby = geo->Starting(), search = positions->Starting();
+      if (nearby && search) {
+        return Error(ErrorCode::kUnavailable, "the nearby index and the search position index are loading",
+                     "geo index and search positions loading");
+      }
+      if (nearby) return Error(ErrorCode::kUnavailable, "the nearby index is loading", "geo index loading");
+      if (search) {
+        return Error(ErrorCode::kUnavailable, "the search position index is loading",
+                     "search positions loading");
       }
       return Ok();
     });
@@ -252,6 +267,9 @@ Result<std::unique_ptr<Node>> Node::Start(const Config& config) {
   }
   // Loads while the servers start: requests meanwhile read the database (SQLite only).
   if (s->geo_index) s->geo_index->StartBackground(*s->host_db);
+  if (s->search_positions) {
+    s->search_positions->StartBackground(*s->host_db, config.before_search_load_for_test);
+  }
   s->runtime->Start();
   if (s->dispatcher) s->dispatcher->Start();
   if (s->host_jobs) s->host_jobs->Start();
@@ -267,6 +285,7 @@ bool Node::WaitForSignal() {
   if (state_->host_jobs) state_->host_jobs->Stop();
   if (state_->provider_jobs) state_->provider_jobs->Stop();
   if (state_->geo_index) state_->geo_index->Stop();
+  if (state_->search_positions) state_->search_positions->Stop();
   state_->stopped = true;
   LogInfo("stopped", {{"clean", clean}});
   return clean;
@@ -284,6 +303,9 @@ uint16_t Node::host_port() const {
 }
 uint16_t Node::provider_port() const {
   return state_->provider_server ? state_->provider_server->port() : 0;
+}
+const host::search::SearchPositionIndex* Node::SearchPositionsForTest() const {
+  return state_->search_positions.get();
 }
 
 Status RunMigrate(const Config& config) {

@@ -10,6 +10,10 @@
 #include "app/config.h"
 #include "common/result.h"
 
+namespace hutong::host::search {
+class SearchPositionIndex;
+}
+
 namespace hutong::app {
 
 // The name under which a provider sees the host running in its own process.
@@ -29,6 +33,8 @@ class Node {
 
   uint16_t host_port() const;      // 0 when the host role is not served
   uint16_t provider_port() const;  // 0 when the provider role is not served
+  // Search's in-memory copy of the documents' positions (null without the host role).
+  const host::search::SearchPositionIndex* SearchPositionsForTest() const;
 
   struct State;
 

@@ -17,7 +17,8 @@
 namespace hutong::host {
 namespace search {
 class GeoPointIndex;
-}
+class SearchPositionIndex;
+}  // namespace search
 
 class AppSecretCache;
 
@@ -40,6 +41,9 @@ struct HostDeps {
   // Nearby's in-memory copy of the geo index (SQLite), loaded by the node at start. Null:
   // RegisterHostRoutes keeps one of its own, loaded by the first nearby request.
   search::GeoPointIndex* geo_index = nullptr;
+  // Search's in-memory copy of the documents' positions (SQLite), loaded by the node at
+  // start. Null: RegisterHostRoutes keeps one of its own, loaded by the first search.
+  search::SearchPositionIndex* search_positions = nullptr;
 };
 
 // Versioned schema of the host's own database.

@@ -10,7 +10,7 @@ const OpenApiFragment& OpsOpenApiFragment() {
   static const OpenApiFragment kFragment{R"json({
     "/openapi.json": {"get": {"summary": "This document", "tags": ["ops"], "responses": {"200": {"description": "OpenAPI 3 document"}}}},
     "/healthz": {"get": {"summary": "Liveness", "tags": ["ops"], "responses": {"200": {"description": "The process is up"}}}},
-    "/readyz": {"get": {"summary": "Readiness (database reachable)", "tags": ["ops"], "responses": {"200": {"description": "Ready"}, "503": {"$ref": "#/components/responses/Problem"}}}},
+    "/readyz": {"get": {"summary": "Readiness (database reachable; on the host, its in-memory nearby and search copies loaded)", "tags": ["ops"], "responses": {"200": {"description": "Ready"}, "503": {"$ref": "#/components/responses/Problem"}}}},
     "/metrics": {"get": {"summary": "Prometheus metrics", "tags": ["ops"], "responses": {"200": {"description": "Text exposition format", "content": {"text/plain": {}}}}}}
   })json"};
   return kFragment;

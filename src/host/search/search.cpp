@@ -519,12 +519,12 @@ std::vector<int64_t> ParseIds(const storage::Rows& rows) {
 
 // SearchNearestSqlite's candidates with their positions from the in-memory copy, which holds
 // exactly the snapshot of `tx` (log position `seq`): FTS5 reads rowids only, with no b-tree
-// seek per match. Nullopt when the copy moved past the snapshot meanwhile, or the last match
+// seek per match, and a query seen before in that state reads neither FTS5 nor the copy.
+// Appends to `out`; false when the copy moved past the snapshot meanwhile, or the last match
 // lies in the longest length (the caller reads the database instead).
-Result<std::optional<std::vector<Candidate>>> CandidatesFromMemory(storage::Tx& tx,
-                                                                   SearchPositionIndex& index, int64_t seq,
-                                                                   const std::string& match, int64_t needed,
-                                                                   double lat, double lng, double lng_scale) {
+Result<bool> CandidatesFromMemory(storage::Tx& tx, SearchPositionIndex& index, int64_t seq,
+                                  const std::string& match, int64_t needed, double lat, double lng,
+                                  double lng_scale, std::vector<Candidate>* out) {
   // The same query in the same index state has the same candidates, wherever the searcher is.
   const std::string key = std::to_string(needed) + ' ' + match;
   SearchPositionIndex::Matches kept = index.KeptMatches(seq, key);
@@ -533,7 +533,7 @@ Result<std::optional<std::vector<Candidate>>> CandidatesFromMemory(storage::Tx& 
     std::vector<int64_t> ids = ParseIds(prefix_rows);
     if (static_cast<int64_t>(ids.size()) >= needed) {
       const int64_t length = ids.back() >> kLengthShift;
-      if (length >= kMaxLength) return std::optional<std::vector<Candidate>>();
+      if (length >= kMaxLength) return false;
       // The shorter lengths' matches of the prefix, then the whole of the last one's.
       std::erase_if(ids, [&](int64_t id) { return (id >> kLengthShift) >= length; });
       ASSIGN_OR_RETURN(auto group_rows, tx.Exec(kSearchSqliteIdsGroup, {match, length << kLengthShift,
@@ -541,47 +541,44 @@ Result<std::optional<std::vector<Candidate>>> CandidatesFromMemory(storage::Tx& 
       std::vector<int64_t> group = ParseIds(group_rows);
       ids.insert(ids.end(), group.begin(), group.end());
     }
-    kept = std::make_shared<const std::vector<int64_t>>(std::move(ids));
+    auto found = std::make_shared<SearchPositionIndex::KeptSet>();
+    found->ids = std::move(ids);
+    if (!index.Lookup(seq, found->ids, &found->positions)) return false;
+    kept = std::move(found);
     index.KeepMatches(seq, key, kept);
   }
-  const std::vector<int64_t>& ids = *kept;
-  std::vector<std::optional<SearchPositionIndex::Position>> positions;
-  if (!index.Lookup(seq, ids, &positions)) return std::optional<std::vector<Candidate>>();
-  std::vector<Candidate> candidates;
-  candidates.reserve(ids.size());
+  const std::vector<int64_t>& ids = kept->ids;
+  out->reserve(out->size() + ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    candidates.push_back(MakeCandidate(ids[i], positions[i], lat, lng, lng_scale));
+    out->push_back(MakeCandidate(ids[i], kept->positions[i], lat, lng, lng_scale));
   }
-  return std::optional<std::vector<Candidate>>(std::move(candidates));
+  return true;
 }
 
 // The same candidates read from the database: each match's position by its rowid.
-Result<std::optional<std::vector<Candidate>>> CandidatesFromDatabase(storage::Tx& tx,
-                                                                     const std::string& match, int64_t needed,
-                                                                     double lat, double lng,
-                                                                     double lng_scale) {
+Result<bool> CandidatesFromDatabase(storage::Tx& tx, const std::string& match, int64_t needed, double lat,
+                                    double lng, double lng_scale, std::vector<Candidate>* out) {
   ASSIGN_OR_RETURN(auto prefix, tx.Exec(kSearchSqliteGeoPrefix, {match, needed}));
-  std::vector<Candidate> candidates;
   auto add = [&](const storage::Row& r) {
     std::optional<SearchPositionIndex::Position> at;
     if (!r.IsNull(1)) at = SearchPositionIndex::Position{r.Double(1), r.Double(2)};
-    candidates.push_back(MakeCandidate(r.Int(0), at, lat, lng, lng_scale));
+    out->push_back(MakeCandidate(r.Int(0), at, lat, lng, lng_scale));
   };
   if (static_cast<int64_t>(prefix.size()) < needed) {
-    candidates.reserve(prefix.size());
+    out->reserve(prefix.size());
     for (const auto& r : prefix) add(r);
-    return std::optional<std::vector<Candidate>>(std::move(candidates));
+    return true;
   }
   const int64_t length = prefix.rows.back().Int(0) >> kLengthShift;
-  if (length >= kMaxLength) return std::optional<std::vector<Candidate>>();  // no rowid range above it
+  if (length >= kMaxLength) return false;  // no rowid range above it
   ASSIGN_OR_RETURN(auto group, tx.Exec(kSearchSqliteGeoGroup,
                                        {match, length << kLengthShift, (length + 1) << kLengthShift}));
-  candidates.reserve(prefix.size() + group.size());
+  out->reserve(prefix.size() + group.size());
   for (const auto& r : prefix) {
     if ((r.Int(0) >> kLengthShift) < length) add(r);
   }
   for (const auto& r : group) add(r);
-  return std::optional<std::vector<Candidate>>(std::move(candidates));
+  return true;
 }
 
 Result<std::optional<storage::Rows>> SearchNearestSqlite(storage::Tx& tx, SearchPositionIndex* index,
@@ -589,18 +586,23 @@ Result<std::optional<storage::Rows>> SearchNearestSqlite(storage::Tx& tx, Search
                                                          int64_t offset, double lat, double lng,
                                                          double lng_scale) {
   const int64_t needed = offset + p.limit + 1;
-  std::optional<std::vector<Candidate>> gathered;
+  // Reused by this worker thread's searches: a popular query's candidates number a thousand
+  // or more, and a fresh array each time cost a large malloc and free per search.
+  thread_local std::vector<Candidate> candidates;
+  candidates.clear();
+  bool gathered = false;
   if (index != nullptr) {
     ASSIGN_OR_RETURN(auto seq, index->Sync(tx));
     if (seq) {
-      ASSIGN_OR_RETURN(gathered, CandidatesFromMemory(tx, *index, *seq, match, needed, lat, lng, lng_scale));
+      ASSIGN_OR_RETURN(
+          gathered, CandidatesFromMemory(tx, *index, *seq, match, needed, lat, lng, lng_scale, &candidates));
+      if (!gathered) candidates.clear();
     }
   }
   if (!gathered) {
-    ASSIGN_OR_RETURN(gathered, CandidatesFromDatabase(tx, match, needed, lat, lng, lng_scale));
+    ASSIGN_OR_RETURN(gathered, CandidatesFromDatabase(tx, match, needed, lat, lng, lng_scale, &candidates));
     if (!gathered) return std::optional<storage::Rows>();  // the exact path
   }
-  std::vector<Candidate>& candidates = *gathered;
   const size_t take = std::min(candidates.size(), static_cast<size_t>(needed));
   std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(take),
                     candidates.end(), [](const Candidate& a, const Candidate& b) {
@@ -794,8 +796,8 @@ Result<json::object> SearchJson(storage::Db& db, SearchPositionIndex* positions,
       return VisiblePage(std::move(near), offset, p.limit + 1);
     }
     if (!geo) {
-      // The first search loads the copy for those with a position, which need it.
-      if (positions != nullptr && !positions->loaded()) RETURN_IF_ERROR(positions->Sync(tx));
+      // Without a loader thread, the first search loads the copy for those with a position.
+      if (positions != nullptr && positions->LoadsOnSync()) RETURN_IF_ERROR(positions->Sync(tx));
       return tx.Exec(kSearchSqlite, {match, p.city, p.category, p.limit + 1, offset});
     }
     ASSIGN_OR_RETURN(auto nearest, SearchNearestSqlite(tx, positions, match, p, offset, lat, lng, lng_scale));

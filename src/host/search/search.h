@@ -64,8 +64,9 @@ struct SearchParams {
 Result<boost::json::object> SearchJson(storage::Db& db, const SearchParams& params,
                                        int64_t* changes_at_ms = nullptr);
 // The same, ordering a page with a position from `positions` (SQLite: the in-memory copy of
-// the documents' positions, loaded by the first search and read only when it holds exactly
-// the search's snapshot; otherwise, and on PostgreSQL, the database's): the same answers.
+// the documents' positions, loaded by its own thread at the node's start, or by the first
+// search without one, and read only when it holds exactly the search's snapshot; otherwise,
+// and on PostgreSQL, the database's): the same answers.
 class SearchPositionIndex;
 Result<boost::json::object> SearchJson(storage::Db& db, SearchPositionIndex* positions,
                                        const SearchParams& params, int64_t* changes_at_ms = nullptr);

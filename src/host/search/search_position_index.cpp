@@ -1,7 +1,10 @@
 #include "host/search/search_position_index.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
+
+#include "common/log.h"
 
 namespace hutong::host::search {
 using storage::Access;
@@ -22,12 +25,79 @@ constexpr Query kChanges{"search_position_index.changes", Access::kRead,
                          "ORDER BY c.seq LIMIT $3"};
 
 constexpr int64_t kPage = 20'000;
-// Candidate rowids kept across all queries (8 bytes each) before they are dropped at once.
+// Candidate rowids kept across all queries (32 bytes each with the position: 8 MB) before
+// they are dropped at once.
 constexpr size_t kMaxKeptIds = 262'144;
 
 }  // namespace
 
+SearchPositionIndex::~SearchPositionIndex() {
+  Stop();
+}
+
+void SearchPositionIndex::StartBackground(storage::Db& db, std::function<void()> before_load_for_test) {
+  if (db.dialect() != storage::Dialect::kSqlite || thread_.joinable()) return;
+  before_load_for_test_ = std::move(before_load_for_test);
+  background_.store(true, std::memory_order_release);
+  starting_.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(bg_mu_);
+    bg_load_ = true;
+  }
+  thread_ = std::thread([this, &db] { BackgroundLoop(db); });
+}
+
+void SearchPositionIndex::Stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(bg_mu_);
+    bg_stop_ = true;
+  }
+  cancel_.store(true);
+  bg_cv_.notify_all();
+  thread_.join();
+  starting_.store(false, std::memory_order_release);
+}
+
+void SearchPositionIndex::BackgroundLoop(storage::Db& db) {
+  auto retry_after = std::chrono::milliseconds(500);
+  for (;;) {
+    {
+      std::unique_lock lock(bg_mu_);
+      bg_cv_.wait(lock, [this] { return bg_stop_ || bg_load_; });
+      if (bg_stop_) return;
+      bg_load_ = false;
+    }
+    if (before_load_for_test_) before_load_for_test_();
+    const auto t0 = std::chrono::steady_clock::now();
+    int64_t end = 0;
+    auto read = db.Read([&](storage::Tx& tx) { return ReadAll(tx, &end, &cancel_); });
+    if (read.ok()) {
+      const auto positions = static_cast<int64_t>(read->size());
+      Install(std::move(read).value(), end);
+      retry_after = std::chrono::milliseconds(500);
+      LogInfo("search position index loaded",
+              {{"positions", positions},
+               {"ms", static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::steady_clock::now() - t0)
+                                               .count())}});
+    } else {
+      if (cancel_.load()) return;
+      LogWarn("search position index load failed; search reads the database until it loads",
+              {{"error", std::string_view(read.error().internal)}});
+      std::unique_lock lock(bg_mu_);
+      bg_load_ = true;
+      bg_cv_.wait_for(lock, retry_after, [this] { return bg_stop_; });
+      retry_after = std::min<std::chrono::milliseconds>(retry_after * 2, std::chrono::seconds(30));
+    }
+    starting_.store(false, std::memory_order_release);
+  }
+}
+
 Result<std::optional<int64_t>> SearchPositionIndex::Sync(storage::Tx& tx) {
+  const bool background = background_.load(std::memory_order_acquire);
+  // Being loaded by the loader thread: read the database meanwhile (no statement spent).
+  if (background && !loaded_.load(std::memory_order_acquire)) return std::optional<int64_t>();
   ASSIGN_OR_RETURN(auto bounds, tx.Exec(kSeqBounds));
   const int64_t end = bounds.empty() ? 0 : bounds[0].Int(0);
   const int64_t first = bounds.empty() ? 0 : bounds[0].Int(1);
@@ -42,14 +112,34 @@ Result<std::optional<int64_t>> SearchPositionIndex::Sync(storage::Tx& tx) {
   } else if (!lock.try_lock()) {
     return std::optional<int64_t>();  // another request is loading it
   }
+  if (!loaded_.load(std::memory_order_relaxed)) {
+    // The loader thread unloaded it meanwhile, or there is none and this loads it.
+    if (background) return std::optional<int64_t>();
+    ASSIGN_OR_RETURN(auto entries, ReadAll(tx, nullptr, nullptr));
+    Install(std::move(entries), end);
+    return std::optional<int64_t>(end);
+  }
   int64_t applied = 0;
   {
     std::shared_lock data(data_mu_);
     applied = applied_seq_;
   }
-  if (!loaded_.load(std::memory_order_relaxed) || first > applied + 1) {
-    // Not loaded yet, or entries it has not applied were pruned: start from the table.
-    RETURN_IF_ERROR(Load(tx, end));
+  if (first > applied + 1) {
+    // Entries the copy has not applied were pruned: start again from the table.
+    if (background) {
+      {
+        std::unique_lock data(data_mu_);
+        loaded_.store(false, std::memory_order_release);
+      }
+      {
+        std::lock_guard bg(bg_mu_);
+        bg_load_ = true;
+      }
+      bg_cv_.notify_all();
+      return std::optional<int64_t>();
+    }
+    ASSIGN_OR_RETURN(auto entries, ReadAll(tx, nullptr, nullptr));
+    Install(std::move(entries), end);
   } else if (applied < end) {
     RETURN_IF_ERROR(Poll(tx, end));
   }
@@ -58,21 +148,31 @@ Result<std::optional<int64_t>> SearchPositionIndex::Sync(storage::Tx& tx) {
   return std::optional<int64_t>(end);
 }
 
-Status SearchPositionIndex::Load(storage::Tx& tx, int64_t end) {
+Result<std::vector<SearchPositionIndex::Entry>> SearchPositionIndex::ReadAll(
+    storage::Tx& tx, int64_t* end, const std::atomic<bool>* cancel) {
+  if (end != nullptr) {
+    // The log's end in the same snapshot as the positions: polls resume exactly there.
+    ASSIGN_OR_RETURN(auto bounds, tx.Exec(kSeqBounds));
+    *end = bounds.empty() ? 0 : bounds[0].Int(0);
+  }
   std::vector<Entry> entries;
   for (int64_t after = std::numeric_limits<int64_t>::min();;) {
+    if (cancel != nullptr && cancel->load()) return Error(ErrorCode::kUnavailable, "stopping", "stopping");
     ASSIGN_OR_RETURN(auto rows, tx.Exec(kLoadPage, {after, kPage}));
     for (const auto& r : rows) entries.push_back({r.Int(0), {r.Double(1), r.Double(2)}});
     if (static_cast<int64_t>(rows.size()) < kPage) break;
     after = rows.rows.back().Int(0);
   }
   entries.shrink_to_fit();
+  return entries;
+}
+
+void SearchPositionIndex::Install(std::vector<Entry> entries, int64_t end) {
   std::unique_lock data(data_mu_);
   entries_ = std::move(entries);
   changed_.clear();
   applied_seq_ = end;
   loaded_.store(true, std::memory_order_release);
-  return Ok();
 }
 
 Status SearchPositionIndex::Poll(storage::Tx& tx, int64_t end) {
@@ -168,23 +268,26 @@ SearchPositionIndex::Matches SearchPositionIndex::KeptMatches(int64_t seq, const
   std::lock_guard lock(matches_mu_);
   if (seq != matches_seq_) return nullptr;
   auto it = matches_.find(key);
-  return it == matches_.end() ? nullptr : it->second;
+  if (it == matches_.end()) return nullptr;
+  hits_.fetch_add(1, std::memory_order_relaxed);
+  return it->second;
 }
 
-void SearchPositionIndex::KeepMatches(int64_t seq, const std::string& key, Matches ids) {
+void SearchPositionIndex::KeepMatches(int64_t seq, const std::string& key, Matches kept) {
+  const size_t n = kept->ids.size();
   std::lock_guard lock(matches_mu_);
   if (seq < matches_seq_) return;  // read in an older snapshot than those kept
-  if (seq > matches_seq_ || matches_ids_ + ids->size() > kMaxKeptIds) {
+  if (seq > matches_seq_ || matches_ids_ + n > kMaxKeptIds) {
     matches_.clear();
     matches_ids_ = 0;
     matches_seq_ = seq;
   }
-  if (ids->size() > kMaxKeptIds) return;
-  matches_ids_ += ids->size();
-  auto [it, added] = matches_.try_emplace(key, ids);
+  if (n > kMaxKeptIds) return;
+  matches_ids_ += n;
+  auto [it, added] = matches_.try_emplace(key, kept);
   if (!added) {
-    matches_ids_ -= it->second->size();
-    it->second = std::move(ids);
+    matches_ids_ -= it->second->ids.size();
+    it->second = std::move(kept);
   }
 }
 

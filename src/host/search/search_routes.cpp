@@ -95,11 +95,15 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
 
   // First pages of frequent queries are answered from memory on the I/O thread.
   auto cache = std::make_shared<search::SearchPageCache>(deps.clock);
-  // The documents' positions in memory (SQLite), loaded by the first search.
-  auto positions = std::make_shared<search::SearchPositionIndex>();
+  // The documents' positions in memory (SQLite): the node's, loaded at its start, or else
+  // one of the routes' own, loaded by the first search.
+  std::shared_ptr<search::SearchPositionIndex> own_positions;
+  if (deps.search_positions == nullptr) own_positions = std::make_shared<search::SearchPositionIndex>();
+  search::SearchPositionIndex* positions = own_positions ? own_positions.get() : deps.search_positions;
   router.Add(
       http::Method::kGet, "/api/search",
-      [deps, cache, positions](http::Request& req) -> Result<http::Response> {
+      [deps, cache, own_positions, positions](http::Request& req) -> Result<http::Response> {
+        (void)own_positions;  // held by the route: the copy lives as long as the router
         search::SearchParams p;
         ASSIGN_OR_RETURN(p.q, http::QueryText(req, "q", 64));
         if (p.q.empty()) return Invalid("'q' is required");
@@ -113,7 +117,7 @@ void RegisterSearchRoutes(http::Router& router, HostDeps deps) {
         p.now_ms = deps.clock.NowMs();
         const uint64_t version = search::SearchIndexVersion();
         int64_t changes_at = 0;
-        ASSIGN_OR_RETURN(auto page, search::SearchJson(deps.db, positions.get(), p, &changes_at));
+        ASSIGN_OR_RETURN(auto page, search::SearchJson(deps.db, positions, p, &changes_at));
         std::string body = json::serialize(page);
         if (p.cursor.empty() && !p.lat) cache->Put(req.target, body, version, changes_at);
         return http::Response::JsonText(200, std::move(body));
