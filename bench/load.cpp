@@ -21,8 +21,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -220,7 +220,9 @@ std::vector<std::string> Split(const std::string& s) {
 // Latency samples in microseconds.
 struct Samples {
   std::vector<double> us;
-  void Add(Clock::time_point t0) { us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count()); }
+  void Add(Clock::time_point t0) {
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
   void Merge(const Samples& o) { us.insert(us.end(), o.us.begin(), o.us.end()); }
   double Pct(double p) {
     if (us.empty()) return 0;
@@ -261,8 +263,8 @@ struct Buy {
   int create_status = 0;
   int pay_status = 0;
 };
-Buy PlaceAndPay(Conn& provider, Conn& host, const User& u, const std::string& deal, int quantity, Samples* create,
-                Samples* pay) {
+Buy PlaceAndPay(Conn& provider, Conn& host, const User& u, const std::string& deal, int quantity,
+                Samples* create, Samples* pay) {
   Buy b;
   auto t0 = Clock::now();
   auto r = provider.Send("POST", "/mp/v1/orders", u.mp_token,
@@ -292,7 +294,8 @@ Clock::time_point WaitForVouchers(hutong::storage::Db& db, int64_t since_ms, int
 }
 
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -319,7 +322,8 @@ int RunOrders(const Args& a) {
       Samples create, pay, flow;
       std::map<std::string, int64_t> st;
       int64_t ok = 0;
-      for (size_t i = static_cast<size_t>(t); !stop.load(std::memory_order_relaxed); i += static_cast<size_t>(threads)) {
+      for (size_t i = static_cast<size_t>(t); !stop.load(std::memory_order_relaxed);
+           i += static_cast<size_t>(threads)) {
         const User& u = users[i % users.size()];
         auto t0 = Clock::now();
         Buy b = PlaceAndPay(pc, hc, u, deals[i % deals.size()], 1, &create, &pay);
@@ -351,10 +355,10 @@ int RunOrders(const Args& a) {
             << ",\"paid_with_vouchers\":" << with_vouchers
             << ",\"complete_per_second\":" << Fmt(static_cast<double>(with_vouchers) / total_s)
             << ",\"paid_per_second\":" << Fmt(static_cast<double>(paid) / load_s)
-            << ",\"create_p50_ms\":" << Fmt(create_all.Pct(50)) << ",\"create_p99_ms\":" << Fmt(create_all.Pct(99))
-            << ",\"pay_p50_ms\":" << Fmt(pay_all.Pct(50)) << ",\"pay_p99_ms\":" << Fmt(pay_all.Pct(99))
-            << ",\"flow_p50_ms\":" << Fmt(flow_all.Pct(50)) << ",\"flow_p99_ms\":" << Fmt(flow_all.Pct(99))
-            << ",\"statuses\":{";
+            << ",\"create_p50_ms\":" << Fmt(create_all.Pct(50))
+            << ",\"create_p99_ms\":" << Fmt(create_all.Pct(99)) << ",\"pay_p50_ms\":" << Fmt(pay_all.Pct(50))
+            << ",\"pay_p99_ms\":" << Fmt(pay_all.Pct(99)) << ",\"flow_p50_ms\":" << Fmt(flow_all.Pct(50))
+            << ",\"flow_p99_ms\":" << Fmt(flow_all.Pct(99)) << ",\"statuses\":{";
   bool first = true;
   for (auto& [k, n] : statuses) {
     std::cout << (first ? "" : ",") << "\"" << k << "\":" << n;
@@ -365,9 +369,10 @@ int RunOrders(const Args& a) {
   return paid > 0 && with_vouchers == paid ? 0 : 1;
 }
 
-constexpr Query kFlashSold{"load.flash_sold", Access::kRead,
-                           "SELECT COALESCE(SUM(quantity), 0) FROM orders WHERE campaign_id = $1 AND deal_id = $2 "
-                           "AND status <> 'cancelled'"};
+constexpr Query kFlashSold{
+    "load.flash_sold", Access::kRead,
+    "SELECT COALESCE(SUM(quantity), 0) FROM orders WHERE campaign_id = $1 AND deal_id = $2 "
+    "AND status <> 'cancelled'"};
 constexpr Query kFlashLeft{"load.flash_left", Access::kRead,
                            "SELECT stock_left FROM campaign_deals WHERE campaign_id = $1 AND deal_id = $2"};
 
@@ -532,7 +537,8 @@ class FlashLoop {
     size_t pos = head.find("\r\n");
     while (pos != std::string_view::npos && pos < head.size()) {
       const size_t next = head.find("\r\n", pos + 2);
-      const std::string_view line = head.substr(pos + 2, (next == std::string_view::npos ? head.size() : next) - pos - 2);
+      const std::string_view line =
+          head.substr(pos + 2, (next == std::string_view::npos ? head.size() : next) - pos - 2);
       const auto starts = [&](std::string_view name) {
         if (line.size() < name.size()) return false;
         for (size_t k = 0; k < name.size(); ++k) {
@@ -572,7 +578,8 @@ int RunFlash(const Args& a) {
   shared.attempts = attempts;
   std::vector<std::unique_ptr<FlashLoop>> flash_loops;
   for (int l = 0; l < loops; ++l) {
-    flash_loops.push_back(std::make_unique<FlashLoop>(shared, threads / loops + (l < threads % loops ? 1 : 0)));
+    flash_loops.push_back(
+        std::make_unique<FlashLoop>(shared, threads / loops + (l < threads % loops ? 1 : 0)));
   }
   Samples all, rejected_all;
   std::map<int, int64_t> statuses;
@@ -590,7 +597,8 @@ int RunFlash(const Args& a) {
   const int64_t left = ScalarInt(*db, kFlashLeft, {campaign, deal});
   const int64_t created = statuses[201] + statuses[200];
   const int64_t rejected = statuses[409];
-  std::cout << "{\"threads\":" << threads << ",\"loops\":" << loops << ",\"attempts\":" << attempts << ",\"seconds\":" << Fmt(secs)
+  std::cout << "{\"threads\":" << threads << ",\"loops\":" << loops << ",\"attempts\":" << attempts
+            << ",\"seconds\":" << Fmt(secs)
             << ",\"attempts_per_second\":" << Fmt(static_cast<double>(attempts) / secs)
             << ",\"accepted\":" << created << ",\"rejected\":" << rejected
             << ",\"rejected_per_second\":" << Fmt(static_cast<double>(rejected) / secs)
@@ -654,9 +662,11 @@ int RunRedeem(const Args& a) {
         Conn pc(provider), hc(host);
         int64_t i;
         while ((i = next.fetch_add(1)) < orders) {
-          Buy b = PlaceAndPay(pc, hc, users[static_cast<size_t>(i) % users.size()], deal, 5, nullptr, nullptr);
-          if (b.pay_status != 200) Die("setup purchase failed: " + std::to_string(b.create_status) + "/" +
-                                       std::to_string(b.pay_status));
+          Buy b =
+              PlaceAndPay(pc, hc, users[static_cast<size_t>(i) % users.size()], deal, 5, nullptr, nullptr);
+          if (b.pay_status != 200)
+            Die("setup purchase failed: " + std::to_string(b.create_status) + "/" +
+                std::to_string(b.pay_status));
         }
       });
     }
@@ -701,8 +711,8 @@ int RunRedeem(const Args& a) {
         const std::string token = JsonString(p.body, "verify_token");
         auto t1 = Clock::now();
         auto r = pc.Send("POST", "/merchant/v1/vouchers/redeem", staff,
-                         "{\"verify_token\":\"" + token + "\",\"store_id\":\"" + store + "\",\"voucher_ids\":[\"" +
-                             vouchers[i].id + "\"]}");
+                         "{\"verify_token\":\"" + token + "\",\"store_id\":\"" + store +
+                             "\",\"voucher_ids\":[\"" + vouchers[i].id + "\"]}");
         red.Add(t1);
         both.Add(t0);
         st["redeem " + std::to_string(r.status)]++;
@@ -717,11 +727,13 @@ int RunRedeem(const Args& a) {
   for (auto& th : pool) th.join();
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   const int64_t redeemed = ScalarInt(*db, kRedeemedCount, {store, since});
-  std::cout << "{\"threads\":" << threads << ",\"vouchers\":" << vouchers.size() << ",\"seconds\":" << Fmt(secs)
-            << ",\"redeemed_in_db\":" << redeemed
+  std::cout << "{\"threads\":" << threads << ",\"vouchers\":" << vouchers.size()
+            << ",\"seconds\":" << Fmt(secs) << ",\"redeemed_in_db\":" << redeemed
             << ",\"redemptions_per_second\":" << Fmt(static_cast<double>(redeemed) / secs)
-            << ",\"prepare_p50_ms\":" << Fmt(prep_all.Pct(50)) << ",\"prepare_p99_ms\":" << Fmt(prep_all.Pct(99))
-            << ",\"redeem_p50_ms\":" << Fmt(redeem_all.Pct(50)) << ",\"redeem_p99_ms\":" << Fmt(redeem_all.Pct(99))
+            << ",\"prepare_p50_ms\":" << Fmt(prep_all.Pct(50))
+            << ",\"prepare_p99_ms\":" << Fmt(prep_all.Pct(99))
+            << ",\"redeem_p50_ms\":" << Fmt(redeem_all.Pct(50))
+            << ",\"redeem_p99_ms\":" << Fmt(redeem_all.Pct(99))
             << ",\"both_p50_ms\":" << Fmt(both_all.Pct(50)) << ",\"both_p99_ms\":" << Fmt(both_all.Pct(99))
             << ",\"statuses\":{";
   bool first = true;

@@ -743,9 +743,7 @@ class CampaignFlashSaleTest : public DiscoveryTest {
     RunQuery(*db_, kSetStock, {deal_, int64_t{100}});
     RunQuery(*db_, kSetStock, {other_deal_, int64_t{1000}});
   }
-  provider::MpUser User(const std::string& openid) {
-    return InsertMpUser(*db_, NewId("mpu"), openid);
-  }
+  provider::MpUser User(const std::string& openid) { return InsertMpUser(*db_, NewId("mpu"), openid); }
   void CreateCampaign(const std::string& slug, const std::string& deal_id, int64_t starts, int64_t ends,
                       int64_t stock, int64_t now) {
     provider::CampaignInput in{slug, "闪购 " + slug, {slug}, starts, ends, {{deal_id, 100, stock, 0}}};

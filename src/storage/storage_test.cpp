@@ -1039,7 +1039,8 @@ TEST(SqliteSubJournal, LargeSubJournalStaysInMemoryAndUndoesTheStatement) {
     });
     ASSERT_TRUE(s.ok()) << s.error().internal;
     EXPECT_EQ(temp_files, 0);
-    constexpr Query kSumJ{"test.sum_j_kv", Access::kRead, "SELECT COUNT(*), SUM(v) FROM kv WHERE k LIKE 'j%'"};
+    constexpr Query kSumJ{"test.sum_j_kv", Access::kRead,
+                          "SELECT COUNT(*), SUM(v) FROM kv WHERE k LIKE 'j%'"};
     auto sums = (*db)->Read([&](Tx& tx) -> Result<std::pair<int64_t, int64_t>> {
       ASSIGN_OR_RETURN(Rows rows, tx.Exec(kSumJ));
       return std::make_pair(rows[0].Int(0), rows[0].Int(1));
