@@ -25,8 +25,11 @@ constexpr Query kLoadPage{
     "geo_point_index.load_page", Access::kRead,
     "SELECT g.id, g.lat, g.lng, d.category FROM geo_stores g LEFT JOIN app_deals d "
     "ON d.app_id = g.app_id AND d.deal_id = g.deal_id WHERE g.id > $1 ORDER BY g.id LIMIT $2"};
+// Each bound in a subquery of its own: SQLite reads one end of the key for a lone MIN or
+// MAX, but scans the whole log (up to ~100,000 entries) for both in one select.
 constexpr Query kSeqBounds{"geo_point_index.seq_bounds", Access::kRead,
-                           "SELECT COALESCE(MAX(seq), 0), COALESCE(MIN(seq), 0) FROM geo_changes"};
+                           "SELECT COALESCE((SELECT MAX(seq) FROM geo_changes), 0), "
+                           "COALESCE((SELECT MIN(seq) FROM geo_changes), 0)"};
 // Each changed id with its point now (NULLs: gone): the stored position, as loaded, and
 // the R*Tree's category code.
 constexpr Query kChanges{"geo_point_index.changes", Access::kRead,
@@ -67,6 +70,10 @@ constexpr std::array<std::string_view, 7> kCategories{"catering", "hotel",  "hom
                                                       "leisure",  "beauty", "script_murder"};
 
 }  // namespace
+
+const storage::Query& GeoPointIndex::LogBoundsQueryForTest() {
+  return kSeqBounds;
+}
 
 int64_t CategoryCode(std::string_view category) {
   for (size_t i = 0; i < kCategories.size(); ++i) {

@@ -88,6 +88,8 @@ class GeoPointIndex {
   int64_t FoldsForTest() const { return folds_.load(); }
   // Whether a load has installed points (a reload asked for makes it false until done).
   bool LoadedForTest() const { return loaded_.load(); }
+  // The statement every nearby request runs first (its query plan is tested).
+  static const storage::Query& LogBoundsQueryForTest();
 
  private:
   struct Point {

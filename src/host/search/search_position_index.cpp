@@ -13,8 +13,12 @@ using storage::Query;
 namespace {
 
 // The log's bounds, in the caller's snapshot (host v21; the oldest entries are pruned).
+// Each bound in a subquery of its own: SQLite reads one end of the key for a lone MIN or
+// MAX, but scans the whole log (up to ~100,000 entries) for both in one select, at every
+// search with a position.
 constexpr Query kSeqBounds{"search_position_index.seq_bounds", Access::kRead,
-                           "SELECT COALESCE(MAX(seq), 0), COALESCE(MIN(seq), 0) FROM search_doc_changes"};
+                           "SELECT COALESCE((SELECT MAX(seq) FROM search_doc_changes), 0), "
+                           "COALESCE((SELECT MIN(seq) FROM search_doc_changes), 0)"};
 // Every position in pages by rowid, so loading never holds more than a page of rows.
 constexpr Query kLoadPage{"search_position_index.load_page", Access::kRead,
                           "SELECT id, lat, lng FROM search_doc_positions WHERE id > $1 ORDER BY id LIMIT $2"};
@@ -30,6 +34,10 @@ constexpr int64_t kPage = 20'000;
 constexpr size_t kMaxKeptIds = 262'144;
 
 }  // namespace
+
+const storage::Query& SearchPositionIndex::LogBoundsQueryForTest() {
+  return kSeqBounds;
+}
 
 SearchPositionIndex::~SearchPositionIndex() {
   Stop();

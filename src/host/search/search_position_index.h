@@ -85,6 +85,8 @@ class SearchPositionIndex {
   size_t SizeForTest() const;
   size_t BytesForTest() const;
   uint64_t HitsForTest() const { return hits_.load(std::memory_order_relaxed); }
+  // The statement every search with a position runs first (its query plan is tested).
+  static const storage::Query& LogBoundsQueryForTest();
 
  private:
   struct Entry {
