@@ -42,6 +42,8 @@ constexpr storage::Query kOrderStatus{"test.orders.status", storage::Access::kRe
 constexpr storage::Query kPayOrder{
     "test.orders.pay_order", storage::Access::kRead,
     "SELECT status, creator_id, video_id, amount_fen FROM pay_orders WHERE id = $1"};
+constexpr storage::Query kExpirePayOrder{"test.orders.expire_pay_order", storage::Access::kWrite,
+                                         "UPDATE pay_orders SET expires_at = $2 WHERE id = $1"};
 constexpr storage::Query kPayOrdersOfTradeNo{"test.orders.pay_orders_of_trade_no", storage::Access::kRead,
                                              "SELECT COUNT(*) FROM pay_orders WHERE out_trade_no = $1"};
 constexpr storage::Query kIdempotencyRows{"test.orders.idempotency_rows", storage::Access::kRead,
@@ -366,6 +368,42 @@ TEST_P(OrdersTest, ClosedPayOrdersCannotBePaid) {
   // Unsigned: refused.
   ExpectProblem(Post(node_->host_url() + "/open/v1/pay/orders/" + paid + "/close", ""), 401,
                 "invalid_signature");
+}
+
+// The cashier says by the server's clock whether a pending pay order has expired (the page
+// then offers no pay button); paying it is refused and charges nothing.
+TEST_P(OrdersTest, CashierSaysWhenAPendingPayOrderHasExpired) {
+  Shopper viewer = Launch("13800000000");
+  const auto [app_id, secret] = LocalAppCredentials();
+  auto client = protocol::OpenApiClient::Create({node_->host_url(), app_id, secret}, SystemClock::Instance());
+  ASSERT_TRUE(client.ok());
+  const std::string openid = HostQuery(kSomeOpenId, {app_id}).rows.at(0).Str(0);
+  const std::string trade_no = NewId("ord");
+  auto r = client->Call(
+      "POST", "/open/v1/pay/orders",
+      json::serialize(json::object{
+          {"out_trade_no", trade_no}, {"amount_fen", 100}, {"description", "test"}, {"openid", openid}}),
+      {{"Idempotency-Key", trade_no}});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 201) << r->body;
+  const std::string id(ParseBody(*r).at("pay_order_id").as_string());
+  const std::string url = node_->host_url() + "/api/cashier/" + id;
+
+  auto fresh = Get(url, viewer.host);
+  ASSERT_EQ(fresh.status, 200) << fresh.body;
+  EXPECT_EQ(ParseBody(fresh).at("status").as_string(), "pending");
+  EXPECT_FALSE(ParseBody(fresh).at("expired").as_bool());
+
+  HostQuery(kExpirePayOrder, {id, SystemClock::Instance().NowMs() - 1'000});
+  auto late = Get(url, viewer.host);
+  ASSERT_EQ(late.status, 200) << late.body;
+  EXPECT_EQ(ParseBody(late).at("status").as_string(), "pending");
+  EXPECT_TRUE(ParseBody(late).at("expired").as_bool());
+  const int64_t before = Balance(viewer);
+  ExpectProblem(Post(url + "/pay", "", viewer.host), 409, "conflict");
+  EXPECT_EQ(Balance(viewer), before);
+  EXPECT_EQ(HostQuery(kPayOrder, {id}).rows.at(0).Str(0), "pending");
+  EXPECT_EQ(HostQuery(kPaymentEvents, {}).rows.at(0).Int(0), 0);
 }
 
 // The route asks the host for the pay order before it takes the stock when no refusal of
