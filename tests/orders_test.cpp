@@ -130,6 +130,20 @@ class OrdersTest : public SeededNodeTest {
     return Post(node_->provider_url() + "/mp/v1/orders", json::serialize(body), headers);
   }
 
+  // A pending pay order of 1 yuan for `openid`, created by `client` over the signed open API
+  // (its out_trade_no as the key, as the provider sends it); "" when refused.
+  static std::string OpenPayOrder(protocol::OpenApiClient& client, const std::string& openid) {
+    const std::string trade_no = NewId("ord");
+    auto r = client.Call(
+        "POST", "/open/v1/pay/orders",
+        json::serialize(json::object{
+            {"out_trade_no", trade_no}, {"amount_fen", 100}, {"description", "test"}, {"openid", openid}}),
+        {{"Idempotency-Key", trade_no}});
+    EXPECT_TRUE(r.ok() && r->status == 201) << (r.ok() ? r->body : r.error().internal);
+    if (!r.ok() || r->status != 201) return "";
+    return std::string(ParseBody(*r).at("pay_order_id").as_string());
+  }
+
   int64_t Balance(const Shopper& s) {
     auto r = Get(node_->host_url() + "/api/wallet", s.host);
     EXPECT_EQ(r.status, 200) << r.body;
@@ -333,16 +347,7 @@ TEST_P(OrdersTest, ClosedPayOrdersCannotBePaid) {
   auto client = protocol::OpenApiClient::Create({node_->host_url(), app_id, secret}, SystemClock::Instance());
   ASSERT_TRUE(client.ok());
   const std::string openid = HostQuery(kSomeOpenId, {app_id}).rows.at(0).Str(0);
-  auto create = [&]() {
-    const std::string trade_no = NewId("ord");
-    auto r = client->Call(
-        "POST", "/open/v1/pay/orders",
-        json::serialize(json::object{
-            {"out_trade_no", trade_no}, {"amount_fen", 100}, {"description", "test"}, {"openid", openid}}),
-        {{"Idempotency-Key", trade_no}});
-    EXPECT_TRUE(r.ok() && r->status == 201);
-    return std::string(ParseBody(*r).at("pay_order_id").as_string());
-  };
+  auto create = [&] { return OpenPayOrder(*client, openid); };
   auto close = [&](const std::string& id) {
     auto r = client->Call("POST", "/open/v1/pay/orders/" + id + "/close", "");
     EXPECT_TRUE(r.ok());
@@ -378,15 +383,8 @@ TEST_P(OrdersTest, CashierSaysWhenAPendingPayOrderHasExpired) {
   auto client = protocol::OpenApiClient::Create({node_->host_url(), app_id, secret}, SystemClock::Instance());
   ASSERT_TRUE(client.ok());
   const std::string openid = HostQuery(kSomeOpenId, {app_id}).rows.at(0).Str(0);
-  const std::string trade_no = NewId("ord");
-  auto r = client->Call(
-      "POST", "/open/v1/pay/orders",
-      json::serialize(json::object{
-          {"out_trade_no", trade_no}, {"amount_fen", 100}, {"description", "test"}, {"openid", openid}}),
-      {{"Idempotency-Key", trade_no}});
-  ASSERT_TRUE(r.ok());
-  ASSERT_EQ(r->status, 201) << r->body;
-  const std::string id(ParseBody(*r).at("pay_order_id").as_string());
+  const std::string id = OpenPayOrder(*client, openid);
+  ASSERT_FALSE(id.empty());
   const std::string url = node_->host_url() + "/api/cashier/" + id;
 
   auto fresh = Get(url, viewer.host);

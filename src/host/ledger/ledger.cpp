@@ -187,6 +187,34 @@ Error OutOfBound(const std::string& account_id) {
                "ledger account " + account_id + " would go negative");
 }
 
+// Moves the balances of entry `id` and writes its postings: each statement run at once
+// (PostEntry, whose caller sees a refusal there) or queued (QueueNewEntry).
+Status WritePostings(storage::Tx& tx, const std::string& id, const NetPostings& net, int64_t now_ms,
+                     bool queue) {
+  const auto write = [&](const Query& q, const std::vector<storage::Value>& params,
+                         std::optional<storage::Tx::Expect> expect = {}) -> Status {
+    // The base Queue runs the statement at once and checks its count.
+    return queue ? tx.Queue(q, params, std::move(expect)) : tx.Tx::Queue(q, params, std::move(expect));
+  };
+  std::vector<std::pair<const std::string*, Fen>> postings;
+  postings.reserve(net.size());
+  for (const auto& [account_id, kind_amount] : net) {
+    const auto [kind, amount] = kind_amount;
+    if (amount == 0) continue;
+    auto [query, params] = MoveStatement(account_id, kind, amount, now_ms);
+    RETURN_IF_ERROR(write(*query, params, storage::Tx::Expect{1, OutOfBound(account_id)}));
+    postings.emplace_back(&account_id, amount);
+  }
+  if (postings.size() == 2) {
+    return write(kInsertTwoPostings,
+                 {id, *postings[0].first, postings[0].second, *postings[1].first, postings[1].second});
+  }
+  for (const auto& [account_id, amount] : postings) {
+    RETURN_IF_ERROR(write(kInsertPosting, {id, *account_id, amount}));
+  }
+  return Ok();
+}
+
 }  // namespace
 
 Result<bool> PostEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms) {
@@ -194,24 +222,7 @@ Result<bool> PostEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms
   const std::string id = NewId("led");
   ASSIGN_OR_RETURN(auto inserted, tx.Exec(kInsertEntry, EntryParams(id, entry, now_ms)));
   if (inserted.affected == 0) return false;  // posted before
-  std::vector<std::pair<const std::string*, Fen>> postings;
-  postings.reserve(net.size());
-  for (const auto& [account_id, kind_amount] : net) {
-    const auto [kind, amount] = kind_amount;
-    if (amount == 0) continue;
-    auto [query, params] = MoveStatement(account_id, kind, amount, now_ms);
-    ASSIGN_OR_RETURN(auto moved, tx.Exec(*query, params));
-    if (moved.affected != 1) return OutOfBound(account_id);
-    postings.emplace_back(&account_id, amount);
-  }
-  if (postings.size() == 2) {
-    RETURN_IF_ERROR(tx.Exec(kInsertTwoPostings, {id, *postings[0].first, postings[0].second,
-                                                 *postings[1].first, postings[1].second}));
-  } else {
-    for (const auto& [account_id, amount] : postings) {
-      RETURN_IF_ERROR(tx.Exec(kInsertPosting, {id, *account_id, amount}));
-    }
-  }
+  RETURN_IF_ERROR(WritePostings(tx, id, net, now_ms, /*queue=*/false));
   return true;
 }
 
@@ -221,24 +232,7 @@ Status QueueNewEntry(storage::Tx& tx, const LedgerEntry& entry, int64_t now_ms) 
   RETURN_IF_ERROR(tx.Queue(kInsertEntry, EntryParams(id, entry, now_ms),
                            storage::Tx::Expect{1, Internal("ledger entry " + entry.kind + "/" + entry.ref +
                                                            " was posted before")}));
-  std::vector<std::pair<const std::string*, Fen>> postings;
-  postings.reserve(net.size());
-  for (const auto& [account_id, kind_amount] : net) {
-    const auto [kind, amount] = kind_amount;
-    if (amount == 0) continue;
-    auto [query, params] = MoveStatement(account_id, kind, amount, now_ms);
-    RETURN_IF_ERROR(tx.Queue(*query, params, storage::Tx::Expect{1, OutOfBound(account_id)}));
-    postings.emplace_back(&account_id, amount);
-  }
-  if (postings.size() == 2) {
-    RETURN_IF_ERROR(tx.Queue(kInsertTwoPostings, {id, *postings[0].first, postings[0].second,
-                                                  *postings[1].first, postings[1].second}));
-  } else {
-    for (const auto& [account_id, amount] : postings) {
-      RETURN_IF_ERROR(tx.Queue(kInsertPosting, {id, *account_id, amount}));
-    }
-  }
-  return Ok();
+  return WritePostings(tx, id, net, now_ms, /*queue=*/true);
 }
 
 Result<std::vector<Posting>> EntryPostings(storage::Tx& tx, const std::string& kind, const std::string& ref) {
